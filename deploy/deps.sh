@@ -1,0 +1,23 @@
+#!/bin/sh
+# Installs what ezlb needs on Debian, only when something is missing.
+#   deps.sh build   compiler and -dev libraries
+#   deps.sh test    also cmocka, qemu, busybox, ipvsadm, kmod, cpio, iproute2, valgrind, keepalived
+set -eu
+BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev"
+TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash"
+want=$BUILD
+[ "${1:-build}" = test ] && want="$BUILD $TEST"
+missing=""
+for p in $want; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing$missing" >&2
+if [ "$(id -u)" != 0 ]; then
+	echo "deps: missing packages:$missing; run as root or install them" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >&2
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >&2

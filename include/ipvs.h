@@ -1,0 +1,26 @@
+/* The kernel's IPVS table over generic netlink (libnl-genl). */
+#pragma once
+#include <stddef.h>
+
+#include "reconcile.h"
+#include "table.h"
+
+struct lb_ipvs;
+
+/* Opens a netlink socket and resolves the "IPVS" family. -EPROTONOSUPPORT (and a plain message:
+ * "IPVS not available: load ip_vs or use a kernel with CONFIG_IP_VS") when the kernel has none;
+ * -EPERM without CAP_NET_ADMIN. */
+int lb_ipvs_open(struct lb_ipvs **out);
+void lb_ipvs_close(struct lb_ipvs *v);
+
+/* Dumps every service and its destinations into out (cleared first), sorted. */
+int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out);
+
+/* Applies ops in order; continues past failures. errs[i] is 0 or the kernel's -errno for ops[i]
+ * (EEXIST on add and ENOENT/ESRCH on delete count as success: ops are idempotent).
+ * Returns the number of failed ops, or a negative errno if the socket itself failed. */
+int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *errs);
+
+/* Explains a kernel error for an op in words a person understands, e.g.
+ * "scheduler \"foo\" not in kernel" for ENOENT on add service. */
+const char *lb_ipvs_strerror(const struct lb_op *op, int err, char *buf, size_t len);

@@ -1,0 +1,52 @@
+/* An IPVS table as plain data: what the kernel has (dumped) or what ezlb wants (built from the
+ * config and health). Services are sorted by key, destinations within a service by address. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define LB_SCHED_MAX 16
+
+/* The identity of a virtual service; everything else in lb_service is its configuration. */
+struct lb_svc_key {
+	uint16_t proto;       /* IPPROTO_* */
+	struct lb_addr addr;  /* VIP and port; addr.af is the service family */
+};
+
+struct lb_dest {
+	struct lb_addr addr;  /* identity within its service; af may differ from the service (tun) */
+	uint32_t fwd;         /* IP_VS_CONN_F_MASQ / _DROUTE / _TUNNEL */
+	uint32_t weight;
+	uint32_t u_thresh, l_thresh;
+};
+
+struct lb_service {
+	struct lb_svc_key key;
+	char sched[LB_SCHED_MAX];
+	uint32_t flags;    /* IP_VS_SVC_F_* that ezlb manages (PERSISTENT, ONEPACKET, SCHED1..3) */
+	uint32_t timeout;  /* persistence timeout, seconds */
+	uint32_t netmask;  /* IPv4: network byte order mask; IPv6: prefix length */
+	const char *name;  /* config name for messages; NULL for a dumped service */
+	struct lb_dest *dests;
+	size_t n_dests, cap_dests;
+};
+
+struct lb_table {
+	struct lb_service *svcs;
+	size_t n, cap;
+};
+
+int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b);
+/* "tcp 10.0.0.1:80" */
+const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len);
+
+/* Appends a zeroed service / destination; returns it or NULL on ENOMEM. */
+struct lb_service *lb_table_add_service(struct lb_table *t);
+struct lb_dest *lb_service_add_dest(struct lb_service *s);
+void lb_table_sort(struct lb_table *t);
+struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k); /* sorted t */
+struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a);
+size_t lb_table_count_dests(const struct lb_table *t);
+void lb_table_clear(struct lb_table *t); /* frees contents, keeps t usable */

@@ -1,0 +1,30 @@
+/* Small helpers shared by every module: cleanup attributes, array growth, time. */
+#pragma once
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UNUSED __attribute__((unused))
+
+/* Ownership is explicit: a variable marked _cleanup_free_ is freed when it goes out of scope
+ * unless the code hands it on with TAKE_PTR(). */
+#define _cleanup_(f) __attribute__((cleanup(f)))
+static inline void freep(void *p) { free(*(void **)p); }
+#define _cleanup_free_ _cleanup_(freep)
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+#define _cleanup_close_ _cleanup_(closep)
+#define TAKE_PTR(p) ({ __typeof__(p) _p = (p); (p) = NULL; _p; })
+#define TAKE_FD(fd) ({ int _fd = (fd); (fd) = -1; _fd; })
+
+/* Grow *items (of *cap elements of size sz) so that it holds at least n. Returns 0 or -ENOMEM. */
+int grow_array(void **items, size_t *cap, size_t n, size_t sz);
+#define GROW(arr, cap, n) grow_array((void **)&(arr), &(cap), (n), sizeof(*(arr)))
+
+typedef uint64_t usec_t;
+#define USEC_PER_SEC 1000000ULL
+#define USEC_PER_MSEC 1000ULL
+usec_t now_usec(clockid_t clock);  /* CLOCK_MONOTONIC for deadlines */

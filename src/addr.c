@@ -1,0 +1,92 @@
+#include "addr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int lb_ip_parse(const char *s, uint16_t *af, union lb_inaddr *ip) {
+	union lb_inaddr tmp;
+	memset(&tmp, 0, sizeof(tmp));
+	if (inet_pton(AF_INET, s, &tmp.v4) == 1) {
+		*af = AF_INET;
+	} else if (inet_pton(AF_INET6, s, &tmp.v6) == 1) {
+		*af = AF_INET6;
+	} else {
+		return -EINVAL;
+	}
+	*ip = tmp;
+	return 0;
+}
+
+static int parse_port(const char *s, uint16_t *port) {
+	if (*s < '0' || *s > '9' || strlen(s) > 5)
+		return -EINVAL;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end)
+		return -EINVAL;
+	if (v < 1 || v > 65535)
+		return -ERANGE;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int lb_addr_parse(const char *s, struct lb_addr *out) {
+	char host[INET6_ADDRSTRLEN];
+	const char *port;
+	struct lb_addr a;
+	memset(&a, 0, sizeof(a));
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+		if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s + 1, close - s - 1);
+		host[close - s - 1] = 0;
+		port = close + 2;
+		if (inet_pton(AF_INET6, host, &a.ip.v6) != 1)
+			return -EINVAL;
+		a.af = AF_INET6;
+	} else {
+		const char *colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, s, colon - s);
+		host[colon - s] = 0;
+		port = colon + 1;
+		/* an unbracketed IPv6 address is ambiguous with its port: refuse it */
+		if (inet_pton(AF_INET, host, &a.ip.v4) != 1)
+			return -EINVAL;
+		a.af = AF_INET;
+	}
+	int r = parse_port(port, &a.port);
+	if (r < 0)
+		return r;
+	*out = a;
+	return 0;
+}
+
+int lb_addr_cmp(const struct lb_addr *a, const struct lb_addr *b) {
+	if (a->af != b->af)
+		return a->af < b->af ? -1 : 1;
+	int r = memcmp(a->ip.bytes, b->ip.bytes, sizeof(a->ip.bytes));
+	if (r)
+		return r < 0 ? -1 : 1;
+	if (a->port != b->port)
+		return a->port < b->port ? -1 : 1;
+	return 0;
+}
+
+const char *lb_ip_fmt(uint16_t af, const union lb_inaddr *ip, char buf[static LB_ADDRSTRLEN]) {
+	if (!inet_ntop(af, ip->bytes, buf, LB_ADDRSTRLEN))
+		snprintf(buf, LB_ADDRSTRLEN, "<af %u>", af);
+	return buf;
+}
+
+const char *lb_addr_fmt(const struct lb_addr *a, char buf[static LB_ADDRSTRLEN]) {
+	char ip[LB_ADDRSTRLEN];
+	lb_ip_fmt(a->af, &a->ip, ip);
+	snprintf(buf, LB_ADDRSTRLEN, a->af == AF_INET6 ? "[%s]:%u" : "%s:%u", ip, a->port);
+	return buf;
+}
