@@ -24,3 +24,7 @@ int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *err
 /* Explains a kernel error for an op in words a person understands, e.g.
  * "scheduler \"foo\" not in kernel" for ENOENT on add service. */
 const char *lb_ipvs_strerror(const struct lb_op *op, int err, char *buf, size_t len);
+
+/* The netlink socket, for a caller's event loop (it only ever becomes readable in answer to our
+ * own requests, which these functions consume themselves). */
+int lb_ipvs_fd(const struct lb_ipvs *v);

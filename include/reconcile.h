@@ -15,7 +15,9 @@ enum lb_op_kind {
 };
 
 /* An op points into the tables it was planned from; they must outlive the plan.
- * svc/dest: the desired object for add/edit, the actual one for delete.
+ * svc/dest: the desired object for add/edit, the actual one for delete -- except that DEL_DEST
+ * of a service that stays has svc = the desired service (same key; it carries the name for
+ * messages) and old_svc = the actual one.
  * old_svc/old_dest: the actual object for edits (to print "weight 3 -> 5"), else NULL. */
 struct lb_op {
 	enum lb_op_kind kind;
@@ -36,12 +38,20 @@ struct lb_plan {
  * - an actual service not desired is deleted only if owned, otherwise never touched;
  * - order keeps traffic flowing: per service, adds before edits before deletes; services that
  *   go away are deleted last.
- * desired and actual must be sorted (lb_table_sort). Returns 0 or -ENOMEM. */
+ * desired and actual must be sorted (lb_table_sort). out must be zeroed or a plan from an earlier
+ * call (it is reset first). Returns 0 or -ENOMEM (out then freed). */
 int lb_plan_build(const struct lb_table *desired, const struct lb_table *actual,
 		  const struct lb_owned *owned, struct lb_plan *out);
 void lb_plan_free(struct lb_plan *p);
 
-/* One human-readable line, e.g.
- * "+ service web tcp 10.0.0.1:80 scheduler wrr" or "~ dest web 10.0.0.1:80 -> 192.168.1.10:8080 weight 3 -> 5". */
+/* One human-readable line (truncated to len; LB_OP_STRLEN suffices unless names are huge), e.g.
+ *   + service web tcp 10.0.0.1:80 scheduler wrr persistence 300s netmask 255.255.255.255
+ *   ~ service web tcp 10.0.0.1:80: scheduler rr -> wrr, persistence 0s -> 300s
+ *   - service tcp 10.0.0.9:80
+ *   + dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080 weight 5 nat
+ *   ~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: weight 3 -> 5, forward nat -> dr
+ *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080
+ * Edits name exactly the fields that change. */
+#define LB_OP_STRLEN 512
 const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len);
 const char *lb_op_kind_verb(enum lb_op_kind k); /* "add service", "delete destination", ... */

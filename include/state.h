@@ -14,9 +14,11 @@ struct lb_owned {
 };
 
 /* Returns 0; -ENOENT when there is no record (empty set); -EBADMSG when it is corrupt (empty set,
- * so nothing unknown is ever deleted); other negative errno on I/O errors. Logs what it found. */
+ * so nothing unknown is ever deleted); other negative errno on I/O errors. Logs what it found.
+ * out must be zeroed or an earlier set; it is reset first. */
 int lb_owned_load(const char *path, struct lb_owned *out);
-/* Write to a temporary file, fsync, rename over path. */
+/* Write to path.tmp, fsync, rename over path, fsync the directory (made, mode 0755, if missing).
+ * Returns 0 or a negative errno (logged). */
 int lb_owned_save(const char *path, const struct lb_owned *o);
 bool lb_owned_has(const struct lb_owned *o, const struct lb_svc_key *k);
 int lb_owned_add(struct lb_owned *o, const struct lb_svc_key *k);    /* keeps sorted; -ENOMEM */

@@ -28,7 +28,8 @@ struct lb_service {
 	uint32_t flags;    /* IP_VS_SVC_F_* that ezlb manages (PERSISTENT, ONEPACKET, SCHED1..3) */
 	uint32_t timeout;  /* persistence timeout, seconds */
 	uint32_t netmask;  /* IPv4: network byte order mask; IPv6: prefix length */
-	const char *name;  /* config name for messages; NULL for a dumped service */
+	const char *name;  /* config name for messages; NULL for a dumped service. Borrowed: the
+			    * table never frees it, so it must outlive the table */
 	struct lb_dest *dests;
 	size_t n_dests, cap_dests;
 };
@@ -39,14 +40,19 @@ struct lb_table {
 };
 
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b);
-/* "tcp 10.0.0.1:80" */
+/* "tcp 10.0.0.1:80", "udp [2001:db8::1]:53"; an unknown protocol prints as "proto-N".
+ * LB_SVC_KEYSTRLEN always suffices. */
+#define LB_SVC_KEYSTRLEN (LB_ADDRSTRLEN + 16)
 const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len);
+/* The inverse of lb_svc_key_fmt. Returns 0, -EINVAL or -ERANGE (port). */
+int lb_svc_key_parse(const char *s, struct lb_svc_key *out);
 
 /* Appends a zeroed service / destination; returns it or NULL on ENOMEM. */
 struct lb_service *lb_table_add_service(struct lb_table *t);
 struct lb_dest *lb_service_add_dest(struct lb_service *s);
 void lb_table_sort(struct lb_table *t);
-struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k); /* sorted t */
+/* Binary search: t (resp. s's destinations) must be sorted. */
+struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k);
 struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a);
 size_t lb_table_count_dests(const struct lb_table *t);
 void lb_table_clear(struct lb_table *t); /* frees contents, keeps t usable */

@@ -21,12 +21,15 @@ int lb_ip_parse(const char *s, uint16_t *af, union lb_inaddr *ip) {
 }
 
 static int parse_port(const char *s, uint16_t *port) {
-	if (*s < '0' || *s > '9' || strlen(s) > 5)
+	size_t n = strspn(s, "0123456789");
+	if (n == 0 || s[n])
 		return -EINVAL;
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-	if (*end)
-		return -EINVAL;
+	/* a number too long to be a port is out of range, not bad syntax ("100000"); leading zeros
+	 * do not count, and past this check strtoul cannot overflow */
+	size_t zeros = strspn(s, "0");
+	if (n - zeros > 5)
+		return -ERANGE;
+	unsigned long v = strtoul(s + zeros, NULL, 10);
 	if (v < 1 || v > 65535)
 		return -ERANGE;
 	*port = (uint16_t)v;

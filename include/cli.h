@@ -1,0 +1,24 @@
+/* The commands behind the CLI. Each returns the process exit status. */
+#pragma once
+#include <stdbool.h>
+
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+#define LB_CONFIG_DEFAULT "/etc/ezlb/ezlb.yaml"
+
+struct lb_cli {
+	const char *config_path;
+	const char *state_dir;
+	bool dry_run;
+	bool no_health_check;
+	int log_level; /* -1: from the config */
+};
+
+int cmd_check(const struct lb_cli *o);
+int cmd_once(const struct lb_cli *o);
+int cmd_cleanup(const struct lb_cli *o);
+int cmd_run(const struct lb_cli *o);
+
+/* Loads the config, printing every diagnostic to stderr. Returns 0 or a negative errno. */
+struct lb_config;
+int cli_load_config(const char *path, struct lb_config **out);

@@ -1,0 +1,31 @@
+/* One reconcile pass against the kernel: dump, plan, apply, keep the ownership record. This is
+ * where kernel errors are understood and logged, once, with the op they belong to. */
+#pragma once
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "ipvs.h"
+#include "reconcile.h"
+#include "state.h"
+#include "table.h"
+
+struct lb_sync_stats {
+	size_t added, edited, deleted, failed; /* ops by outcome */
+	size_t services, dests;                /* size of the desired table */
+};
+
+struct lb_sync_opts {
+	const char *owned_path; /* ownership record */
+	bool dry_run;           /* print the plan to plan_out, change nothing */
+	FILE *plan_out;
+};
+
+/* actual: the kernel's table as last seen; refreshed by a dump when *actual_stale (then cleared).
+ * After the pass actual reflects the ops that succeeded, so a caller may keep it as its view.
+ * Returns 0 when every op applied, -EIO when some failed (each logged), or a negative errno when
+ * the pass could not run at all. */
+int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_table *actual,
+		bool *actual_stale, const struct lb_sync_opts *o, struct lb_sync_stats *st);
+
+/* The ownership record path inside a state directory. */
+int lb_owned_path(const char *state_dir, char **out);

@@ -1,0 +1,102 @@
+/* lb_config_load: file -> validated, immutable struct lb_config, or every error found. */
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "util.h"
+
+const char *lb_proto_name(uint16_t proto) {
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_SCTP: return "sctp";
+	default: return "unknown";
+	}
+}
+
+const char *lb_fwd_name(enum lb_fwd f) {
+	switch (f) {
+	case LB_FWD_NAT: return "nat";
+	case LB_FWD_DR: return "dr";
+	case LB_FWD_TUN: return "tun";
+	default: return "unknown";
+	}
+}
+
+void lb_config_free(struct lb_config *c) {
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n_services; i++) {
+		free(c->services[i].name);
+		free(c->services[i].backends);
+	}
+	free(c->services);
+	free(c->path);
+	free(c);
+}
+
+static struct lb_config *config_new(const char *path) {
+	struct lb_config *cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return NULL;
+	cfg->log_level = -1;
+	cfg->resync_interval_ms = 30000;
+	if (!(cfg->path = strdup(path))) {
+		free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+/* Decoding and validation both report into c; the config is kept only if neither found a fault. */
+static int decode(struct cfg_ctx *c, const char *path, const struct cnode *root, struct lb_config **out) {
+	struct lb_config *cfg = config_new(path);
+	if (!cfg) {
+		c->oom = true;
+		return -ENOMEM;
+	}
+	struct cfg_svc_src *src = NULL;
+	cfg_decode_root(c, root, cfg, &src);
+	if (src && !c->oom)
+		cfg_validate(c, cfg, src);
+	cfg_svc_src_free(src, cfg->n_services);
+	if (c->n_msgs || c->oom) {
+		lb_config_free(cfg);
+		return c->oom ? -ENOMEM : -EINVAL;
+	}
+	*out = cfg;
+	return 0;
+}
+
+static int parse(struct cfg_ctx *c, const char *path, const char *buf, size_t len,
+		 struct lb_config **out) {
+	struct cfg_tree t = {0};
+	int r = cfg_tree_parse(c, buf, len, &t);
+	if (r < 0)
+		return r;
+	if (!t.root || cfg_is_null(t.root)) {
+		cfg_file_error(c, "empty configuration; write \"services: []\" to run with no services");
+		r = -EINVAL;
+	} else {
+		r = decode(c, path, t.root, out);
+	}
+	cfg_tree_free(&t);
+	return r;
+}
+
+int lb_config_load(const char *path, struct lb_config **out, struct lb_diag *diag) {
+	struct cfg_ctx c = {.file = path};
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	*out = NULL;
+	int r = cfg_read_file(&c, path, &buf, &len);
+	if (r == 0)
+		r = parse(&c, path, buf, len, out);
+	int f = cfg_ctx_finish(&c, diag);
+	if (f < 0 && r == 0) { /* cannot happen: no message means nothing to lose */
+		lb_config_free(TAKE_PTR(*out));
+		r = f;
+	}
+	return r;
+}

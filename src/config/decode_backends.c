@@ -1,0 +1,66 @@
+/* A service's "backends" list, and how each backend must fit its service. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "util.h"
+
+static const char *family(uint16_t af) {
+	return af == AF_INET6 ? "IPv6" : "IPv4";
+}
+
+/* IPVS forwards across families only through a tunnel, and only NAT rewrites the port (ipvsadm
+ * silently replaces a DR/TUN backend's port with the service's; we refuse instead of guessing). */
+static void check_fit(struct cfg_ctx *c, const struct cnode *n, const struct lb_service_conf *s,
+		      const struct lb_addr *a) {
+	char buf[CFG_QUOTE_MAX], l[LB_ADDRSTRLEN];
+	if (!s->listen.af)
+		return;
+	const char *q = cfg_quote(n->str, buf, sizeof(buf));
+	if (a->af != s->listen.af && s->forward != LB_FWD_TUN)
+		cfg_error(c, n, "%s is %s but listen %s is %s; only forward: tun can mix families", q,
+			  family(a->af), lb_addr_fmt(&s->listen, l), family(s->listen.af));
+	if (a->port != s->listen.port && s->forward != LB_FWD_NAT)
+		cfg_error(c, n, "%s has port %u but forward: %s cannot change the port; use the listen "
+				"port %u", q, a->port, lb_fwd_name(s->forward), s->listen.port);
+}
+
+static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_backend_conf *be,
+			   const struct lb_service_conf *s, const struct cnode **addr_src) {
+	static const struct cfg_key keys[] = {{"address", true, NULL}, {"weight", false, NULL}};
+	const struct cnode *v[ARRAY_SIZE(keys)];
+	be->weight = 1;
+	if (!cfg_map(c, n, keys, ARRAY_SIZE(keys), v))
+		return;
+	if (cfg_endpoint(c, v[0], "address", &be->addr)) {
+		size_t old = cfg_path_push(c, ".address");
+		check_fit(c, v[0], s, &be->addr);
+		cfg_path_pop(c, old);
+		*addr_src = v[0];
+	}
+	cfg_uint(c, v[1], "weight", 0, 65535, &be->weight);
+}
+
+void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			 struct cfg_svc_src *src) {
+	size_t old = cfg_path_push(c, ".backends");
+	if (cfg_is_null(n))
+		cfg_error(c, n, "expected a sequence, got null; write \"backends: []\" for no backends");
+	if (cfg_is_null(n) || !cfg_expect(c, n, CN_SEQ, NULL))
+		goto out;
+	s->backends = calloc(n->n ? n->n : 1, sizeof(*s->backends));
+	src->be_addr = calloc(n->n ? n->n : 1, sizeof(*src->be_addr));
+	if (!s->backends || !src->be_addr) {
+		c->oom = true;
+		goto out;
+	}
+	size_t i = 0;
+	for (const struct cnode *item = n->child; item; item = item->next, i++) {
+		size_t at = cfg_path_push(c, "[%zu]", i);
+		decode_backend(c, item, &s->backends[i], s, &src->be_addr[i]);
+		cfg_path_pop(c, at);
+	}
+	s->n_backends = i;
+out:
+	cfg_path_pop(c, old);
+}

@@ -1,0 +1,128 @@
+/* One entry of "services": identity, scheduling, forwarding and persistence. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "util.h"
+
+#define NAME_MAX_LEN 64
+
+/* The IPVS schedulers (net/netfilter/ipvs/ip_vs_*.c). Whether a module is present is the
+ * kernel's answer, given when the service is added. */
+static const char *const schedulers[] = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh",
+					 "sed", "nq",  "fo", "ovf", "mh",   "twos"};
+
+/* Names appear in logs, journal fields and the status line: keep them to a safe alphabet. */
+static bool name_ok(const char *s) {
+	size_t len = strlen(s);
+	if (len < 1 || len > NAME_MAX_LEN)
+		return false;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == len;
+}
+
+static void decode_name(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			struct cfg_svc_src *src) {
+	const char *name;
+	if (!cfg_str(c, n, "name", &name))
+		return;
+	if (!name_ok(name)) {
+		char buf[CFG_QUOTE_MAX];
+		size_t old = cfg_path_push(c, ".name");
+		cfg_error(c, n, "%s is not a valid name: use 1 to %d letters, digits, \".\", \"_\" or \"-\"",
+			  cfg_quote(name, buf, sizeof(buf)), NAME_MAX_LEN);
+		cfg_path_pop(c, old);
+		return;
+	}
+	if (!(s->name = strdup(name)))
+		c->oom = true;
+	src->name = n;
+}
+
+/* ipvsadm's words for the forwarding methods, as "ipvsadm -L" prints them or its options say. */
+static bool ipvsadm_forward_word(struct cfg_ctx *c, const struct cnode *n) {
+	static const struct { const char *word, *ours; } words[] = {
+		{"masq", "nat"}, {"masquerading", "nat"}, {"route", "dr"}, {"droute", "dr"},
+		{"gatewaying", "dr"}, {"direct", "dr"}, {"tunnel", "tun"}, {"ipip", "tun"},
+	};
+	if (!n || n->type != CN_SCALAR)
+		return false;
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++) {
+		if (!strcasecmp(n->str, words[i].word)) {
+			char buf[CFG_QUOTE_MAX];
+			size_t old = cfg_path_push(c, ".forward");
+			cfg_error(c, n, "%s is not a valid forwarding method (did you mean \"%s\"?)",
+				  cfg_quote(n->str, buf, sizeof(buf)), words[i].ours);
+			cfg_path_pop(c, old);
+			return true;
+		}
+	}
+	return false;
+}
+
+enum { K_NAME, K_LISTEN, K_PROTO, K_SCHED, K_FWD, K_PERSIST, K_CHECK, K_BACKENDS, N_KEYS };
+
+static void decode_enums(struct cfg_ctx *c, const struct cnode *const *v, struct lb_service_conf *s) {
+	static const char *const protos[] = {"tcp", "udp", "sctp"};
+	static const uint16_t proto_nums[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP};
+	static const char *const fwds[] = {"nat", "dr", "tun"};
+	unsigned i;
+	if (cfg_enum(c, v[K_PROTO], "protocol", "protocol", protos, ARRAY_SIZE(protos), &i))
+		s->protocol = proto_nums[i];
+	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", schedulers, ARRAY_SIZE(schedulers), &i))
+		snprintf(s->scheduler, sizeof(s->scheduler), "%s", schedulers[i]);
+	if (!ipvsadm_forward_word(c, v[K_FWD]) &&
+	    cfg_enum(c, v[K_FWD], "forward", "forwarding method", fwds, ARRAY_SIZE(fwds), &i))
+		s->forward = (enum lb_fwd)i;
+}
+
+static void set_defaults(struct lb_service_conf *s) {
+	s->protocol = IPPROTO_TCP;
+	snprintf(s->scheduler, sizeof(s->scheduler), "wlc"); /* ipvsadm's default */
+	s->forward = LB_FWD_NAT;
+	s->check = (struct lb_check_conf){
+		.enabled = true,
+		.interval_ms = 5000,
+		.timeout_ms = 3000,
+		.fail_count = 3,
+		.rise_count = 2,
+		.initial_up = true,
+		.on_failure = LB_ON_FAILURE_REMOVE,
+	};
+}
+
+void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			struct cfg_svc_src *src) {
+	static const struct cfg_key keys[N_KEYS] = {
+		[K_NAME] = {"name", true, NULL},
+		[K_LISTEN] = {"listen", true, NULL},
+		[K_PROTO] = {"protocol", false, NULL},
+		[K_SCHED] = {"scheduler", false, NULL},
+		[K_FWD] = {"forward", false, NULL},
+		[K_PERSIST] = {"persistence", false, NULL},
+		[K_CHECK] = {"health_check", false, NULL},
+		[K_BACKENDS] = {"backends", false, NULL},
+	};
+	const struct cnode *v[N_KEYS];
+	set_defaults(s);
+	src->node = n;
+	if (!cfg_map(c, n, keys, N_KEYS, v))
+		return;
+	decode_name(c, v[K_NAME], s, src);
+	if (cfg_endpoint(c, v[K_LISTEN], "listen", &s->listen))
+		src->listen = v[K_LISTEN];
+	else
+		memset(&s->listen, 0, sizeof(s->listen)); /* af 0: unknown family, skip family checks */
+	/* persistence off, with the netmask ipvsadm shows for it */
+	s->persist_netmask = s->listen.af == AF_INET6 ? 128 : htonl(0xffffffffu);
+	decode_enums(c, v, s);
+	if (v[K_PERSIST] && !cfg_is_null(v[K_PERSIST]))
+		cfg_decode_persistence(c, v[K_PERSIST], s);
+	if (v[K_CHECK] && !cfg_is_null(v[K_CHECK]))
+		cfg_decode_check(c, v[K_CHECK], &s->check);
+	if (v[K_BACKENDS])
+		cfg_decode_backends(c, v[K_BACKENDS], s, src);
+}

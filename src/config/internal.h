@@ -1,0 +1,128 @@
+/* Private to src/config/: the YAML node tree, the error collector and the typed decoders.
+ *
+ * Loading runs in three steps: read.c reads the file (refusing directories and huge files),
+ * tree.c turns libyaml's events into a small node tree that keeps every node's line:column,
+ * decode*.c walk the tree against the schema and validate.c checks what spans several nodes
+ * (uniqueness). Every step reports into one cfg_ctx and carries on, so a user sees all problems
+ * at once. */
+#pragma once
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+#define CFG_MAX_BYTES (16u << 20) /* refuse bigger files before parsing them */
+#define CFG_MAX_DEPTH 64          /* no legitimate config nests this deep */
+
+enum cnode_type { CN_SCALAR, CN_SEQ, CN_MAP, CN_ALIAS };
+
+/* A node of the document. Mappings hold key, value, key, value, ... as children. */
+struct cnode {
+	uint8_t type;
+	bool quoted;     /* scalar written with quotes or as a block scalar, so never a number/bool */
+	uint32_t line;   /* 1-based */
+	uint32_t col;    /* 1-based */
+	uint32_t n;      /* scalar: length; collections: number of children */
+	const char *str; /* scalar text (NUL-terminated), or an alias' anchor name */
+	struct cnode *child, *next;
+};
+
+struct cfg_chunk;
+struct cfg_tree {
+	struct cfg_chunk *chunks; /* every node and string lives in these, freed at once */
+	struct cnode *root;       /* NULL when the file holds no document */
+};
+
+struct cfg_msg {
+	uint32_t line, col; /* 0 for errors about the whole file */
+	size_t seq;         /* keeps the order of equal positions stable */
+	char *text;
+};
+
+struct cfg_ctx {
+	const char *file;
+	struct cfg_msg *msgs;
+	size_t n_msgs, cap_msgs;
+	bool oom;
+	char path[512]; /* key path of the node being decoded, e.g. "services[1].backends[0]" */
+	size_t path_len;
+};
+
+/* diag.c: errors. cfg_error() prefixes "file:line:col: path: " (path of ctx). */
+void cfg_file_error(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cfg_pos_error(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void cfg_error(struct cfg_ctx *c, const struct cnode *at, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cfg_path_pop(struct cfg_ctx *c, size_t len);
+/* Moves the messages, sorted by position, into d. Returns -ENOMEM if any message was lost. */
+int cfg_ctx_finish(struct cfg_ctx *c, struct lb_diag *d);
+/* A node described for a message: "a mapping", "a sequence", "null", or its text quoted. */
+const char *cfg_describe(const struct cnode *n, char *buf, size_t len);
+const char *cfg_quote(const char *s, char *buf, size_t len);
+#define CFG_QUOTE_MAX 96
+
+/* read.c */
+int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len);
+
+/* tree.c */
+int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t);
+void cfg_tree_free(struct cfg_tree *t);
+bool cfg_is_null(const struct cnode *n);
+
+/* suggest.c: the closest candidate within a small edit distance, or NULL. */
+const char *cfg_suggest(const char *word, const char *const *cands, size_t n);
+/* "a, b<last>c" into buf, e.g. last = " or ". */
+const char *cfg_join(const char *const *words, size_t n, const char *last, char *buf, size_t len);
+
+/* mapping.c: schema walking. */
+struct cfg_key {
+	const char *name;
+	bool required;
+	const char *hint; /* appended to the "missing required key" message */
+};
+/* Checks that n is a mapping of known, unique keys; vals[i] is the value for keys[i] or NULL.
+ * Returns false (after reporting) if n is not a mapping. n == NULL or null is an error too. */
+bool cfg_map(struct cfg_ctx *c, const struct cnode *n, const struct cfg_key *keys, size_t nkeys,
+	     const struct cnode **vals);
+/* Reports a type error unless n is of the given type; aliases get their own message. */
+bool cfg_expect(struct cfg_ctx *c, const struct cnode *n, enum cnode_type type, const char *hint);
+
+/* scalar.c: typed values. Each takes the key to name in errors (pushed on the path), leaves *out
+ * untouched and returns false when n is NULL (key absent) or invalid (reported). */
+bool cfg_str(struct cfg_ctx *c, const struct cnode *n, const char *key, const char **out);
+bool cfg_uint(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t min, uint32_t max,
+	      uint32_t *out);
+bool cfg_bool(struct cfg_ctx *c, const struct cnode *n, const char *key, bool *out);
+bool cfg_enum(struct cfg_ctx *c, const struct cnode *n, const char *key, const char *what,
+	      const char *const *names, size_t nnames, unsigned *out);
+bool cfg_duration(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t *out_ms);
+bool cfg_endpoint(struct cfg_ctx *c, const struct cnode *n, const char *key, struct lb_addr *out);
+
+/* duration.c */
+int cfg_parse_duration(const char *s, uint32_t *out_ms); /* 0, -EINVAL, -ERANGE */
+const char *cfg_fmt_duration(uint32_t ms, char *buf, size_t len);
+
+/* Where each service's values came from, for the checks that look across nodes. */
+struct cfg_svc_src {
+	const struct cnode *node, *name, *listen;
+	const struct cnode **be_addr; /* address node of each backend, NULL if absent */
+};
+
+/* decode.c, decode_service.c, decode_check.c */
+void cfg_decode_root(struct cfg_ctx *c, const struct cnode *root, struct lb_config *cfg,
+		     struct cfg_svc_src **src);
+void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			struct cfg_svc_src *src);
+void cfg_decode_persistence(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s);
+void cfg_decode_check(struct cfg_ctx *c, const struct cnode *n, struct lb_check_conf *chk);
+void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			 struct cfg_svc_src *src);
+
+/* validate.c: uniqueness of names, listen+protocol and backends. */
+void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src);
+void cfg_svc_src_free(struct cfg_svc_src *src, size_t n);

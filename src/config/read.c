@@ -1,0 +1,70 @@
+/* Reading the configuration file whole, with a size limit checked before anything is parsed. */
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "internal.h"
+#include "util.h"
+
+/* Reads up to CFG_MAX_BYTES + 1 so that a pipe or device that goes on forever is caught too. */
+static int read_all(int fd, char **buf, size_t *len) {
+	_cleanup_free_ char *b = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n == cap && GROW(b, cap, n + 65536) < 0)
+			return -ENOMEM;
+		size_t want = cap - n;
+		if (n + want > CFG_MAX_BYTES + 1)
+			want = CFG_MAX_BYTES + 1 - n;
+		ssize_t r = read(fd, b + n, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > CFG_MAX_BYTES)
+			break;
+	}
+	*len = n;
+	*buf = TAKE_PTR(b);
+	return 0;
+}
+
+int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len) {
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		int r = -errno;
+		cfg_file_error(c, "cannot open: %s", strerror(-r));
+		return r;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = -errno;
+		cfg_file_error(c, "cannot stat: %s", strerror(-r));
+		return r;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		cfg_file_error(c, "is a directory, not a configuration file");
+		return -EISDIR;
+	}
+	if (S_ISREG(st.st_mode) && st.st_size > (off_t)CFG_MAX_BYTES) {
+		cfg_file_error(c, "file too large (%lld bytes; the limit is 16 MiB)", (long long)st.st_size);
+		return -EFBIG;
+	}
+	_cleanup_free_ char *b = NULL;
+	size_t n = 0;
+	int r = read_all(fd, &b, &n);
+	if (r < 0) {
+		cfg_file_error(c, "cannot read: %s", strerror(-r));
+		return r;
+	}
+	if (n > CFG_MAX_BYTES) { /* grew while we read, or not a regular file */
+		cfg_file_error(c, "file too large (more than 16 MiB)");
+		return -EFBIG;
+	}
+	*buf = TAKE_PTR(b);
+	*len = n;
+	return 0;
+}

@@ -1,0 +1,136 @@
+/* Checks across entries: unique service names, unique listen+protocol, unique backends within a
+ * service. Sorting keeps them O(n log n) for configs with 100k backends. The later entry is the
+ * one reported, pointing back at the first. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "util.h"
+
+struct ref {
+	size_t idx;
+	const void *key; /* name, service or backend address */
+};
+
+static int by_name(const void *a, const void *b) {
+	const struct ref *x = a, *y = b;
+	int r = strcmp(x->key, y->key);
+	return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int by_listen(const void *a, const void *b) {
+	const struct ref *x = a, *y = b;
+	const struct lb_service_conf *s = x->key, *t = y->key;
+	if (s->protocol != t->protocol)
+		return s->protocol < t->protocol ? -1 : 1;
+	int r = lb_addr_cmp(&s->listen, &t->listen);
+	return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int by_addr(const void *a, const void *b) {
+	const struct ref *x = a, *y = b;
+	int r = lb_addr_cmp(x->key, y->key);
+	return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+/* Sorts refs and calls dup(first, later) for each later entry equal to the first of its run. */
+static void find_dups(struct ref *refs, size_t n, int (*cmp)(const void *, const void *),
+		      void (*dup)(struct cfg_ctx *, const void *, size_t, size_t), struct cfg_ctx *c,
+		      const void *ud) {
+	qsort(refs, n, sizeof(*refs), cmp);
+	for (size_t i = 1, first = 0; i < n; i++) {
+		struct ref a = refs[first], b = refs[i];
+		a.idx = b.idx = 0; /* compare keys only */
+		if (cmp(&a, &b) == 0)
+			dup(c, ud, refs[first].idx, refs[i].idx);
+		else
+			first = i;
+	}
+}
+
+static void dup_name(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
+	const struct cfg_svc_src *src = ud;
+	char buf[CFG_QUOTE_MAX];
+	size_t old = cfg_path_push(c, "services[%zu].name", later);
+	cfg_error(c, src[later].name, "duplicate service name %s (first at line %u)",
+		  cfg_quote(src[later].name->str, buf, sizeof(buf)), src[first].name->line);
+	cfg_path_pop(c, old);
+}
+
+struct listen_ud {
+	const struct lb_config *cfg;
+	const struct cfg_svc_src *src;
+};
+
+static void dup_listen(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
+	const struct listen_ud *u = ud;
+	const struct lb_service_conf *s = &u->cfg->services[first];
+	char a[LB_ADDRSTRLEN], who[128];
+	if (s->name)
+		snprintf(who, sizeof(who), "service \"%s\"", s->name);
+	else
+		snprintf(who, sizeof(who), "services[%zu]", first);
+	size_t old = cfg_path_push(c, "services[%zu].listen", later);
+	cfg_error(c, u->src[later].listen, "%s %s is already used by %s (line %u)",
+		  lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who, u->src[first].listen->line);
+	cfg_path_pop(c, old);
+}
+
+struct be_ud {
+	size_t svc;
+	const struct lb_service_conf *s;
+	const struct cfg_svc_src *src;
+};
+
+static void dup_backend(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
+	const struct be_ud *u = ud;
+	char a[LB_ADDRSTRLEN];
+	size_t old = cfg_path_push(c, "services[%zu].backends[%zu].address", u->svc, later);
+	cfg_error(c, u->src->be_addr[later], "duplicate backend %s (first at line %u)",
+		  lb_addr_fmt(&u->s->backends[later].addr, a), u->src->be_addr[first]->line);
+	cfg_path_pop(c, old);
+}
+
+static void check_backends(struct cfg_ctx *c, size_t svc, const struct lb_service_conf *s,
+			   const struct cfg_svc_src *src, struct ref *refs) {
+	size_t n = 0;
+	for (size_t i = 0; i < s->n_backends; i++)
+		if (src->be_addr && src->be_addr[i])
+			refs[n++] = (struct ref){i, &s->backends[i].addr};
+	struct be_ud ud = {svc, s, src};
+	find_dups(refs, n, by_addr, dup_backend, c, &ud);
+}
+
+void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src) {
+	size_t most = cfg->n_services;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (cfg->services[i].n_backends > most)
+			most = cfg->services[i].n_backends;
+	_cleanup_free_ struct ref *refs = calloc(most ? most : 1, sizeof(*refs));
+	if (!refs) {
+		c->oom = true;
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (src[i].name)
+			refs[n++] = (struct ref){i, src[i].name->str};
+	find_dups(refs, n, by_name, dup_name, c, src);
+	n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (src[i].listen)
+			refs[n++] = (struct ref){i, &cfg->services[i]};
+	struct listen_ud lud = {cfg, src};
+	find_dups(refs, n, by_listen, dup_listen, c, &lud);
+	for (size_t i = 0; i < cfg->n_services; i++)
+		check_backends(c, i, &cfg->services[i], &src[i], refs);
+}
+
+void cfg_svc_src_free(struct cfg_svc_src *src, size_t n) {
+	if (!src)
+		return;
+	for (size_t i = 0; i < n; i++)
+		free(src[i].be_addr);
+	free(src);
+}

@@ -1,0 +1,60 @@
+/* Config (+ health) -> desired IPVS table. */
+#include "desired.h"
+
+#include <arpa/inet.h>
+#include <linux/ip_vs.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+static uint32_t fwd_flag(enum lb_fwd f) {
+	switch (f) {
+	case LB_FWD_DR: return IP_VS_CONN_F_DROUTE;
+	case LB_FWD_TUN: return IP_VS_CONN_F_TUNNEL;
+	case LB_FWD_NAT: break;
+	}
+	return IP_VS_CONN_F_MASQ;
+}
+
+static void fill_service(struct lb_service *s, const struct lb_service_conf *sc) {
+	s->key.proto = sc->protocol;
+	s->key.addr = sc->listen;
+	snprintf(s->sched, sizeof(s->sched), "%s", sc->scheduler);
+	s->flags = sc->persist_timeout_s ? IP_VS_SVC_F_PERSISTENT : 0;
+	s->timeout = sc->persist_timeout_s;
+	s->netmask = sc->persist_netmask;
+	s->name = sc->name;
+}
+
+static int add_backends(struct lb_service *s, const struct lb_service_conf *sc, lb_backend_up_fn up,
+			void *ud) {
+	for (size_t i = 0; i < sc->n_backends; i++) {
+		const struct lb_backend_conf *be = &sc->backends[i];
+		bool is_up = !up || up(ud, sc, be);
+		if (!is_up && sc->check.on_failure == LB_ON_FAILURE_REMOVE)
+			continue;
+		struct lb_dest *d = lb_service_add_dest(s);
+		if (!d)
+			return -ENOMEM;
+		d->addr = be->addr;
+		d->fwd = fwd_flag(sc->forward);
+		d->weight = is_up ? be->weight : 0;
+	}
+	return 0;
+}
+
+int lb_desired_build(const struct lb_config *cfg, lb_backend_up_fn up, void *ud, struct lb_table *out) {
+	lb_table_clear(out);
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct lb_service *s = lb_table_add_service(out);
+		if (!s)
+			return -ENOMEM;
+		fill_service(s, &cfg->services[i]);
+		int r = add_backends(s, &cfg->services[i], up, ud);
+		if (r < 0)
+			return r;
+	}
+	lb_table_sort(out);
+	return 0;
+}

@@ -1,0 +1,133 @@
+/* Reading services and destinations out of the kernel's dump replies. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/ip_vs.h>
+#include <string.h>
+
+#include "ipvs_priv.h"
+
+/* Lengths follow the kernel's own policy in ip_vs_ctl.c. Addresses arrive as a 16-byte
+ * union nf_inet_addr; 4 bytes are accepted too (what an IPv4-only peer would send). */
+struct nla_policy lb_ipvs_cmd_policy[IPVS_CMD_ATTR_MAX + 1] = {
+	[IPVS_CMD_ATTR_SERVICE] = {.type = NLA_NESTED},
+	[IPVS_CMD_ATTR_DEST] = {.type = NLA_NESTED},
+	[IPVS_CMD_ATTR_DAEMON] = {.type = NLA_NESTED},
+	[IPVS_CMD_ATTR_TIMEOUT_TCP] = {.type = NLA_U32},
+	[IPVS_CMD_ATTR_TIMEOUT_TCP_FIN] = {.type = NLA_U32},
+	[IPVS_CMD_ATTR_TIMEOUT_UDP] = {.type = NLA_U32},
+};
+
+struct nla_policy lb_ipvs_svc_policy[IPVS_SVC_ATTR_MAX + 1] = {
+	[IPVS_SVC_ATTR_AF] = {.type = NLA_U16},
+	[IPVS_SVC_ATTR_PROTOCOL] = {.type = NLA_U16},
+	[IPVS_SVC_ATTR_ADDR] = {.type = NLA_UNSPEC, .minlen = sizeof(struct in_addr),
+				.maxlen = sizeof(struct in6_addr)},
+	[IPVS_SVC_ATTR_PORT] = {.type = NLA_U16},
+	[IPVS_SVC_ATTR_FWMARK] = {.type = NLA_U32},
+	[IPVS_SVC_ATTR_SCHED_NAME] = {.type = NLA_STRING, .maxlen = IP_VS_SCHEDNAME_MAXLEN},
+	[IPVS_SVC_ATTR_FLAGS] = {.type = NLA_UNSPEC, .minlen = sizeof(struct ip_vs_flags)},
+	[IPVS_SVC_ATTR_TIMEOUT] = {.type = NLA_U32},
+	[IPVS_SVC_ATTR_NETMASK] = {.type = NLA_U32},
+	[IPVS_SVC_ATTR_STATS] = {.type = NLA_NESTED},
+	[IPVS_SVC_ATTR_PE_NAME] = {.type = NLA_STRING, .maxlen = IP_VS_PENAME_MAXLEN + 1},
+	[IPVS_SVC_ATTR_STATS64] = {.type = NLA_NESTED},
+};
+
+struct nla_policy lb_ipvs_dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
+	[IPVS_DEST_ATTR_ADDR] = {.type = NLA_UNSPEC, .minlen = sizeof(struct in_addr),
+				 .maxlen = sizeof(struct in6_addr)},
+	[IPVS_DEST_ATTR_PORT] = {.type = NLA_U16},
+	[IPVS_DEST_ATTR_FWD_METHOD] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_WEIGHT] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_U_THRESH] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_L_THRESH] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_ACTIVE_CONNS] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_INACT_CONNS] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_PERSIST_CONNS] = {.type = NLA_U32},
+	[IPVS_DEST_ATTR_STATS] = {.type = NLA_NESTED},
+	[IPVS_DEST_ATTR_ADDR_FAMILY] = {.type = NLA_U16},
+	[IPVS_DEST_ATTR_STATS64] = {.type = NLA_NESTED},
+	[IPVS_DEST_ATTR_TUN_TYPE] = {.type = NLA_U8},
+	[IPVS_DEST_ATTR_TUN_PORT] = {.type = NLA_U16},
+	[IPVS_DEST_ATTR_TUN_FLAGS] = {.type = NLA_U16},
+};
+
+/* Copies an address of family af out of attribute a: 4 bytes for IPv4 (the rest of the
+ * 16-byte union stays zero, so two equal addresses compare equal with memcmp), 16 for IPv6. */
+static int get_addr(const struct nlattr *a, uint16_t af, union lb_inaddr *ip) {
+	size_t need = af == AF_INET ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+	if (af != AF_INET && af != AF_INET6)
+		return -EAFNOSUPPORT;
+	if ((size_t)nla_len(a) < need)
+		return -EINVAL;
+	memset(ip, 0, sizeof(*ip));
+	memcpy(ip->bytes, nla_data(a), need);
+	return 0;
+}
+
+static bool all_present(struct nlattr **tb, const int *which, size_t n) {
+	for (size_t i = 0; i < n; i++)
+		if (!tb[which[i]])
+			return false;
+	return true;
+}
+
+int lb_ipvs_parse_service(struct nlattr *nest, struct lb_service *out) {
+	struct nlattr *tb[IPVS_SVC_ATTR_MAX + 1];
+	if (!nest || nla_parse_nested(tb, IPVS_SVC_ATTR_MAX, nest, lb_ipvs_svc_policy) < 0)
+		return -EINVAL;
+	if (!tb[IPVS_SVC_ATTR_AF])
+		return -EINVAL;
+	if (tb[IPVS_SVC_ATTR_FWMARK])
+		return 0; /* no address key: not ezlb's kind of service */
+	static const int need[] = {IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_PORT,
+				   IPVS_SVC_ATTR_SCHED_NAME, IPVS_SVC_ATTR_FLAGS,
+				   IPVS_SVC_ATTR_TIMEOUT, IPVS_SVC_ATTR_NETMASK};
+	if (!all_present(tb, need, sizeof(need) / sizeof(need[0])))
+		return -EINVAL;
+
+	struct lb_service s;
+	memset(&s, 0, sizeof(s));
+	s.key.addr.af = nla_get_u16(tb[IPVS_SVC_ATTR_AF]);
+	int r = get_addr(tb[IPVS_SVC_ATTR_ADDR], s.key.addr.af, &s.key.addr.ip);
+	if (r < 0)
+		return r;
+	s.key.proto = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
+	s.key.addr.port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
+	/* the policy bounds the string to 16 bytes including its NUL */
+	strncpy(s.sched, nla_get_string(tb[IPVS_SVC_ATTR_SCHED_NAME]), sizeof(s.sched) - 1);
+	struct ip_vs_flags fl;
+	memcpy(&fl, nla_data(tb[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+	s.flags = fl.flags & ~IP_VS_SVC_F_HASHED; /* kernel bookkeeping, not configuration */
+	s.timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
+	s.netmask = nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]);
+	*out = s;
+	return 1;
+}
+
+int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out) {
+	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
+	if (!nest || nla_parse_nested(tb, IPVS_DEST_ATTR_MAX, nest, lb_ipvs_dest_policy) < 0)
+		return -EINVAL;
+	static const int need[] = {IPVS_DEST_ATTR_ADDR, IPVS_DEST_ATTR_PORT,
+				   IPVS_DEST_ATTR_FWD_METHOD, IPVS_DEST_ATTR_WEIGHT,
+				   IPVS_DEST_ATTR_U_THRESH, IPVS_DEST_ATTR_L_THRESH};
+	if (!all_present(tb, need, sizeof(need) / sizeof(need[0])))
+		return -EINVAL;
+
+	struct lb_dest d;
+	memset(&d, 0, sizeof(d));
+	/* kernels before 3.18 had no per-destination family: it was the service's */
+	d.addr.af = tb[IPVS_DEST_ATTR_ADDR_FAMILY] ? nla_get_u16(tb[IPVS_DEST_ATTR_ADDR_FAMILY])
+						   : svc_af;
+	int r = get_addr(tb[IPVS_DEST_ATTR_ADDR], d.addr.af, &d.addr.ip);
+	if (r < 0)
+		return r;
+	d.addr.port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_PORT]));
+	d.fwd = nla_get_u32(tb[IPVS_DEST_ATTR_FWD_METHOD]) & IP_VS_CONN_F_FWD_MASK;
+	d.weight = nla_get_u32(tb[IPVS_DEST_ATTR_WEIGHT]);
+	d.u_thresh = nla_get_u32(tb[IPVS_DEST_ATTR_U_THRESH]);
+	d.l_thresh = nla_get_u32(tb[IPVS_DEST_ATTR_L_THRESH]);
+	*out = d;
+	return 0;
+}

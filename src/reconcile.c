@@ -1,0 +1,292 @@
+/* The planner: merge-joins two sorted tables into an ordered list of operations. Pure: no I/O,
+ * no clock, no globals, so every rule is checkable from a unit test. */
+#include "reconcile.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/ip_vs.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+static int push(struct lb_plan *p, enum lb_op_kind kind, const struct lb_service *svc,
+		const struct lb_dest *dest, const struct lb_service *old_svc,
+		const struct lb_dest *old_dest) {
+	if (GROW(p->ops, p->cap, p->n + 1) < 0)
+		return -ENOMEM;
+	p->ops[p->n++] = (struct lb_op){kind, svc, dest, old_svc, old_dest};
+	return 0;
+}
+
+static bool svc_differs(const struct lb_service *a, const struct lb_service *b) {
+	return strncmp(a->sched, b->sched, LB_SCHED_MAX) != 0 || a->flags != b->flags ||
+	       a->timeout != b->timeout || a->netmask != b->netmask;
+}
+
+static bool dest_differs(const struct lb_dest *a, const struct lb_dest *b) {
+	return a->fwd != b->fwd || a->weight != b->weight || a->u_thresh != b->u_thresh ||
+	       a->l_thresh != b->l_thresh;
+}
+
+/* One pass of the destination merge-join, emitting only ops of kind `only`: three passes give
+ * the traffic-friendly order (new backends first, old ones last) at O(n) each. */
+static int diff_dests(struct lb_plan *p, const struct lb_service *want,
+		      const struct lb_service *have, enum lb_op_kind only) {
+	size_t i = 0, j = 0, nh = have ? have->n_dests : 0;
+	while (i < want->n_dests || j < nh) {
+		const struct lb_dest *w = i < want->n_dests ? &want->dests[i] : NULL;
+		const struct lb_dest *h = j < nh ? &have->dests[j] : NULL;
+		int c = !w ? 1 : !h ? -1 : lb_addr_cmp(&w->addr, &h->addr);
+		int r = 0;
+		if (c < 0 && only == LB_OP_ADD_DEST)
+			r = push(p, LB_OP_ADD_DEST, want, w, NULL, NULL);
+		else if (c == 0 && only == LB_OP_EDIT_DEST && dest_differs(w, h))
+			r = push(p, LB_OP_EDIT_DEST, want, w, have, h);
+		else if (c > 0 && only == LB_OP_DEL_DEST)
+			/* svc is the desired service: same key, and it carries the name for messages */
+			r = push(p, LB_OP_DEL_DEST, want, h, have, NULL);
+		if (r < 0)
+			return r;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return 0;
+}
+
+static int plan_service(struct lb_plan *p, const struct lb_service *want,
+			const struct lb_service *have) {
+	int r = 0;
+	if (!have)
+		r = push(p, LB_OP_ADD_SVC, want, NULL, NULL, NULL);
+	else if (svc_differs(want, have))
+		r = push(p, LB_OP_EDIT_SVC, want, NULL, have, NULL);
+	if (r >= 0)
+		r = diff_dests(p, want, have, LB_OP_ADD_DEST);
+	if (r >= 0 && have)
+		r = diff_dests(p, want, have, LB_OP_EDIT_DEST);
+	if (r >= 0 && have)
+		r = diff_dests(p, want, have, LB_OP_DEL_DEST);
+	return r;
+}
+
+/* Merge-join of the service lists. Pass 1 plans every desired service; pass 2 deletes the owned
+ * services nobody wants any more, after everything else, so traffic moves before old VIPs go. */
+static int plan_services(struct lb_plan *p, const struct lb_table *desired,
+			 const struct lb_table *actual, const struct lb_owned *owned, int pass) {
+	size_t i = 0, j = 0;
+	while (i < desired->n || j < actual->n) {
+		const struct lb_service *w = i < desired->n ? &desired->svcs[i] : NULL;
+		const struct lb_service *h = j < actual->n ? &actual->svcs[j] : NULL;
+		int c = !w ? 1 : !h ? -1 : lb_svc_key_cmp(&w->key, &h->key);
+		int r = 0;
+		if (pass == 1 && c <= 0)
+			r = plan_service(p, w, c == 0 ? h : NULL);
+		else if (pass == 2 && c > 0 && lb_owned_has(owned, &h->key))
+			r = push(p, LB_OP_DEL_SVC, h, NULL, NULL, NULL);
+		if (r < 0)
+			return r;
+		i += c <= 0;
+		j += c >= 0;
+	}
+	return 0;
+}
+
+int lb_plan_build(const struct lb_table *desired, const struct lb_table *actual,
+		  const struct lb_owned *owned, struct lb_plan *out) {
+	out->n = 0;
+	int r = plan_services(out, desired, actual, owned, 1);
+	if (r >= 0)
+		r = plan_services(out, desired, actual, owned, 2);
+	if (r < 0)
+		lb_plan_free(out);
+	return r;
+}
+
+void lb_plan_free(struct lb_plan *p) {
+	free(p->ops);
+	p->ops = NULL;
+	p->n = p->cap = 0;
+}
+
+/* ---- formatting ---- */
+
+/* An append-only line buffer that truncates instead of overflowing. */
+struct line {
+	char *buf;
+	size_t len, off;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct line *l, const char *fmt, ...) {
+	if (l->off + 1 >= l->len)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(l->buf + l->off, l->len - l->off, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->off = l->off + (size_t)n < l->len ? l->off + (size_t)n : l->len - 1;
+}
+
+const char *lb_op_kind_verb(enum lb_op_kind k) {
+	switch (k) {
+	case LB_OP_ADD_SVC: return "add service";
+	case LB_OP_EDIT_SVC: return "edit service";
+	case LB_OP_DEL_SVC: return "delete service";
+	case LB_OP_ADD_DEST: return "add destination";
+	case LB_OP_EDIT_DEST: return "edit destination";
+	case LB_OP_DEL_DEST: return "delete destination";
+	}
+	return "unknown op";
+}
+
+/* Names as ipvsadm users know them; the kernel reports fwd as conn_flags & FWD_MASK. */
+static void put_fwd(struct line *l, uint32_t fwd) {
+	static const char *const names[] = {
+		[IP_VS_CONN_F_MASQ] = "nat",     [IP_VS_CONN_F_LOCALNODE] = "local",
+		[IP_VS_CONN_F_TUNNEL] = "tun",   [IP_VS_CONN_F_DROUTE] = "dr",
+		[IP_VS_CONN_F_BYPASS] = "bypass",
+	};
+	if (fwd < ARRAY_SIZE(names) && names[fwd])
+		put(l, "%s", names[fwd]);
+	else
+		put(l, "fwd-%u", fwd);
+}
+
+static void put_flags(struct line *l, uint32_t flags) {
+	static const struct { uint32_t bit; const char *name; } names[] = {
+		{IP_VS_SVC_F_PERSISTENT, "persistent"}, {IP_VS_SVC_F_HASHED, "hashed"},
+		{IP_VS_SVC_F_ONEPACKET, "one-packet"},  {IP_VS_SVC_F_SCHED1, "sched1"},
+		{IP_VS_SVC_F_SCHED2, "sched2"},         {IP_VS_SVC_F_SCHED3, "sched3"},
+	};
+	const char *sep = "";
+	if (!flags)
+		put(l, "none");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (flags & names[i].bit) {
+			put(l, "%s%s", sep, names[i].name);
+			flags &= ~names[i].bit;
+			sep = "|";
+		}
+	if (flags)
+		put(l, "%s0x%x", sep, flags);
+}
+
+/* IPv4: a mask in network byte order; IPv6: a prefix length (as the kernel takes them). */
+static void put_netmask(struct line *l, uint16_t af, uint32_t netmask) {
+	char s[INET_ADDRSTRLEN];
+	if (af == AF_INET && inet_ntop(AF_INET, &netmask, s, sizeof(s)))
+		put(l, "%s", s);
+	else
+		put(l, "/%u", netmask);
+}
+
+static void put_svc(struct line *l, const struct lb_service *s) {
+	char key[LB_SVC_KEYSTRLEN];
+	lb_svc_key_fmt(&s->key, key, sizeof(key));
+	if (s->name)
+		put(l, "%s ", s->name);
+	put(l, "%s", key);
+}
+
+static void put_dest_id(struct line *l, const struct lb_service *s, const struct lb_dest *d) {
+	char a[LB_ADDRSTRLEN];
+	put(l, "dest ");
+	put_svc(l, s);
+	put(l, " -> %s", lb_addr_fmt(&d->addr, a));
+}
+
+static void fmt_add_svc(struct line *l, const struct lb_service *s) {
+	put(l, "+ service ");
+	put_svc(l, s);
+	put(l, " scheduler %.*s", LB_SCHED_MAX, s->sched);
+	/* persistence speaks for the PERSISTENT flag; other flags are listed by name */
+	if (s->flags & ~(uint32_t)IP_VS_SVC_F_PERSISTENT) {
+		put(l, " flags ");
+		put_flags(l, s->flags & ~(uint32_t)IP_VS_SVC_F_PERSISTENT);
+	}
+	if ((s->flags & IP_VS_SVC_F_PERSISTENT) || s->timeout) {
+		put(l, " persistence %us netmask ", s->timeout);
+		put_netmask(l, s->key.addr.af, s->netmask);
+	}
+}
+
+static void fmt_edit_svc(struct line *l, const struct lb_service *s, const struct lb_service *o) {
+	const char *sep = ": ";
+	put(l, "~ service ");
+	put_svc(l, s);
+	if (strncmp(s->sched, o->sched, LB_SCHED_MAX) != 0) {
+		put(l, "%sscheduler %.*s -> %.*s", sep, LB_SCHED_MAX, o->sched, LB_SCHED_MAX, s->sched);
+		sep = ", ";
+	}
+	if (s->flags != o->flags) {
+		put(l, "%sflags ", sep);
+		put_flags(l, o->flags);
+		put(l, " -> ");
+		put_flags(l, s->flags);
+		sep = ", ";
+	}
+	if (s->timeout != o->timeout) {
+		put(l, "%spersistence %us -> %us", sep, o->timeout, s->timeout);
+		sep = ", ";
+	}
+	if (s->netmask != o->netmask) {
+		put(l, "%snetmask ", sep);
+		put_netmask(l, s->key.addr.af, o->netmask);
+		put(l, " -> ");
+		put_netmask(l, s->key.addr.af, s->netmask);
+	}
+}
+
+static void fmt_add_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d) {
+	put(l, "+ ");
+	put_dest_id(l, s, d);
+	put(l, " weight %u ", d->weight);
+	put_fwd(l, d->fwd);
+	if (d->u_thresh)
+		put(l, " u-thresh %u", d->u_thresh);
+	if (d->l_thresh)
+		put(l, " l-thresh %u", d->l_thresh);
+}
+
+static void fmt_edit_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d,
+			  const struct lb_dest *o) {
+	const char *sep = ": ";
+	put(l, "~ ");
+	put_dest_id(l, s, d);
+	if (d->weight != o->weight) {
+		put(l, "%sweight %u -> %u", sep, o->weight, d->weight);
+		sep = ", ";
+	}
+	if (d->fwd != o->fwd) {
+		put(l, "%sforward ", sep);
+		put_fwd(l, o->fwd);
+		put(l, " -> ");
+		put_fwd(l, d->fwd);
+		sep = ", ";
+	}
+	if (d->u_thresh != o->u_thresh) {
+		put(l, "%su-thresh %u -> %u", sep, o->u_thresh, d->u_thresh);
+		sep = ", ";
+	}
+	if (d->l_thresh != o->l_thresh)
+		put(l, "%sl-thresh %u -> %u", sep, o->l_thresh, d->l_thresh);
+}
+
+const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len) {
+	struct line l = {buf, len, 0};
+	if (!len)
+		return buf;
+	buf[0] = 0;
+	switch (op->kind) {
+	case LB_OP_ADD_SVC: fmt_add_svc(&l, op->svc); break;
+	case LB_OP_EDIT_SVC: fmt_edit_svc(&l, op->svc, op->old_svc); break;
+	case LB_OP_DEL_SVC: put(&l, "- service "); put_svc(&l, op->svc); break;
+	case LB_OP_ADD_DEST: fmt_add_dest(&l, op->svc, op->dest); break;
+	case LB_OP_EDIT_DEST: fmt_edit_dest(&l, op->svc, op->dest, op->old_dest); break;
+	case LB_OP_DEL_DEST: put(&l, "- "); put_dest_id(&l, op->svc, op->dest); break;
+	}
+	return buf;
+}

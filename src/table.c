@@ -1,0 +1,150 @@
+/* The IPVS table as plain data: growth, sorting, lookup by binary search. */
+#include "table.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Kept here rather than borrowed from the config module so the table (and the ownership record
+ * built on it) depends on nothing above it. */
+static const struct {
+	uint16_t proto;
+	const char *name;
+} protos[] = {
+	{IPPROTO_TCP, "tcp"},
+	{IPPROTO_UDP, "udp"},
+	{IPPROTO_SCTP, "sctp"},
+};
+
+int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b) {
+	if (a->proto != b->proto)
+		return a->proto < b->proto ? -1 : 1;
+	return lb_addr_cmp(&a->addr, &b->addr);
+}
+
+const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len) {
+	char addr[LB_ADDRSTRLEN];
+	lb_addr_fmt(&k->addr, addr);
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (protos[i].proto == k->proto) {
+			snprintf(buf, len, "%s %s", protos[i].name, addr);
+			return buf;
+		}
+	snprintf(buf, len, "proto-%u %s", k->proto, addr);
+	return buf;
+}
+
+static int proto_parse(const char *s, size_t n, uint16_t *out) {
+	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
+		if (strlen(protos[i].name) == n && memcmp(protos[i].name, s, n) == 0) {
+			*out = protos[i].proto;
+			return 0;
+		}
+	if (n > 6 && n < 10 && memcmp(s, "proto-", 6) == 0) {
+		unsigned v = 0;
+		for (size_t i = 6; i < n; i++) {
+			if (s[i] < '0' || s[i] > '9')
+				return -EINVAL;
+			v = v * 10 + (unsigned)(s[i] - '0');
+		}
+		if (v > 255)
+			return -EINVAL;
+		*out = (uint16_t)v;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int lb_svc_key_parse(const char *s, struct lb_svc_key *out) {
+	const char *sp = strchr(s, ' ');
+	struct lb_svc_key k;
+	memset(&k, 0, sizeof(k));
+	if (!sp || proto_parse(s, (size_t)(sp - s), &k.proto) < 0)
+		return -EINVAL;
+	int r = lb_addr_parse(sp + 1, &k.addr);
+	if (r < 0)
+		return r;
+	*out = k;
+	return 0;
+}
+
+struct lb_service *lb_table_add_service(struct lb_table *t) {
+	if (GROW(t->svcs, t->cap, t->n + 1) < 0)
+		return NULL;
+	struct lb_service *s = &t->svcs[t->n++];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+struct lb_dest *lb_service_add_dest(struct lb_service *s) {
+	if (GROW(s->dests, s->cap_dests, s->n_dests + 1) < 0)
+		return NULL;
+	struct lb_dest *d = &s->dests[s->n_dests++];
+	memset(d, 0, sizeof(*d));
+	return d;
+}
+
+static int svc_cmp(const void *a, const void *b) {
+	return lb_svc_key_cmp(&((const struct lb_service *)a)->key,
+			      &((const struct lb_service *)b)->key);
+}
+
+static int dest_cmp(const void *a, const void *b) {
+	return lb_addr_cmp(&((const struct lb_dest *)a)->addr, &((const struct lb_dest *)b)->addr);
+}
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+static bool is_sorted(const void *base, size_t n, size_t sz, cmp_fn cmp) {
+	for (size_t i = 1; i < n; i++)
+		if (cmp((const char *)base + (i - 1) * sz, (const char *)base + i * sz) > 0)
+			return false;
+	return true;
+}
+
+/* The kernel lists a service's destinations in the order they were added, which for ezlb is
+ * sorted order: checking first makes the common case linear. */
+static void sort(void *base, size_t n, size_t sz, cmp_fn cmp) {
+	if (!is_sorted(base, n, sz, cmp))
+		qsort(base, n, sz, cmp);
+}
+
+void lb_table_sort(struct lb_table *t) {
+	sort(t->svcs, t->n, sizeof(*t->svcs), svc_cmp);
+	for (size_t i = 0; i < t->n; i++)
+		sort(t->svcs[i].dests, t->svcs[i].n_dests, sizeof(struct lb_dest), dest_cmp);
+}
+
+/* bsearch compares the key against elements; a key-only service/dest keeps one comparator. */
+struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k) {
+	struct lb_service probe = {.key = *k};
+	if (!t->n)
+		return NULL;
+	return bsearch(&probe, t->svcs, t->n, sizeof(*t->svcs), svc_cmp);
+}
+
+struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a) {
+	struct lb_dest probe = {.addr = *a};
+	if (!s->n_dests)
+		return NULL;
+	return bsearch(&probe, s->dests, s->n_dests, sizeof(*s->dests), dest_cmp);
+}
+
+size_t lb_table_count_dests(const struct lb_table *t) {
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++)
+		n += t->svcs[i].n_dests;
+	return n;
+}
+
+void lb_table_clear(struct lb_table *t) {
+	for (size_t i = 0; i < t->n; i++)
+		free(t->svcs[i].dests);
+	free(t->svcs);
+	t->svcs = NULL;
+	t->n = t->cap = 0;
+}

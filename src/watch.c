@@ -1,0 +1,101 @@
+/* inotify on the config file's directory. */
+#include "watch.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "util.h"
+
+struct lb_watch {
+	int fd;
+	char *dir;
+	char *base;
+};
+
+/* Events that can mean a new version of a file in the directory. */
+#define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
+		    IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
+
+int lb_watch_new(const char *config_path, struct lb_watch **out) {
+	_cleanup_free_ char *d = strdup(config_path), *b = strdup(config_path);
+	_cleanup_free_ struct lb_watch *w = calloc(1, sizeof(*w));
+	if (!d || !b || !w)
+		return -ENOMEM;
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0)
+		return -errno;
+	w->dir = strdup(dirname(d));
+	w->base = strdup(basename(b));
+	if (!w->dir || !w->base || inotify_add_watch(w->fd, w->dir, WATCH_MASK) < 0) {
+		int r = w->dir && w->base ? -errno : -ENOMEM;
+		log_error("watching %s for config changes: %s", w->dir ? w->dir : config_path, strerror(-r));
+		lb_watch_free(TAKE_PTR(w));
+		return r;
+	}
+	*out = TAKE_PTR(w);
+	return 0;
+}
+
+void lb_watch_free(struct lb_watch *w) {
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w->dir);
+	free(w->base);
+	free(w);
+}
+
+int lb_watch_fd(const struct lb_watch *w) { return w->fd; }
+
+/* Our file, or a name whose change can swap what our path resolves to (a "..data" style link, a
+ * rename over the directory): anything but obviously unrelated files. Editors' swap files
+ * (".x.swp", "x~", "4913") are ignored; the signature check settles the rest. */
+static bool concerns(const struct lb_watch *w, const struct inotify_event *ev) {
+	if (!ev->len || (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
+		return true;
+	if (strcmp(ev->name, w->base) == 0)
+		return true;
+	size_t n = strlen(ev->name);
+	bool swap = (n > 4 && strcmp(ev->name + n - 4, ".swp") == 0) || ev->name[n - 1] == '~' ||
+		    strcmp(ev->name, "4913") == 0;
+	return !swap && !(ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB));
+}
+
+int lb_watch_drain(struct lb_watch *w) {
+	char buf[16384] __attribute__((aligned(__alignof__(struct inotify_event))));
+	int hit = 0;
+	for (;;) {
+		ssize_t n = read(w->fd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN ? hit : -errno;
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const struct inotify_event *)p;
+			if (ev->mask & IN_Q_OVERFLOW || concerns(w, ev))
+				hit = 1;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+}
+
+void lb_file_sig_get(const char *path, struct lb_file_sig *sig) {
+	struct stat st;
+	memset(sig, 0, sizeof(*sig));
+	if (stat(path, &st) < 0)
+		return;
+	sig->dev = st.st_dev;
+	sig->ino = st.st_ino;
+	sig->size = st.st_size;
+	sig->mtime = st.st_mtim;
+	sig->ctime = st.st_ctim;
+}
+
+bool lb_file_sig_eq(const struct lb_file_sig *a, const struct lb_file_sig *b) {
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec &&
+	       a->ctime.tv_sec == b->ctime.tv_sec && a->ctime.tv_nsec == b->ctime.tv_nsec;
+}

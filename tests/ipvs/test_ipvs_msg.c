@@ -1,0 +1,897 @@
+/* The IPVS module without a kernel: requests are built and parsed back with libnl; dump replies
+ * are hand-built with libnl and parsed; the pipelined apply and the dump run against a fake
+ * kernel (a socketpair whose replies are queued in advance, since sequence numbers are
+ * deterministic); every error message is checked word for word. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/genetlink.h>
+#include <linux/ip_vs.h>
+#include <linux/netlink.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
+
+#include "../../src/ipvs/ipvs_priv.h"
+#include "table.h"
+
+#define FAMILY 0x24
+
+/* ---- fixtures ---- */
+
+static struct lb_service svc(const char *listen, uint16_t proto, const char *sched, uint32_t flags,
+			     uint32_t timeout, uint32_t netmask) {
+	struct lb_service s;
+	memset(&s, 0, sizeof(s));
+	assert_int_equal(lb_addr_parse(listen, &s.key.addr), 0);
+	s.key.proto = proto;
+	snprintf(s.sched, sizeof(s.sched), "%s", sched);
+	s.flags = flags;
+	s.timeout = timeout;
+	s.netmask = netmask;
+	return s;
+}
+
+static struct lb_dest dest(const char *addr, uint32_t fwd, uint32_t weight, uint32_t u, uint32_t l) {
+	struct lb_dest d;
+	memset(&d, 0, sizeof(d));
+	assert_int_equal(lb_addr_parse(addr, &d.addr), 0);
+	d.fwd = fwd;
+	d.weight = weight;
+	d.u_thresh = u;
+	d.l_thresh = l;
+	return d;
+}
+
+/* Bit i set when nested attribute type i is present (and each at most once). */
+static uint32_t attr_set(struct nlattr *nest) {
+	uint32_t set = 0;
+	struct nlattr *a;
+	int rem;
+	nla_for_each_nested(a, nest, rem) {
+		assert_true(nla_type(a) < 32);
+		assert_false(set & (1u << nla_type(a)));
+		set |= 1u << nla_type(a);
+	}
+	assert_int_equal(rem, 0);
+	return set;
+}
+#define BIT(x) (1u << (x))
+
+struct parsed {
+	struct nl_msg *msg;
+	struct nlattr *cmd[IPVS_CMD_ATTR_MAX + 1];
+	struct nlattr *svc[IPVS_SVC_ATTR_MAX + 1];
+	struct nlattr *dest[IPVS_DEST_ATTR_MAX + 1];
+	uint8_t genl_cmd;
+};
+
+/* Parses the request at data with libnl, as the kernel would: header, then nests. */
+static void parse_request(const uint8_t *data, struct parsed *p) {
+	memset(p, 0, sizeof(*p));
+	p->msg = nlmsg_convert((struct nlmsghdr *)data);
+	assert_non_null(p->msg);
+	struct nlmsghdr *h = nlmsg_hdr(p->msg);
+	assert_true(genlmsg_valid_hdr(h, 0));
+	struct genlmsghdr *g = nlmsg_data(h);
+	p->genl_cmd = g->cmd;
+	assert_int_equal(g->version, IPVS_GENL_VERSION);
+	assert_int_equal(g->reserved, 0);
+	assert_int_equal(genlmsg_parse(h, 0, p->cmd, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy), 0);
+	if (p->cmd[IPVS_CMD_ATTR_SERVICE]) {
+		assert_true(p->cmd[IPVS_CMD_ATTR_SERVICE]->nla_type & NLA_F_NESTED);
+		assert_int_equal(nla_parse_nested(p->svc, IPVS_SVC_ATTR_MAX, p->cmd[IPVS_CMD_ATTR_SERVICE],
+						  lb_ipvs_svc_policy), 0);
+	}
+	if (p->cmd[IPVS_CMD_ATTR_DEST])
+		assert_int_equal(nla_parse_nested(p->dest, IPVS_DEST_ATTR_MAX, p->cmd[IPVS_CMD_ATTR_DEST],
+						  lb_ipvs_dest_policy), 0);
+}
+
+static void check_svc_key(struct parsed *p, const struct lb_service *s) {
+	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_AF]), s->key.addr.af);
+	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_PROTOCOL]), s->key.proto);
+	assert_int_equal(nla_len(p->svc[IPVS_SVC_ATTR_ADDR]), 16);
+	assert_memory_equal(nla_data(p->svc[IPVS_SVC_ATTR_ADDR]), s->key.addr.ip.bytes, 16);
+	/* network byte order on the wire */
+	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_PORT]), htons(s->key.addr.port));
+}
+
+static const uint32_t SVC_KEY_SET = BIT(IPVS_SVC_ATTR_AF) | BIT(IPVS_SVC_ATTR_PROTOCOL) |
+				    BIT(IPVS_SVC_ATTR_ADDR) | BIT(IPVS_SVC_ATTR_PORT);
+static const uint32_t SVC_FULL_SET = BIT(IPVS_SVC_ATTR_AF) | BIT(IPVS_SVC_ATTR_PROTOCOL) |
+				     BIT(IPVS_SVC_ATTR_ADDR) | BIT(IPVS_SVC_ATTR_PORT) |
+				     BIT(IPVS_SVC_ATTR_SCHED_NAME) | BIT(IPVS_SVC_ATTR_FLAGS) |
+				     BIT(IPVS_SVC_ATTR_TIMEOUT) | BIT(IPVS_SVC_ATTR_NETMASK);
+static const uint32_t DEST_KEY_SET = BIT(IPVS_DEST_ATTR_ADDR) | BIT(IPVS_DEST_ATTR_PORT);
+static const uint32_t DEST_FULL_SET = BIT(IPVS_DEST_ATTR_ADDR) | BIT(IPVS_DEST_ATTR_PORT) |
+				      BIT(IPVS_DEST_ATTR_FWD_METHOD) | BIT(IPVS_DEST_ATTR_WEIGHT) |
+				      BIT(IPVS_DEST_ATTR_U_THRESH) | BIT(IPVS_DEST_ATTR_L_THRESH);
+
+/* ---- building requests ---- */
+
+static void build_one(const struct lb_op *op, uint16_t flags, struct lb_nlbuf *b, struct parsed *p) {
+	memset(b, 0, sizeof(*b));
+	assert_int_equal(lb_ipvs_msg_op(b, FAMILY, 77, flags, op), 0);
+	const struct nlmsghdr *h = (const struct nlmsghdr *)b->data;
+	assert_int_equal(h->nlmsg_len, b->len);
+	assert_int_equal(b->len % 4, 0);
+	assert_int_equal(h->nlmsg_type, FAMILY);
+	assert_int_equal(h->nlmsg_flags, NLM_F_REQUEST | flags);
+	assert_int_equal(h->nlmsg_seq, 77);
+	assert_int_equal(h->nlmsg_pid, 0);
+	parse_request(b->data, p);
+}
+
+static void test_add_service(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", IP_VS_SVC_F_PERSISTENT, 300,
+				  htonl(0xffffff00));
+	struct lb_op op = {.kind = LB_OP_ADD_SVC, .svc = &s};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, 0, &b, &p);
+	/* 16 nlmsghdr + 4 genl + nest(4 + af 8 + proto 8 + addr 20 + port 8 + "wrr" 8 + flags 12 +
+	 * timeout 8 + netmask 8) */
+	assert_int_equal(b.len, 104);
+	assert_int_equal(p.genl_cmd, IPVS_CMD_NEW_SERVICE);
+	assert_null(p.cmd[IPVS_CMD_ATTR_DEST]);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_FULL_SET);
+	check_svc_key(&p, &s);
+	assert_int_equal(nla_get_u16(p.svc[IPVS_SVC_ATTR_PORT]), 0x5000); /* 80, big-endian */
+	assert_string_equal(nla_get_string(p.svc[IPVS_SVC_ATTR_SCHED_NAME]), "wrr");
+	assert_int_equal(nla_len(p.svc[IPVS_SVC_ATTR_SCHED_NAME]), 4);
+	struct ip_vs_flags fl;
+	assert_int_equal(nla_len(p.svc[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+	memcpy(&fl, nla_data(p.svc[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+	assert_int_equal(fl.flags, IP_VS_SVC_F_PERSISTENT);
+	assert_int_equal(fl.mask, 0xffffffffu);
+	assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_TIMEOUT]), 300);
+	assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_NETMASK]), htonl(0xffffff00));
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static void test_edit_service_v6_flags(void **state) {
+	/* HASHED is the kernel's own bookkeeping: never sent even if a caller leaves it set */
+	struct lb_service s = svc("[2001:db8::1]:443", IPPROTO_UDP, "sh",
+				  IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_HASHED, 0, 64);
+	struct lb_op op = {.kind = LB_OP_EDIT_SVC, .svc = &s, .old_svc = &s};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, NLM_F_ACK, &b, &p);
+	assert_int_equal(p.genl_cmd, IPVS_CMD_SET_SERVICE);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_FULL_SET);
+	check_svc_key(&p, &s);
+	assert_int_equal(nla_get_u16(p.svc[IPVS_SVC_ATTR_AF]), AF_INET6);
+	assert_int_equal(nla_get_u16(p.svc[IPVS_SVC_ATTR_PROTOCOL]), IPPROTO_UDP);
+	struct ip_vs_flags fl;
+	memcpy(&fl, nla_data(p.svc[IPVS_SVC_ATTR_FLAGS]), sizeof(fl));
+	assert_int_equal(fl.flags, IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2);
+	assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_NETMASK]), 64);
+	assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_TIMEOUT]), 0);
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static void test_longest_scheduler_name(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "abcdefghijklmno", 0, 0, 0xffffffff);
+	assert_int_equal(strlen(s.sched), 15);
+	struct lb_op op = {.kind = LB_OP_ADD_SVC, .svc = &s};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(nla_len(p.svc[IPVS_SVC_ATTR_SCHED_NAME]), 16);
+	assert_string_equal(nla_get_string(p.svc[IPVS_SVC_ATTR_SCHED_NAME]), "abcdefghijklmno");
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static void test_delete_service_sends_key_only(void **state) {
+	struct lb_service s = svc("10.0.0.9:8080", IPPROTO_SCTP, "rr", IP_VS_SVC_F_PERSISTENT, 60,
+				  0xffffffff);
+	struct lb_op op = {.kind = LB_OP_DEL_SVC, .svc = &s};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(p.genl_cmd, IPVS_CMD_DEL_SERVICE);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_KEY_SET);
+	assert_null(p.cmd[IPVS_CMD_ATTR_DEST]);
+	check_svc_key(&p, &s);
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static void check_dest(struct parsed *p, const struct lb_dest *d, bool full) {
+	assert_int_equal(nla_len(p->dest[IPVS_DEST_ATTR_ADDR]), 16);
+	assert_memory_equal(nla_data(p->dest[IPVS_DEST_ATTR_ADDR]), d->addr.ip.bytes, 16);
+	assert_int_equal(nla_get_u16(p->dest[IPVS_DEST_ATTR_PORT]), htons(d->addr.port));
+	if (!full)
+		return;
+	assert_int_equal(nla_get_u32(p->dest[IPVS_DEST_ATTR_FWD_METHOD]), d->fwd);
+	assert_int_equal(nla_get_u32(p->dest[IPVS_DEST_ATTR_WEIGHT]), d->weight);
+	assert_int_equal(nla_get_u32(p->dest[IPVS_DEST_ATTR_U_THRESH]), d->u_thresh);
+	assert_int_equal(nla_get_u32(p->dest[IPVS_DEST_ATTR_L_THRESH]), d->l_thresh);
+}
+
+static void test_dest_ops(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", 0, 0, 0xffffffff);
+	struct lb_dest d = dest("192.168.1.10:8080", IP_VS_CONN_F_DROUTE, 5, 1000, 10);
+	static const struct {
+		enum lb_op_kind kind;
+		uint8_t cmd;
+		bool full;
+	} cases[] = {
+		{LB_OP_ADD_DEST, IPVS_CMD_NEW_DEST, true},
+		{LB_OP_EDIT_DEST, IPVS_CMD_SET_DEST, true},
+		{LB_OP_DEL_DEST, IPVS_CMD_DEL_DEST, false},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct lb_op op = {.kind = cases[i].kind, .svc = &s, .dest = &d};
+		struct lb_nlbuf b;
+		struct parsed p;
+		build_one(&op, 0, &b, &p);
+		assert_int_equal(p.genl_cmd, cases[i].cmd);
+		/* the service is named by its key only: its settings belong to service ops */
+		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_KEY_SET);
+		check_svc_key(&p, &s);
+		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]),
+				 cases[i].full ? DEST_FULL_SET : DEST_KEY_SET);
+		check_dest(&p, &d, cases[i].full);
+		nlmsg_free(p.msg);
+		lb_nlbuf_free(&b);
+	}
+}
+
+static void test_dest_of_other_family_names_it(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	struct lb_dest d = dest("[2001:db8::10]:80", IP_VS_CONN_F_TUNNEL, 1, 0, 0);
+	struct lb_op op = {.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]),
+			 DEST_FULL_SET | BIT(IPVS_DEST_ATTR_ADDR_FAMILY));
+	assert_int_equal(nla_get_u16(p.dest[IPVS_DEST_ATTR_ADDR_FAMILY]), AF_INET6);
+	check_dest(&p, &d, true);
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+
+	/* a delete must name it too, or the kernel would look for an IPv4 destination */
+	op.kind = LB_OP_DEL_DEST;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]),
+			 DEST_KEY_SET | BIT(IPVS_DEST_ATTR_ADDR_FAMILY));
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static void test_incomplete_op_is_refused(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	struct lb_nlbuf b = {0};
+	struct lb_op no_dest = {.kind = LB_OP_ADD_DEST, .svc = &s};
+	struct lb_op no_svc = {.kind = LB_OP_ADD_SVC};
+	struct lb_op bad_kind = {.kind = (enum lb_op_kind)42, .svc = &s};
+	assert_int_equal(lb_ipvs_msg_op(&b, FAMILY, 1, 0, &no_dest), -EINVAL);
+	assert_int_equal(lb_ipvs_msg_op(&b, FAMILY, 1, 0, &no_svc), -EINVAL);
+	assert_int_equal(lb_ipvs_msg_op(&b, FAMILY, 1, 0, &bad_kind), -EINVAL);
+	assert_int_equal(b.len, 0);
+	lb_nlbuf_free(&b);
+}
+
+static void test_requests_pack_back_to_back(void **state) {
+	struct lb_service s = svc("[2001:db8::1]:80", IPPROTO_TCP, "wlc", 0, 0, 128);
+	struct lb_dest d = dest("[2001:db8::2]:80", IP_VS_CONN_F_MASQ, 1, 0, 0);
+	struct lb_nlbuf b = {0};
+	size_t n = 300; /* enough to make the buffer grow several times */
+	for (size_t i = 0; i < n; i++) {
+		struct lb_op op = {.kind = i % 2 ? LB_OP_ADD_DEST : LB_OP_EDIT_SVC, .svc = &s, .dest = &d};
+		assert_int_equal(lb_ipvs_msg_op(&b, FAMILY, 1000 + (uint32_t)i, 0, &op), 0);
+	}
+	int len = (int)b.len;
+	size_t count = 0;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)b.data; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+		assert_int_equal(h->nlmsg_seq, 1000 + count);
+		struct parsed p;
+		parse_request((uint8_t *)h, &p);
+		assert_int_equal(p.genl_cmd, count % 2 ? IPVS_CMD_NEW_DEST : IPVS_CMD_SET_SERVICE);
+		check_svc_key(&p, &s);
+		nlmsg_free(p.msg);
+		count++;
+	}
+	assert_int_equal(len, 0);
+	assert_int_equal(count, n);
+	lb_nlbuf_free(&b);
+}
+
+/* ---- parsing dump replies ---- */
+
+static struct nl_msg *reply_msg(uint8_t cmd, uint32_t seq) {
+	struct nl_msg *m = nlmsg_alloc();
+	assert_non_null(m);
+	assert_non_null(genlmsg_put(m, 0, seq, FAMILY, 0, NLM_F_MULTI, cmd, IPVS_GENL_VERSION));
+	return m;
+}
+
+/* What the kernel's ip_vs_genl_fill_service puts, plus attributes we must skip. */
+static struct nl_msg *service_reply(uint32_t seq, uint16_t af, const char *ip, uint16_t proto,
+				    uint16_t port, const char *sched, uint32_t flags, uint32_t timeout,
+				    uint32_t netmask) {
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, seq);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	union lb_inaddr a;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(inet_pton(af, ip, a.bytes), 1);
+	struct ip_vs_flags fl = {.flags = flags, .mask = ~0u};
+	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_AF, af), 0);
+	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, proto), 0);
+	assert_int_equal(nla_put(m, IPVS_SVC_ATTR_ADDR, 16, a.bytes), 0);
+	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(port)), 0);
+	assert_int_equal(nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, sched), 0);
+	assert_int_equal(nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, timeout), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, netmask), 0);
+	struct nlattr *st = nla_nest_start(m, IPVS_SVC_ATTR_STATS);
+	assert_int_equal(nla_put_u32(m, IPVS_STATS_ATTR_CONNS, 12345), 0);
+	nla_nest_end(m, st);
+	assert_int_equal(nla_put_u32(m, 30, 1), 0); /* from a future kernel */
+	nla_nest_end(m, n);
+	return m;
+}
+
+static struct nl_msg *fwmark_reply(uint32_t seq) {
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, seq);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	struct ip_vs_flags fl = {.flags = IP_VS_SVC_F_HASHED, .mask = ~0u};
+	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, 7), 0);
+	assert_int_equal(nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, "rr"), 0);
+	assert_int_equal(nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, 0), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, 0xffffffff), 0);
+	nla_nest_end(m, n);
+	return m;
+}
+
+/* af_attr: 0 leaves IPVS_DEST_ATTR_ADDR_FAMILY out (a kernel before 3.18). */
+static struct nl_msg *dest_reply(uint32_t seq, uint16_t af, uint16_t af_attr, const char *ip,
+				 uint16_t port, uint32_t fwd, uint32_t weight, uint32_t u, uint32_t l) {
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_DEST, seq);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
+	union lb_inaddr a;
+	memset(&a, 0, sizeof(a));
+	assert_int_equal(inet_pton(af, ip, a.bytes), 1);
+	assert_int_equal(nla_put(m, IPVS_DEST_ATTR_ADDR, 16, a.bytes), 0);
+	assert_int_equal(nla_put_u16(m, IPVS_DEST_ATTR_PORT, htons(port)), 0);
+	/* the kernel reports connection flags beyond the forwarding method; only those count */
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_FWD_METHOD, fwd | 0x100), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_WEIGHT, weight), 0);
+	assert_int_equal(nla_put_u8(m, IPVS_DEST_ATTR_TUN_TYPE, 0), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_U_THRESH, u), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_L_THRESH, l), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_ACTIVE_CONNS, 3), 0);
+	if (af_attr)
+		assert_int_equal(nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, af_attr), 0);
+	nla_nest_end(m, n);
+	return m;
+}
+
+static struct nlattr *nest_of(struct nl_msg *m, int type) {
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+	assert_int_equal(genlmsg_parse(nlmsg_hdr(m), 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy), 0);
+	return tb[type];
+}
+
+static void test_parse_service(void **state) {
+	struct nl_msg *m = service_reply(1, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "wrr",
+					 IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED, 300,
+					 htonl(0xffffff00));
+	struct lb_service s;
+	memset(&s, 0xaa, sizeof(s));
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 1);
+	struct lb_service want = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", IP_VS_SVC_F_PERSISTENT, 300,
+				     htonl(0xffffff00));
+	/* every byte, padding included: parse starts from a zeroed struct */
+	assert_memory_equal(&s, &want, sizeof(s));
+	nlmsg_free(m);
+
+	m = service_reply(1, AF_INET6, "2001:db8::1", IPPROTO_UDP, 53, "sh",
+			  IP_VS_SVC_F_HASHED | IP_VS_SVC_F_SCHED1, 0, 128);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 1);
+	want = svc("[2001:db8::1]:53", IPPROTO_UDP, "sh", IP_VS_SVC_F_SCHED1, 0, 128);
+	assert_memory_equal(&s, &want, sizeof(s));
+	nlmsg_free(m);
+}
+
+static void test_parse_fwmark_service_is_skipped(void **state) {
+	struct nl_msg *m = fwmark_reply(1);
+	struct lb_service s;
+	memset(&s, 0x5a, sizeof(s));
+	struct lb_service before = s;
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 0);
+	assert_memory_equal(&s, &before, sizeof(s));
+	nlmsg_free(m);
+}
+
+static void test_parse_service_malformed(void **state) {
+	struct lb_service s;
+	assert_int_equal(lb_ipvs_parse_service(NULL, &s), -EINVAL);
+
+	/* no scheduler: the configuration cannot be compared */
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, 1);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	uint8_t addr[16] = {10, 0, 0, 1};
+	nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET);
+	nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	nla_put(m, IPVS_SVC_ATTR_ADDR, 16, addr);
+	nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(80));
+	nla_nest_end(m, n);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), -EINVAL);
+	nlmsg_free(m);
+
+	/* an IPv6 service whose address has only 4 bytes */
+	m = reply_msg(IPVS_CMD_NEW_SERVICE, 1);
+	n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	struct ip_vs_flags fl = {0, ~0u};
+	nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET6);
+	nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+	nla_put(m, IPVS_SVC_ATTR_ADDR, 4, addr);
+	nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(80));
+	nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, "rr");
+	nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl);
+	nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, 0);
+	nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, 128);
+	nla_nest_end(m, n);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), -EINVAL);
+	nlmsg_free(m);
+
+	/* a family we do not know */
+	m = service_reply(1, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "rr", 0, 0, 0xffffffff);
+	n = nest_of(m, IPVS_CMD_ATTR_SERVICE);
+	struct nlattr *af = nla_find(nla_data(n), nla_len(n), IPVS_SVC_ATTR_AF);
+	*(uint16_t *)nla_data(af) = 99;
+	assert_int_equal(lb_ipvs_parse_service(n, &s), -EAFNOSUPPORT);
+	nlmsg_free(m);
+}
+
+static void test_parse_dest(void **state) {
+	struct lb_dest d, want;
+	memset(&d, 0xaa, sizeof(d));
+	struct nl_msg *m = dest_reply(1, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_DROUTE,
+				      5, 100, 10);
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+	want = dest("192.168.1.10:8080", IP_VS_CONN_F_DROUTE, 5, 100, 10);
+	assert_memory_equal(&d, &want, sizeof(d));
+	nlmsg_free(m);
+
+	/* no family attribute: the service's */
+	m = dest_reply(1, AF_INET6, 0, "2001:db8::5", 80, IP_VS_CONN_F_MASQ, 0, 0, 0);
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET6, &d), 0);
+	want = dest("[2001:db8::5]:80", IP_VS_CONN_F_MASQ, 0, 0, 0);
+	assert_memory_equal(&d, &want, sizeof(d));
+	nlmsg_free(m);
+
+	/* the family attribute wins over the service's (IPv4 VIP tunnelled to IPv6) */
+	m = dest_reply(1, AF_INET6, AF_INET6, "2001:db8::6", 80, IP_VS_CONN_F_TUNNEL, 65535, 0, 0);
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+	want = dest("[2001:db8::6]:80", IP_VS_CONN_F_TUNNEL, 65535, 0, 0);
+	assert_memory_equal(&d, &want, sizeof(d));
+	nlmsg_free(m);
+
+	assert_int_equal(lb_ipvs_parse_dest(NULL, AF_INET, &d), -EINVAL);
+}
+
+/* ---- a fake kernel: the other end of a socketpair ---- */
+
+struct fake {
+	struct lb_ipvs v;
+	int peer;
+};
+
+static void fake_open(struct fake *f, uint32_t seq, size_t batch_msgs) {
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	memset(f, 0, sizeof(*f));
+	f->v.fd = sv[0];
+	f->peer = sv[1];
+	f->v.family = FAMILY;
+	f->v.seq = seq;
+	f->v.batch_msgs = batch_msgs;
+	f->v.batch_bytes = 64 * 1024;
+	f->v.reply_timeout_ms = 50;
+	f->v.rbuf = malloc(LB_IPVS_RBUF);
+	assert_non_null(f->v.rbuf);
+}
+
+static void fake_close(struct fake *f) {
+	close(f->v.fd);
+	close(f->peer);
+	free(f->v.rbuf);
+}
+
+/* Appends to a datagram under construction. */
+static void put_bytes(struct lb_nlbuf *dg, const void *p, size_t n) {
+	assert_int_equal(lb_nlbuf_reserve(dg, n), 0);
+	memcpy(dg->data + dg->len, p, n);
+	dg->len += n;
+}
+
+static void put_err(struct lb_nlbuf *dg, uint32_t seq, int err) {
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} m = {
+		.h = {.nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_ERROR, .nlmsg_flags = NLM_F_CAPPED,
+		      .nlmsg_seq = seq},
+		.e = {.error = err, .msg = {.nlmsg_len = 60, .nlmsg_type = FAMILY, .nlmsg_seq = seq}},
+	};
+	put_bytes(dg, &m, sizeof(m));
+}
+
+static void put_done(struct lb_nlbuf *dg, uint32_t seq) {
+	struct {
+		struct nlmsghdr h;
+		int err;
+	} m = {.h = {.nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_DONE, .nlmsg_flags = NLM_F_MULTI,
+		     .nlmsg_seq = seq}};
+	put_bytes(dg, &m, sizeof(m));
+}
+
+static void put_msg(struct lb_nlbuf *dg, struct nl_msg *m) {
+	put_bytes(dg, nlmsg_hdr(m), NLMSG_ALIGN(nlmsg_hdr(m)->nlmsg_len));
+	nlmsg_free(m);
+}
+
+static void fake_reply(struct fake *f, struct lb_nlbuf *dg) {
+	assert_int_equal(send(f->peer, dg->data, dg->len, 0), (ssize_t)dg->len);
+	dg->len = 0;
+}
+
+/* Reads the next datagram the code sent; returns its length. */
+static int fake_read(struct fake *f, uint8_t *buf, size_t len) {
+	ssize_t n = recv(f->peer, buf, len, MSG_DONTWAIT);
+	assert_true(n > 0);
+	return (int)n;
+}
+
+/* The requests of one datagram: their sequence numbers, and which carry NLM_F_ACK. */
+static size_t requests_in(uint8_t *buf, int len, uint32_t *seqs, bool *acks, uint8_t *cmds) {
+	size_t n = 0;
+	for (struct nlmsghdr *h = (struct nlmsghdr *)buf; nlmsg_ok(h, len); h = nlmsg_next(h, &len)) {
+		seqs[n] = h->nlmsg_seq;
+		acks[n] = h->nlmsg_flags & NLM_F_ACK;
+		cmds[n] = ((struct genlmsghdr *)nlmsg_data(h))->cmd;
+		assert_true(h->nlmsg_flags & NLM_F_REQUEST);
+		n++;
+	}
+	assert_int_equal(len, 0);
+	return n;
+}
+
+static void test_apply_maps_errors_to_ops(void **state) {
+	struct fake f;
+	fake_open(&f, 1000, 3);
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", 0, 0, 0xffffffff);
+	struct lb_dest d[6];
+	for (int i = 0; i < 6; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "192.168.1.%d:80", i + 1);
+		d[i] = dest(a, IP_VS_CONN_F_MASQ, 1, 0, 0);
+	}
+	struct lb_op ops[7] = {
+		{.kind = LB_OP_ADD_SVC, .svc = &s},
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d[0]},
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d[1]},
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d[2]},
+		{.kind = LB_OP_EDIT_DEST, .svc = &s, .dest = &d[3]},
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d[4]},
+		{.kind = LB_OP_DEL_DEST, .svc = &s, .dest = &d[5]},
+	};
+	/* batches of 3: seq 1000-1002, 1003-1005, 1006. Each batch's replies are one datagram. */
+	struct lb_nlbuf dg = {0};
+	put_err(&dg, 1001, -ESRCH);  /* op 1 failed in the middle of a batch */
+	put_err(&dg, 1002, 0);       /* the ACK closing batch 1 */
+	fake_reply(&f, &dg);
+	put_err(&dg, 5, -EINVAL);    /* a stray reply to something long gone: ignored */
+	put_err(&dg, 1003, -EEXIST); /* add of what exists: success */
+	put_err(&dg, 1004, -ENOENT); /* edit of a missing destination: a failure */
+	put_err(&dg, 1005, -ERANGE); /* the last request's error is its ACK too */
+	fake_reply(&f, &dg);
+	put_err(&dg, 1006, -ENOENT); /* delete of what is gone: success */
+	fake_reply(&f, &dg);
+
+	int errs[7];
+	memset(errs, 0x7f, sizeof(errs));
+	assert_int_equal(lb_ipvs_apply(&f.v, ops, 7, errs), 3);
+	int want[7] = {0, -ESRCH, 0, 0, -ENOENT, -ERANGE, 0};
+	assert_memory_equal(errs, want, sizeof(want));
+	assert_int_equal(f.v.seq, 1007);
+
+	uint8_t buf[8192];
+	uint32_t seqs[8];
+	bool acks[8];
+	uint8_t cmds[8];
+	assert_int_equal(requests_in(buf, fake_read(&f, buf, sizeof(buf)), seqs, acks, cmds), 3);
+	assert_int_equal(seqs[0], 1000);
+	assert_int_equal(seqs[2], 1002);
+	assert_false(acks[0]);
+	assert_false(acks[1]);
+	assert_true(acks[2]);
+	assert_int_equal(cmds[0], IPVS_CMD_NEW_SERVICE);
+	assert_int_equal(cmds[1], IPVS_CMD_NEW_DEST);
+	assert_int_equal(requests_in(buf, fake_read(&f, buf, sizeof(buf)), seqs, acks, cmds), 3);
+	assert_int_equal(seqs[0], 1003);
+	assert_int_equal(cmds[1], IPVS_CMD_SET_DEST);
+	assert_true(acks[2] && !acks[0] && !acks[1]);
+	assert_int_equal(requests_in(buf, fake_read(&f, buf, sizeof(buf)), seqs, acks, cmds), 1);
+	assert_int_equal(seqs[0], 1006);
+	assert_int_equal(cmds[0], IPVS_CMD_DEL_DEST);
+	assert_true(acks[0]);
+	assert_int_equal(recv(f.peer, buf, sizeof(buf), MSG_DONTWAIT), -1); /* nothing more */
+	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+static void test_apply_skips_incomplete_op(void **state) {
+	struct fake f;
+	fake_open(&f, 50, 100);
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", 0, 0, 0xffffffff);
+	struct lb_dest d = dest("192.168.1.1:80", IP_VS_CONN_F_MASQ, 1, 0, 0);
+	struct lb_op ops[3] = {
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d},
+		{.kind = LB_OP_ADD_DEST, .svc = &s}, /* no destination: never sent */
+		{.kind = LB_OP_EDIT_DEST, .svc = &s, .dest = &d},
+	};
+	struct lb_nlbuf dg = {0};
+	put_err(&dg, 52, 0);
+	fake_reply(&f, &dg);
+	int errs[3];
+	assert_int_equal(lb_ipvs_apply(&f.v, ops, 3, errs), 1);
+	assert_int_equal(errs[0], 0);
+	assert_int_equal(errs[1], -EINVAL);
+	assert_int_equal(errs[2], 0);
+	uint8_t buf[4096];
+	uint32_t seqs[4];
+	bool acks[4];
+	uint8_t cmds[4];
+	assert_int_equal(requests_in(buf, fake_read(&f, buf, sizeof(buf)), seqs, acks, cmds), 2);
+	assert_int_equal(seqs[0], 50);
+	assert_int_equal(seqs[1], 52);
+	assert_true(acks[1] && !acks[0]);
+	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+static void test_apply_without_answer_fails_loudly(void **state) {
+	struct fake f;
+	fake_open(&f, 10, 2);
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", 0, 0, 0xffffffff);
+	struct lb_op ops[4] = {
+		{.kind = LB_OP_ADD_SVC, .svc = &s},
+		{.kind = LB_OP_EDIT_SVC, .svc = &s},
+		{.kind = LB_OP_EDIT_SVC, .svc = &s},
+		{.kind = LB_OP_DEL_SVC, .svc = &s},
+	};
+	/* the first batch is answered (op 1 failed); the second never is */
+	struct lb_nlbuf dg = {0};
+	put_err(&dg, 11, -ENOENT);
+	fake_reply(&f, &dg);
+	int errs[4];
+	assert_int_equal(lb_ipvs_apply(&f.v, ops, 4, errs), -ETIMEDOUT);
+	/* what is known stays; what is not known is never reported as success */
+	int want[4] = {0, -ENOENT, -ETIMEDOUT, -ETIMEDOUT};
+	assert_memory_equal(errs, want, sizeof(want));
+	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+static void test_apply_nothing(void **state) {
+	struct fake f;
+	fake_open(&f, 10, 2);
+	int errs[1] = {7};
+	assert_int_equal(lb_ipvs_apply(&f.v, NULL, 0, errs), 0);
+	assert_int_equal(errs[0], 7);
+	uint8_t buf[16];
+	assert_int_equal(recv(f.peer, buf, sizeof(buf), MSG_DONTWAIT), -1);
+	fake_close(&f);
+}
+
+static void test_dump_reads_services_then_dests(void **state) {
+	struct fake f;
+	fake_open(&f, 500, 100);
+	struct lb_nlbuf dg = {0};
+	/* GET_SERVICE (seq 500): a udp v6 service, a fwmark one, a tcp v4 one, over 2 datagrams */
+	put_msg(&dg, service_reply(500, AF_INET6, "2001:db8::1", IPPROTO_UDP, 53, "rr",
+				   IP_VS_SVC_F_HASHED, 0, 128));
+	put_msg(&dg, fwmark_reply(500));
+	fake_reply(&f, &dg);
+	put_msg(&dg, service_reply(500, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "wrr",
+				   IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED, 300, 0xffffffff));
+	put_done(&dg, 500);
+	fake_reply(&f, &dg);
+	/* GET_DEST of the udp service (seq 501): none */
+	put_done(&dg, 501);
+	fake_reply(&f, &dg);
+	/* GET_DEST of the tcp service (seq 502), unsorted, one IPv6 tunnel destination */
+	put_msg(&dg, dest_reply(502, AF_INET6, AF_INET6, "2001:db8::9", 80, IP_VS_CONN_F_TUNNEL, 2, 0, 0));
+	put_msg(&dg, dest_reply(502, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_MASQ, 5, 0, 0));
+	put_msg(&dg, dest_reply(502, AF_INET, 0, "192.168.1.2", 8080, IP_VS_CONN_F_DROUTE, 1, 9, 3));
+	put_done(&dg, 502);
+	fake_reply(&f, &dg);
+
+	struct lb_table t = {0};
+	lb_table_add_service(&t); /* stale content: the dump starts from a clean table */
+	assert_int_equal(lb_ipvs_dump(&f.v, &t), 0);
+	assert_int_equal(t.n, 2);
+	struct lb_service s0 = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", IP_VS_SVC_F_PERSISTENT, 300,
+				   0xffffffff);
+	struct lb_service s1 = svc("[2001:db8::1]:53", IPPROTO_UDP, "rr", 0, 0, 128);
+	assert_int_equal(lb_svc_key_cmp(&t.svcs[0].key, &s0.key), 0);
+	assert_string_equal(t.svcs[0].sched, "wrr");
+	assert_int_equal(t.svcs[0].flags, IP_VS_SVC_F_PERSISTENT);
+	assert_int_equal(t.svcs[0].timeout, 300);
+	assert_int_equal(t.svcs[0].netmask, 0xffffffff);
+	assert_null(t.svcs[0].name);
+	assert_int_equal(t.svcs[0].n_dests, 3);
+	struct lb_dest w0 = dest("192.168.1.2:8080", IP_VS_CONN_F_DROUTE, 1, 9, 3);
+	struct lb_dest w1 = dest("192.168.1.10:8080", IP_VS_CONN_F_MASQ, 5, 0, 0);
+	struct lb_dest w2 = dest("[2001:db8::9]:80", IP_VS_CONN_F_TUNNEL, 2, 0, 0);
+	assert_memory_equal(&t.svcs[0].dests[0], &w0, sizeof(w0));
+	assert_memory_equal(&t.svcs[0].dests[1], &w1, sizeof(w1));
+	assert_memory_equal(&t.svcs[0].dests[2], &w2, sizeof(w2));
+	assert_int_equal(lb_svc_key_cmp(&t.svcs[1].key, &s1.key), 0);
+	assert_int_equal(t.svcs[1].flags, 0);
+	assert_int_equal(t.svcs[1].netmask, 128);
+	assert_int_equal(t.svcs[1].n_dests, 0);
+
+	/* what was asked: the service dump, then each service's destinations by its key */
+	uint8_t buf[4096];
+	struct parsed p;
+	int len = fake_read(&f, buf, sizeof(buf));
+	struct nlmsghdr *h = (struct nlmsghdr *)buf;
+	assert_int_equal(len, h->nlmsg_len);
+	assert_int_equal(h->nlmsg_seq, 500);
+	assert_int_equal(h->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+	parse_request(buf, &p);
+	assert_int_equal(p.genl_cmd, IPVS_CMD_GET_SERVICE);
+	assert_null(p.cmd[IPVS_CMD_ATTR_SERVICE]);
+	nlmsg_free(p.msg);
+	const struct lb_service *order[2] = {&s1, &s0};
+	for (int i = 0; i < 2; i++) {
+		len = fake_read(&f, buf, sizeof(buf));
+		assert_int_equal(len, h->nlmsg_len);
+		assert_int_equal(h->nlmsg_seq, 501 + i);
+		assert_int_equal(h->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+		parse_request(buf, &p);
+		assert_int_equal(p.genl_cmd, IPVS_CMD_GET_DEST);
+		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_KEY_SET);
+		check_svc_key(&p, order[i]);
+		nlmsg_free(p.msg);
+	}
+	lb_table_clear(&t);
+	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+static void test_dump_error_leaves_empty_table(void **state) {
+	struct fake f;
+	fake_open(&f, 900, 100);
+	struct lb_nlbuf dg = {0};
+	put_msg(&dg, service_reply(900, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "rr", 0, 0, 0xffffffff));
+	put_done(&dg, 900);
+	fake_reply(&f, &dg);
+	put_err(&dg, 901, -EPERM);
+	fake_reply(&f, &dg);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t), -EPERM);
+	assert_int_equal(t.n, 0);
+	assert_null(t.svcs);
+	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+/* ---- errors in words ---- */
+
+static void check_msg(enum lb_op_kind kind, const struct lb_service *s, const struct lb_dest *d,
+		      int err, const char *want) {
+	struct lb_op op = {.kind = kind, .svc = s, .dest = d};
+	char buf[256];
+	memset(buf, 'x', sizeof(buf));
+	const char *got = lb_ipvs_strerror(&op, err, buf, sizeof(buf));
+	assert_ptr_equal(got, buf);
+	assert_string_equal(got, want);
+}
+
+static void test_strerror(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "foo", 0, 0, 0xffffffff);
+	struct lb_service s6 = svc("[2001:db8::1]:80", IPPROTO_TCP, "rr", IP_VS_SVC_F_PERSISTENT, 60, 0);
+	struct lb_dest d = dest("192.168.1.10:8080", IP_VS_CONN_F_MASQ, 0x80000000u, 0, 0);
+	struct lb_dest dt = dest("192.168.1.10:8080", IP_VS_CONN_F_MASQ, 1, 5, 10);
+	struct lb_dest d6 = dest("[2001:db8::2]:80", IP_VS_CONN_F_MASQ, 1, 0, 0);
+	const char *nosched = "scheduler \"foo\" not in kernel (no module ip_vs_foo)";
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -ENOENT, nosched);
+	check_msg(LB_OP_EDIT_SVC, &s, NULL, -ENOENT, nosched);
+	check_msg(LB_OP_ADD_SVC, &s, NULL, ENOENT, nosched); /* either sign */
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -EEXIST, "service already exists");
+	check_msg(LB_OP_EDIT_SVC, &s, NULL, -ESRCH, "service does not exist");
+	check_msg(LB_OP_DEL_SVC, &s, NULL, -ESRCH, "service does not exist");
+	check_msg(LB_OP_DEL_SVC, &s, NULL, -ENOENT, "No such file or directory");
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -EINVAL, "the kernel rejected the service's settings as invalid");
+	check_msg(LB_OP_ADD_SVC, &s6, NULL, -EINVAL,
+		  "IPv6 persistence netmask must be a prefix length 1..128, not 0");
+	check_msg(LB_OP_ADD_SVC, &s6, NULL, -EAFNOSUPPORT,
+		  "address family not supported by the kernel's IPVS (IPv6?)");
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -EPERM, "permission denied (needs CAP_NET_ADMIN)");
+	check_msg(LB_OP_DEL_DEST, &s, &d, -EPERM, "permission denied (needs CAP_NET_ADMIN)");
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -ENOPROTOOPT, "the ip_vs module is being unloaded");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -ESRCH, "service does not exist");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -EEXIST, "destination already exists");
+	check_msg(LB_OP_EDIT_DEST, &s, &d, -ENOENT, "destination does not exist");
+	check_msg(LB_OP_DEL_DEST, &s, &d, -ENOENT, "destination does not exist");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -ERANGE, "weight 2147483648 out of range");
+	check_msg(LB_OP_EDIT_DEST, &s, &dt, -ERANGE,
+		  "lower connection threshold 10 above upper threshold 5");
+	check_msg(LB_OP_ADD_DEST, &s, &d6, -EINVAL,
+		  "a destination of another address family than its service needs forward: tun");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -EINVAL,
+		  "the kernel rejected the destination (not a unicast address it can forward to?)");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -EAFNOSUPPORT,
+		  "address family not supported by the kernel's IPVS (IPv6?)");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -ENOBUFS, "netlink receive buffer overflowed: result unknown");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -ETIMEDOUT, "the kernel did not answer: result unknown");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -EBUSY, "Device or resource busy");
+
+	char small[10];
+	struct lb_op op = {.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &d};
+	assert_string_equal(lb_ipvs_strerror(&op, -EEXIST, small, sizeof(small)), "destinati");
+	assert_string_equal(lb_ipvs_strerror(NULL, -EEXIST, small, sizeof(small)), "File exis");
+}
+
+static void test_benign_errors(void **state) {
+	assert_true(lb_ipvs_err_is_benign(LB_OP_ADD_SVC, -EEXIST));
+	assert_true(lb_ipvs_err_is_benign(LB_OP_ADD_DEST, -EEXIST));
+	assert_true(lb_ipvs_err_is_benign(LB_OP_DEL_SVC, -ESRCH));
+	assert_true(lb_ipvs_err_is_benign(LB_OP_DEL_SVC, -ENOENT));
+	assert_true(lb_ipvs_err_is_benign(LB_OP_DEL_DEST, -ESRCH));
+	assert_true(lb_ipvs_err_is_benign(LB_OP_DEL_DEST, -ENOENT));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_ADD_SVC, -ENOENT));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_ADD_DEST, -ESRCH));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_EDIT_SVC, -ESRCH));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_EDIT_DEST, -ENOENT));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_EDIT_DEST, -EEXIST));
+	assert_false(lb_ipvs_err_is_benign(LB_OP_DEL_DEST, -EEXIST));
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_service),
+		cmocka_unit_test(test_edit_service_v6_flags),
+		cmocka_unit_test(test_longest_scheduler_name),
+		cmocka_unit_test(test_delete_service_sends_key_only),
+		cmocka_unit_test(test_dest_ops),
+		cmocka_unit_test(test_dest_of_other_family_names_it),
+		cmocka_unit_test(test_incomplete_op_is_refused),
+		cmocka_unit_test(test_requests_pack_back_to_back),
+		cmocka_unit_test(test_parse_service),
+		cmocka_unit_test(test_parse_fwmark_service_is_skipped),
+		cmocka_unit_test(test_parse_service_malformed),
+		cmocka_unit_test(test_parse_dest),
+		cmocka_unit_test(test_apply_maps_errors_to_ops),
+		cmocka_unit_test(test_apply_skips_incomplete_op),
+		cmocka_unit_test(test_apply_without_answer_fails_loudly),
+		cmocka_unit_test(test_apply_nothing),
+		cmocka_unit_test(test_dump_reads_services_then_dests),
+		cmocka_unit_test(test_dump_error_leaves_empty_table),
+		cmocka_unit_test(test_strerror),
+		cmocka_unit_test(test_benign_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,355 @@
+/* The ownership record: the sorted set, and the file (roundtrip, missing, corrupt, atomic). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "log.h"
+#include "state.h"
+#include "util.h"
+
+static char dir[] = "/tmp/ezlb-test-state-XXXXXX";
+
+static void key(const char *s, struct lb_svc_key *k) {
+	assert_int_equal(lb_svc_key_parse(s, k), 0);
+}
+
+static void add(struct lb_owned *o, const char *s) {
+	struct lb_svc_key k;
+	key(s, &k);
+	assert_int_equal(lb_owned_add(o, &k), 0);
+}
+
+static bool has(const struct lb_owned *o, const char *s) {
+	struct lb_svc_key k;
+	key(s, &k);
+	return lb_owned_has(o, &k);
+}
+
+/* The set as "k1; k2; ...", to compare with one string. */
+static const char *dump(const struct lb_owned *o, char *buf, size_t len) {
+	size_t off = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		char k[LB_SVC_KEYSTRLEN];
+		off += (size_t)snprintf(buf + off, len - off, "%s%s", i ? "; " : "",
+					lb_svc_key_fmt(&o->keys[i], k, sizeof(k)));
+		assert_true(off < len);
+	}
+	return buf;
+}
+
+static char *path_in(const char *name) {
+	char *p;
+	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
+	return p;
+}
+
+static void write_bytes(const char *path, const char *data, size_t len) {
+	FILE *f = fopen(path, "we");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void write_file(const char *path, const char *text) {
+	write_bytes(path, text, strlen(text));
+}
+
+static char *read_file(const char *path) {
+	FILE *f = fopen(path, "re");
+	assert_non_null(f);
+	char *buf = calloc(1, 4096);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, 4095, f);
+	buf[n] = 0;
+	fclose(f);
+	return buf;
+}
+
+static void test_set_sorted_unique(void **state) {
+	struct lb_owned o = {0};
+	char buf[512];
+	add(&o, "udp [::1]:53");
+	add(&o, "tcp 10.0.0.2:80");
+	add(&o, "sctp 10.0.0.1:9");
+	add(&o, "tcp 10.0.0.1:443");
+	add(&o, "tcp 10.0.0.1:80");
+	add(&o, "tcp 10.0.0.2:80"); /* duplicate: no change */
+	add(&o, "udp 10.0.0.1:53");
+	assert_string_equal(dump(&o, buf, sizeof(buf)),
+			    "tcp 10.0.0.1:80; tcp 10.0.0.1:443; tcp 10.0.0.2:80; udp 10.0.0.1:53; "
+			    "udp [::1]:53; sctp 10.0.0.1:9");
+	assert_true(has(&o, "tcp 10.0.0.1:443"));
+	assert_true(has(&o, "sctp 10.0.0.1:9"));
+	assert_false(has(&o, "udp 10.0.0.1:80"));
+	assert_false(has(&o, "tcp 10.0.0.1:81"));
+	struct lb_svc_key k;
+	key("tcp 10.0.0.2:80", &k);
+	lb_owned_remove(&o, &k);
+	lb_owned_remove(&o, &k); /* absent: no-op */
+	key("sctp 10.0.0.1:9", &k);
+	lb_owned_remove(&o, &k); /* the last one */
+	key("tcp 10.0.0.1:80", &k);
+	lb_owned_remove(&o, &k); /* the first one */
+	assert_string_equal(dump(&o, buf, sizeof(buf)),
+			    "tcp 10.0.0.1:443; udp 10.0.0.1:53; udp [::1]:53");
+	assert_false(has(&o, "tcp 10.0.0.2:80"));
+	lb_owned_free(&o);
+	assert_int_equal(o.n, 0);
+	assert_false(has(&o, "tcp 10.0.0.1:443")); /* an empty set answers too */
+	assert_null(o.keys);
+}
+
+static void test_set_many(void **state) {
+	struct lb_owned o = {0};
+	/* descending insertion of 500 keys: each goes to the front */
+	for (int i = 499; i >= 0; i--) {
+		char s[64];
+		snprintf(s, sizeof(s), "tcp 10.0.%d.%d:80", i / 256, i % 256);
+		add(&o, s);
+	}
+	assert_int_equal(o.n, 500);
+	for (size_t i = 1; i < o.n; i++)
+		assert_true(lb_svc_key_cmp(&o.keys[i - 1], &o.keys[i]) < 0);
+	lb_owned_free(&o);
+}
+
+static void test_roundtrip(void **state) {
+	_cleanup_free_ char *path = path_in("run/ezlb/owned"); /* directories made on demand */
+	_cleanup_free_ char *tmp = path_in("run/ezlb/owned.tmp");
+	struct lb_owned o = {0}, back = {0};
+	char a[512], b[512];
+	add(&o, "udp [2001:db8::1]:53");
+	add(&o, "tcp 10.0.0.1:80");
+	add(&o, "sctp 10.0.0.1:9");
+	mode_t old = umask(022);
+	assert_int_equal(lb_owned_save(path, &o), 0);
+	umask(old);
+	_cleanup_free_ char *text = read_file(path);
+	assert_string_equal(text, "# ezlb owned services v1\n"
+				  "tcp 10.0.0.1:80\n"
+				  "udp [2001:db8::1]:53\n"
+				  "sctp 10.0.0.1:9\n");
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left behind */
+	add(&back, "tcp 10.9.9.9:1"); /* load replaces what was there */
+	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_string_equal(dump(&back, b, sizeof(b)), dump(&o, a, sizeof(a)));
+	/* an empty set saves and loads as empty */
+	struct lb_owned none = {0};
+	assert_int_equal(lb_owned_save(path, &none), 0);
+	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_int_equal(back.n, 0);
+	lb_owned_free(&o);
+	lb_owned_free(&back);
+}
+
+static void test_overwrite_and_stale_tmp(void **state) {
+	_cleanup_free_ char *path = path_in("owned");
+	_cleanup_free_ char *tmp = path_in("owned.tmp");
+	struct lb_owned o = {0}, back = {0};
+	char buf[256];
+	add(&o, "tcp 10.0.0.1:80");
+	add(&o, "tcp 10.0.0.2:80");
+	assert_int_equal(lb_owned_save(path, &o), 0);
+	/* a crash mid-save left a longer temporary file; the next save must not inherit its tail */
+	write_file(tmp, "garbage garbage garbage garbage garbage garbage garbage garbage\n");
+	struct lb_svc_key k;
+	key("tcp 10.0.0.1:80", &k);
+	lb_owned_remove(&o, &k);
+	assert_int_equal(lb_owned_save(path, &o), 0);
+	assert_int_equal(access(tmp, F_OK), -1);
+	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_string_equal(dump(&back, buf, sizeof(buf)), "tcp 10.0.0.2:80");
+	lb_owned_free(&o);
+	lb_owned_free(&back);
+}
+
+/* Only files in the test dir: the directory listing must show exactly what the test made. */
+static void test_atomic_leaves_only_the_record(void **state) {
+	_cleanup_free_ char *sub = path_in("clean");
+	_cleanup_free_ char *path = path_in("clean/owned");
+	struct lb_owned o = {0};
+	add(&o, "tcp 10.0.0.1:80");
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(lb_owned_save(path, &o), 0);
+	DIR *d = opendir(sub);
+	assert_non_null(d);
+	int files = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		if (e->d_name[0] != '.') {
+			assert_string_equal(e->d_name, "owned");
+			files++;
+		}
+	closedir(d);
+	assert_int_equal(files, 1);
+	lb_owned_free(&o);
+}
+
+static void test_missing(void **state) {
+	_cleanup_free_ char *path = path_in("nothing-here");
+	struct lb_owned o = {0};
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(lb_owned_load(path, &o), -ENOENT);
+	assert_int_equal(o.n, 0);
+	lb_owned_free(&o);
+}
+
+/* Every one is refused whole: a record that is partly wrong cannot be trusted for the rest. */
+static const char *const corrupt[] = {
+	"",                                                   /* empty */
+	"tcp 10.0.0.1:80\n",                                  /* no header */
+	"# ezlb owned services v2\ntcp 10.0.0.1:80\n",        /* unknown version */
+	"# ezlb owned services v1\ntcp 10.0.0.1:80\nhello\n", /* garbage line */
+	"# ezlb owned services v1\ntcp 10.0.0.1:80\ntcp 10.0.0.2:8", /* truncated last line */
+	"# ezlb owned services v1",                           /* truncated header */
+	"# ezlb owned services v1\ntcp 10.0.0.1:0\n",         /* port 0 */
+	"# ezlb owned services v1\ntcp 10.0.0.1:65536\n",     /* port too big */
+	"# ezlb owned services v1\ntcp ::1:80\n",             /* unbracketed IPv6 */
+	"# ezlb owned services v1\nicmp 10.0.0.1:80\n",       /* unknown protocol */
+	"# ezlb owned services v1\ntcp  10.0.0.1:80\n",       /* two spaces */
+	"# ezlb owned services v1\ntcp 10.0.0.1:80 \n",       /* trailing space */
+	"# ezlb owned services v1\r\ntcp 10.0.0.1:80\r\n",    /* CRLF */
+};
+
+static void test_corrupt(void **state) {
+	_cleanup_free_ char *path = path_in("corrupt");
+	for (size_t i = 0; i < ARRAY_SIZE(corrupt); i++) {
+		struct lb_owned o = {0};
+		add(&o, "tcp 10.0.0.1:80");
+		write_file(path, corrupt[i]);
+		print_message("  corrupt[%zu]\n", i);
+		assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+		assert_int_equal(o.n, 0);
+		lb_owned_free(&o);
+	}
+	/* a line far too long to be a key */
+	char big[2048] = "# ezlb owned services v1\ntcp 10.0.0.1:80";
+	size_t n = strlen(big);
+	memset(big + n, ' ', 1500 - n);
+	strcpy(big + 1500, "\n");
+	write_bytes(path, big, strlen(big));
+	struct lb_owned o = {0};
+	assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+	assert_int_equal(o.n, 0);
+	/* a NUL byte inside a line that would parse if the line ended there */
+	static const char nul[] = "# ezlb owned services v1\ntcp 10.0.0.1:80\0tcp 10.0.0.2:80\n";
+	write_bytes(path, nul, sizeof(nul) - 1);
+	assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+	assert_int_equal(o.n, 0);
+	lb_owned_free(&o);
+}
+
+/* Runs load with stderr (where log lines go off the journal) captured into buf. */
+static int load_logged(const char *path, struct lb_owned *o, char *buf, size_t len) {
+	_cleanup_free_ char *cap = path_in("stderr");
+	int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	int saved = dup(STDERR_FILENO);
+	assert_true(saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	int r = lb_owned_load(path, o);
+	assert_true(dup2(saved, STDERR_FILENO) >= 0);
+	close(saved);
+	close(fd);
+	_cleanup_free_ char *text = read_file(cap);
+	snprintf(buf, len, "%s", text);
+	return r;
+}
+
+static void test_messages(void **state) {
+	_cleanup_free_ char *missing = path_in("missing");
+	_cleanup_free_ char *bad = path_in("bad");
+	_cleanup_free_ char *want = NULL;
+	struct lb_owned o = {0};
+	char log[1024];
+	assert_int_equal(load_logged(missing, &o, log, sizeof(log)), -ENOENT);
+	assert_true(asprintf(&want, "ezlb[info]: no ownership record at %s: ezlb owns only the "
+				    "services the config names\n", missing) > 0);
+	assert_non_null(strstr(log, want));
+	free(want);
+	write_file(bad, "# ezlb owned services v1\ntcp 10.0.0.1:80\ntcp 10.0.0.1\n");
+	assert_int_equal(load_logged(bad, &o, log, sizeof(log)), -EBADMSG);
+	assert_true(asprintf(&want, "ezlb[warn]: %s:3: corrupt ownership record: not a service key "
+				    "(expected e.g. \"tcp 10.0.0.1:80\"); ignoring it, so nothing "
+				    "outside the config will be deleted this run\n", bad) > 0);
+	assert_non_null(strstr(log, want));
+	lb_owned_free(&o);
+}
+
+static void test_comments_and_blank_lines(void **state) {
+	_cleanup_free_ char *path = path_in("commented");
+	struct lb_owned o = {0};
+	char buf[256];
+	write_file(path, "# ezlb owned services v1\n\n# added by hand\nudp 10.0.0.1:53\n"
+			 "tcp 10.0.0.1:80\ntcp 10.0.0.1:80\n\n");
+	assert_int_equal(lb_owned_load(path, &o), 0);
+	assert_string_equal(dump(&o, buf, sizeof(buf)), "tcp 10.0.0.1:80; udp 10.0.0.1:53");
+	lb_owned_free(&o);
+}
+
+static void test_io_errors(void **state) {
+	struct lb_owned o = {0};
+	add(&o, "tcp 10.0.0.1:80");
+	/* the record's path is a directory */
+	assert_int_equal(lb_owned_load(dir, &o), -EISDIR);
+	assert_int_equal(o.n, 0);
+	/* its directory cannot be made: a file is in the way */
+	_cleanup_free_ char *file = path_in("a-file");
+	_cleanup_free_ char *below = path_in("a-file/sub/owned");
+	write_file(file, "x\n");
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(lb_owned_save(below, &o), -ENOTDIR);
+	assert_int_equal(lb_owned_load(below, &o), -ENOTDIR);
+	/* the path itself is a directory: rename fails and the temporary file is removed */
+	_cleanup_free_ char *asdir = path_in("is-a-dir");
+	_cleanup_free_ char *asdir_tmp = path_in("is-a-dir.tmp");
+	assert_int_equal(mkdir(asdir, 0755), 0);
+	assert_int_equal(lb_owned_save(asdir, &o), -EISDIR);
+	assert_int_equal(access(asdir_tmp, F_OK), -1);
+	lb_owned_free(&o);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+	return remove(path);
+}
+
+static int setup(void **state) {
+	log_set_max_level(LOG_DEBUG); /* the messages are part of what is checked by eye */
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state) {
+	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_set_sorted_unique),
+		cmocka_unit_test(test_set_many),
+		cmocka_unit_test(test_roundtrip),
+		cmocka_unit_test(test_overwrite_and_stale_tmp),
+		cmocka_unit_test(test_atomic_leaves_only_the_record),
+		cmocka_unit_test(test_missing),
+		cmocka_unit_test(test_corrupt),
+		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_comments_and_blank_lines),
+		cmocka_unit_test(test_io_errors),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,139 @@
+/* The config watcher sees every way of saving the file, and the signature tells versions apart. */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "watch.h"
+
+struct fx {
+	char dir[64];
+	char path[128];
+	struct lb_watch *w;
+	struct lb_file_sig sig;
+};
+
+static void write_file(const char *path, const char *text) {
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+}
+
+static char *at(struct fx *f, const char *name) {
+	static char buf[256];
+	snprintf(buf, sizeof(buf), "%s/%s", f->dir, name);
+	return buf;
+}
+
+static int setup(void **state) {
+	struct fx *f = calloc(1, sizeof(*f));
+	strcpy(f->dir, "/tmp/ezlb-watch-XXXXXX");
+	assert_non_null(mkdtemp(f->dir));
+	snprintf(f->path, sizeof(f->path), "%s/ezlb.yaml", f->dir);
+	write_file(f->path, "services: []\n");
+	assert_int_equal(lb_watch_new(f->path, &f->w), 0);
+	lb_file_sig_get(f->path, &f->sig);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state) {
+	struct fx *f = *state;
+	lb_watch_free(f->w);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+	assert_int_equal(system(cmd), 0);
+	free(f);
+	return 0;
+}
+
+/* The file changed: the watcher says so and the signature differs from the last one. */
+static void expect_change(struct fx *f) {
+	assert_int_equal(lb_watch_drain(f->w), 1);
+	struct lb_file_sig now;
+	lb_file_sig_get(f->path, &now);
+	assert_false(lb_file_sig_eq(&now, &f->sig));
+	f->sig = now;
+	assert_int_equal(lb_watch_drain(f->w), 0); /* drained */
+}
+
+static void test_in_place_write(void **state) {
+	struct fx *f = *state;
+	write_file(f->path, "services: [] # edited in place\n");
+	expect_change(f);
+}
+
+static void test_rename_over(void **state) {
+	struct fx *f = *state;
+	write_file(at(f, "ezlb.yaml.new"), "services: [] # renamed over\n");
+	assert_int_equal(rename(at(f, "ezlb.yaml.new"), f->path), 0); /* f->path is not at()'s buffer */
+	expect_change(f);
+}
+
+static void test_delete_recreate(void **state) {
+	struct fx *f = *state;
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(lb_watch_drain(f->w), 1);
+	write_file(f->path, "services: [] # re-created\n");
+	expect_change(f);
+}
+
+/* Kubernetes mounts a ConfigMap as name -> ..data/name, and swaps ..data atomically. */
+static void test_symlink_swap(void **state) {
+	struct fx *f = *state;
+	unlink(f->path);
+	assert_int_equal(mkdir(at(f, "..v1"), 0755), 0);
+	assert_int_equal(mkdir(at(f, "..v2"), 0755), 0);
+	write_file(at(f, "..v1/ezlb.yaml"), "services: [] # v1\n");
+	write_file(at(f, "..v2/ezlb.yaml"), "services: [] # v2, longer\n");
+	assert_int_equal(symlink("..v1", at(f, "..data")), 0);
+	assert_int_equal(symlink("..data/ezlb.yaml", f->path), 0);
+	lb_watch_drain(f->w);
+	lb_file_sig_get(f->path, &f->sig);
+	assert_int_equal(symlink("..v2", at(f, "..data_tmp")), 0);
+	char tmp[256];
+	snprintf(tmp, sizeof(tmp), "%s", at(f, "..data_tmp")); /* at() reuses one buffer */
+	assert_int_equal(rename(tmp, at(f, "..data")), 0);
+	expect_change(f);
+}
+
+static void test_unrelated_files_ignored(void **state) {
+	struct fx *f = *state;
+	write_file(at(f, ".ezlb.yaml.swp"), "swap");
+	write_file(at(f, "other.conf"), "x");
+	/* creating other.conf is a directory change we cannot rule out; its writes are not */
+	lb_watch_drain(f->w);
+	write_file(at(f, "other.conf"), "y");
+	write_file(at(f, ".ezlb.yaml.swp"), "swap2");
+	assert_int_equal(lb_watch_drain(f->w), 0);
+	struct lb_file_sig now;
+	lb_file_sig_get(f->path, &now);
+	assert_true(lb_file_sig_eq(&now, &f->sig));
+}
+
+static void test_missing_dir_fails(void **state) {
+	struct lb_watch *w = NULL;
+	assert_int_equal(lb_watch_new("/nonexistent-ezlb-dir/ezlb.yaml", &w), -ENOENT);
+	assert_null(w);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_in_place_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rename_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unrelated_files_ignored, setup, teardown),
+		cmocka_unit_test(test_missing_dir_fails),
+	};
+	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
+}

@@ -1,0 +1,124 @@
+#!/bin/bash
+# Builds the test VM's initramfs around one ezlb binary:
+#   tests/vm/mkinitramfs.sh BINARY        -> prints build/vm/initramfs-<tag>.cpio.gz
+# <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
+# ip, ipvsadm (the oracle), valgrind (memcheck only), lbnet, ezlb at /usr/sbin/ezlb, every shared
+# library those need, the IPVS/veth/dummy modules with a modules.dep, and tests/vm/*.sh under /tests.
+#
+# ip_vs_ovf.ko is left out ON PURPOSE: a config may name the "ovf" scheduler (valid for ezlb),
+# and the kernel then rejects that service, which t_reject.sh uses to prove that one failed op
+# is reported while the others still apply.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+die() { echo "mkinitramfs: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] || die "usage: $0 BINARY"
+BIN=$1
+[ -x "$BIN" ] || die "$BIN: no such executable (build it first)"
+for tool in busybox cpio gzip ldd cc depmod readelf; do
+	command -v "$tool" >/dev/null || die "'$tool' not found (run deploy/deps.sh test)"
+done
+find_tool() { # the first existing path among the arguments
+	for p in "$@"; do [ -x "$p" ] && { echo "$p"; return 0; }; done
+	die "none of $* exists (run deploy/deps.sh test)"
+}
+BUSYBOX=$(find_tool /bin/busybox /usr/bin/busybox)
+if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is not static: install busybox-static"; fi
+BASH_BIN=$(find_tool /bin/bash /usr/bin/bash)
+IP_BIN=$(find_tool /sbin/ip /usr/sbin/ip /bin/ip /usr/bin/ip)
+IPVSADM=$(find_tool /sbin/ipvsadm /usr/sbin/ipvsadm)
+VG_DIR=/usr/libexec/valgrind
+[ -d "$VG_DIR" ] || VG_DIR=/usr/lib/x86_64-linux-gnu/valgrind
+VG_BIN=$(find_tool /usr/bin/valgrind.bin /usr/bin/valgrind)
+
+KVER=$(tests/vm/kernel.sh)
+KROOT=build/vm/kernel
+KMOD=$KROOT/lib/modules/$KVER
+
+tag=rel
+if ldd "$BIN" 2>/dev/null | grep -q libasan; then tag=asan; fi
+STAGE=build/vm/root-$tag
+OUT=build/vm/initramfs-$tag.cpio.gz
+rm -rf "$STAGE"
+mkdir -p "$STAGE"/{bin,sbin,usr/bin,usr/sbin,lib64,etc,proc,sys,dev,run,tmp,root,tests,var}
+ln -s ../run "$STAGE/var/run"
+
+# install SRC DEST: copy one file and every library ldd names for it, at the same path.
+install_file() {
+	local src=$1 dst=$2
+	mkdir -p "$STAGE/$(dirname "$dst")"
+	cp -L "$src" "$STAGE/$dst"
+	local lib
+	for lib in $(ldd "$src" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$STAGE/$lib" ] && continue
+		mkdir -p "$STAGE/$(dirname "$lib")"
+		cp -L "$lib" "$STAGE/$lib"
+	done
+}
+
+# busybox applets first, so that the real tools below replace the ones they shadow.
+cp "$BUSYBOX" "$STAGE/bin/busybox"
+for applet in $("$BUSYBOX" --list-full); do
+	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
+done
+rm -f "$STAGE"/bin/bash "$STAGE"/sbin/ip "$STAGE"/bin/ip "$STAGE"/sbin/ipvsadm
+install_file "$BASH_BIN" /bin/bash
+install_file "$IP_BIN" /sbin/ip
+install_file "$IPVSADM" /sbin/ipvsadm
+install_file "$BIN" /usr/sbin/ezlb
+
+# valgrind: the wrapper script, the launcher and memcheck only.
+install_file "$VG_BIN" /usr/bin/valgrind.bin
+cp /usr/bin/valgrind "$STAGE/usr/bin/valgrind"
+for f in memcheck-amd64-linux vgpreload_core-amd64-linux.so vgpreload_memcheck-amd64-linux.so \
+	default.supp; do
+	[ -e "$VG_DIR/$f" ] || die "$VG_DIR/$f missing (install valgrind)"
+	install_file "$VG_DIR/$f" "/usr/libexec/valgrind/$f"
+done
+
+# valgrind cannot start without ld.so's symbols (its strlen must be redirected); Debian keeps them
+# in libc6-dbg (a dependency of valgrind), found by build-id.
+for lib in $(ldd "$BASH_BIN" | grep -Eo '/[^ ]*(ld-linux|libc\.so)[^ ]*'); do
+	id=$(readelf -n "$lib" 2>/dev/null | awk '/Build ID/ { print $3 }')
+	dbg=/usr/lib/debug/.build-id/${id:0:2}/${id:2}.debug
+	[ -n "$id" ] && [ -f "$dbg" ] || die "no debug symbols for $lib ($dbg): install libc6-dbg"
+	mkdir -p "$STAGE/$(dirname "$dbg")"
+	cp "$dbg" "$STAGE/$dbg"
+done
+
+# lbnet: the tests' traffic tool, built here so the image never holds a stale one.
+mkdir -p build/vm
+cc -O2 -Wall -Wextra -Werror -o build/vm/lbnet tests/vm/tools/lbnet.c || die "cannot build lbnet"
+install_file build/vm/lbnet /usr/bin/lbnet
+
+# Kernel modules and their dependencies (modules.dep lists them transitively).
+mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
+      ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_mh nf_conntrack nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c
+      veth dummy"
+for m in $mods; do
+	line=$(grep -E "(^|/)$m\.ko:" "$KMOD/modules.dep") || die "module $m not in $KMOD/modules.dep"
+	for rel in $(echo "$line" | tr -d ':'); do
+		case $rel in *ip_vs_ovf.ko) die "ip_vs_ovf must stay out of the image" ;; esac
+		mkdir -p "$STAGE/lib/modules/$KVER/$(dirname "$rel")"
+		cp "$KMOD/$rel" "$STAGE/lib/modules/$KVER/$rel"
+	done
+done
+cp "$KMOD"/modules.order "$KMOD"/modules.builtin "$KMOD"/modules.builtin.modinfo \
+	"$STAGE/lib/modules/$KVER/"
+depmod -b "$STAGE" "$KVER" || die "depmod on the image failed"
+[ ! -e "$STAGE/lib/modules/$KVER/kernel/net/netfilter/ipvs/ip_vs_ovf.ko" ] || die "ip_vs_ovf leaked in"
+
+# Config files the tools expect, the test suite, and /init.
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' \
+	>"$STAGE/etc/passwd"
+printf 'root:x:0:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
+printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
+echo "EZLB_BUILD=$tag" >"$STAGE/etc/ezlb-test.env"
+cp tests/vm/*.sh "$STAGE/tests/"
+[ -d tests/vm/configs ] && cp -r tests/vm/configs "$STAGE/tests/"
+rm -f "$STAGE"/tests/{run-suite,demo,mkinitramfs,kernel,bench}.sh
+install -m 0755 tests/vm/init "$STAGE/init"
+
+(cd "$STAGE" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$OUT.tmp"
+mv "$OUT.tmp" "$OUT"
+echo "$OUT"

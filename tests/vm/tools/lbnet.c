@@ -1,0 +1,381 @@
+/* lbnet: a tiny traffic tool for the VM tests (not part of ezlb).
+ *
+ *   lbnet serve [-u] [-d] [-p PIDFILE] ADDR:PORT NAME
+ *       TCP: accept, write "NAME\n", close.  UDP (-u): answer each datagram with "NAME\n".
+ *       The socket is bound before the process detaches (-d), so when the command returns the
+ *       server is already listening.  "[::]:PORT" serves IPv4 and IPv6.  Exits on SIGTERM.
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT N
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT --for SECONDS
+ *       N sequential connections (or as many as fit in SECONDS), each with its own timeout, then
+ *       prints one "NAME COUNT" line per answering name (sorted) and "fail COUNT".
+ *       With --for it also prints "longest_outage_ms MS": the longest run of failures.
+ *       Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_NAMES 64
+#define NAME_LEN 64
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig) { (void)sig; stop = 1; }
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: lbnet serve [-u] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
+			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT (N | --for SECONDS)\n");
+	exit(2);
+}
+
+/* "1.2.3.4:80" or "[::1]:80". */
+static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+	char host[128];
+	const char *colon;
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, end - s - 1);
+		host[end - s - 1] = 0;
+		colon = end + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || (size_t)(colon - s) >= sizeof(host))
+			return -1;
+		memcpy(host, s, colon - s);
+		host[colon - s] = 0;
+	}
+	char *endp;
+	long port = strtol(colon + 1, &endp, 10);
+	if (*endp || port < 0 || port > 65535)
+		return -1;
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons(port);
+		*len = sizeof(*in4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	return -1;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- server ---- */
+
+static int server_socket(const struct sockaddr_storage *ss, socklen_t len, int udp)
+{
+	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int one = 1, zero = 0;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss->ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || (!udp && listen(fd, 4096) < 0)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void serve_tcp(int fd, const char *msg, size_t n)
+{
+	while (!stop) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue; /* EINTR on SIGTERM, or a transient error */
+		/* The reply is tiny, so one write into an empty socket buffer never blocks. */
+		if (write(c, msg, n) < 0)
+			perror("lbnet serve: write");
+		close(c);
+	}
+}
+
+static void serve_udp(int fd, const char *msg, size_t n)
+{
+	char buf[2048];
+	while (!stop) {
+		struct sockaddr_storage peer;
+		socklen_t plen = sizeof(peer);
+		ssize_t r = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&peer, &plen);
+		if (r < 0)
+			continue;
+		if (sendto(fd, msg, n, 0, (struct sockaddr *)&peer, plen) < 0)
+			perror("lbnet serve: sendto");
+	}
+}
+
+static void detach(void)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("lbnet serve: fork");
+		exit(1);
+	}
+	if (pid > 0) {
+		printf("%d\n", (int)pid);
+		exit(0);
+	}
+	setsid();
+	int null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		if (null > 2)
+			close(null);
+	}
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	int udp = 0, daemonize = 0, opt;
+	const char *pidfile = NULL;
+	while ((opt = getopt(argc, argv, "udp:")) != -1) {
+		switch (opt) {
+		case 'u': udp = 1; break;
+		case 'd': daemonize = 1; break;
+		case 'p': pidfile = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2)
+		usage();
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(argv[optind], &ss, &len) < 0) {
+		fprintf(stderr, "lbnet serve: bad address %s\n", argv[optind]);
+		return 2;
+	}
+	char msg[NAME_LEN + 2];
+	int n = snprintf(msg, sizeof(msg), "%s\n", argv[optind + 1]);
+	if (n <= 1 || n >= (int)sizeof(msg)) {
+		fprintf(stderr, "lbnet serve: bad name\n");
+		return 2;
+	}
+	int fd = server_socket(&ss, len, udp);
+	if (fd < 0) {
+		fprintf(stderr, "lbnet serve: %s %s: %s\n", udp ? "udp" : "tcp", argv[optind],
+			strerror(errno));
+		return 1;
+	}
+	/* No SA_RESTART, so SIGTERM interrupts accept()/recvfrom() and the loop ends. */
+	struct sigaction sa = {.sa_handler = on_term};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (daemonize)
+		detach();
+	if (pidfile) {
+		FILE *f = fopen(pidfile, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
+			perror("lbnet serve: pidfile");
+			return 1;
+		}
+	}
+	if (udp)
+		serve_udp(fd, msg, n);
+	else
+		serve_tcp(fd, msg, n);
+	close(fd);
+	return 0;
+}
+
+/* ---- client ---- */
+
+struct tally {
+	char names[MAX_NAMES][NAME_LEN + 2];
+	long counts[MAX_NAMES];
+	int n;
+	long fail;
+};
+
+static void tally_add(struct tally *t, const char *name)
+{
+	for (int i = 0; i < t->n; i++) {
+		if (strcmp(t->names[i], name) == 0) {
+			t->counts[i]++;
+			return;
+		}
+	}
+	if (t->n == MAX_NAMES) {
+		t->fail++;
+		return;
+	}
+	snprintf(t->names[t->n], sizeof(t->names[0]), "%s", name);
+	t->counts[t->n++] = 1;
+}
+
+/* Waits until fd is ready for events or the deadline passes. Returns 1 ready, 0 timeout. */
+static int wait_fd(int fd, short events, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd p = {.fd = fd, .events = events};
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return 1;
+		if (r == 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* One exchange; fills name (without newline). Returns 0 on success, -1 on any failure. */
+static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, int timeout_ms,
+		    char *name)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	int ok = -1;
+	size_t got = 0;
+	char buf[NAME_LEN + 2];
+	if (connect(fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS)
+		goto out;
+	if (udp && send(fd, "?\n", 2, 0) != 2)
+		goto out;
+	while (got < sizeof(buf) - 1) {
+		if (wait_fd(fd, POLLIN, deadline) != 1)
+			goto out;
+		ssize_t r = recv(fd, buf + got, sizeof(buf) - 1 - got, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r <= 0)
+			break; /* EOF ends a TCP answer; errors such as ECONNREFUSED fail below */
+		got += r;
+		if (udp || memchr(buf, '\n', got))
+			break;
+	}
+	buf[got] = 0;
+	char *nl = strchr(buf, '\n');
+	if (!nl || nl == buf)
+		goto out;
+	*nl = 0;
+	memcpy(name, buf, nl - buf + 1);
+	ok = 0;
+out:
+	close(fd);
+	return ok;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((const char *)a, (const char *)b);
+}
+
+static void tally_print(struct tally *t)
+{
+	char lines[MAX_NAMES][NAME_LEN + 40];
+	for (int i = 0; i < t->n; i++)
+		snprintf(lines[i], sizeof(lines[i]), "%s %ld", t->names[i], t->counts[i]);
+	qsort(lines, t->n, sizeof(lines[0]), cmp_name);
+	for (int i = 0; i < t->n; i++)
+		printf("%s\n", lines[i]);
+	printf("fail %ld\n", t->fail);
+}
+
+static int cmd_client(int argc, char **argv)
+{
+	int udp = 0, opt;
+	long timeout_ms = 1000, wait_ms = 0, for_s = -1, count = -1;
+	/* "--for" is handled by hand so that getopt's permutation stays out of the way. */
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
+			for_s = strtol(argv[i + 1], NULL, 10);
+			memmove(&argv[i], &argv[i + 2], (argc - i - 1) * sizeof(char *));
+			argc -= 2;
+			break;
+		}
+	}
+	while ((opt = getopt(argc, argv, "ut:w:")) != -1) {
+		switch (opt) {
+		case 'u': udp = 1; break;
+		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
+		case 'w': wait_ms = strtol(optarg, NULL, 10); break;
+		default: usage();
+		}
+	}
+	if (for_s >= 0 ? argc - optind != 1 : argc - optind != 2)
+		usage();
+	if (for_s < 0)
+		count = strtol(argv[optind + 1], NULL, 10);
+	if (timeout_ms <= 0 || (for_s < 0 && count <= 0))
+		usage();
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr(argv[optind], &ss, &len) < 0) {
+		fprintf(stderr, "lbnet client: bad address %s\n", argv[optind]);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	static struct tally t;
+	int64_t end = for_s >= 0 ? now_ms() + for_s * 1000 : 0;
+	int64_t outage_start = -1, longest = 0;
+	for (long i = 0; for_s >= 0 ? now_ms() < end : i < count; i++) {
+		char name[NAME_LEN + 2];
+		int64_t start = now_ms();
+		if (exchange(&ss, len, udp, (int)timeout_ms, name) == 0) {
+			tally_add(&t, name);
+			if (outage_start >= 0 && start - outage_start > longest)
+				longest = start - outage_start;
+			outage_start = -1;
+		} else {
+			t.fail++;
+			if (outage_start < 0)
+				outage_start = start;
+		}
+		if (wait_ms > 0)
+			usleep(wait_ms * 1000);
+	}
+	if (outage_start >= 0 && now_ms() - outage_start > longest)
+		longest = now_ms() - outage_start;
+	tally_print(&t);
+	if (for_s >= 0)
+		printf("longest_outage_ms %lld\n", (long long)longest);
+	return t.fail ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (strcmp(argv[1], "serve") == 0)
+		return cmd_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "client") == 0)
+		return cmd_client(argc - 1, argv + 1);
+	usage();
+}
