@@ -71,7 +71,8 @@ bool lb_health_checked(const struct lb_service_conf *svc);
 /* One decisive round, for `ezlb once`: probe every target now (at most as many at a time as free
  * fds allow) and let the single result of each decide UP or DOWN. lb_health_run_round starts the
  * round and runs the loop until every probe ended (each is bounded by its timeout); 0 or a negative
- * errno from the loop. Targets then go on with their normal schedule. */
+ * errno from the loop (lb_health_probe_all: 0, -EBUSY while a round runs, -ENOMEM). Targets then
+ * go on with their normal schedule. */
 int lb_health_probe_all(struct lb_health_mgr *h);
 bool lb_health_round_pending(const struct lb_health_mgr *h);
 int lb_health_run_round(struct lb_health_mgr *h);

@@ -9,16 +9,22 @@ struct lb_ipvs;
 
 /* Opens a netlink socket and resolves the "IPVS" family. -EPROTONOSUPPORT (and a plain message:
  * "IPVS not available: load ip_vs or use a kernel with CONFIG_IP_VS") when the kernel has none;
- * -EPERM without CAP_NET_ADMIN. */
+ * -EPERM without CAP_NET_ADMIN (checked at once with a harmless GET_INFO). Failures are logged. */
 int lb_ipvs_open(struct lb_ipvs **out);
 void lb_ipvs_close(struct lb_ipvs *v);
 
-/* Dumps every service and its destinations into out (cleared first), sorted. */
+/* Dumps every service and its destinations into out (cleared first), sorted. Firewall-mark
+ * services have no address key and are left out (ezlb never touches them); IP_VS_SVC_F_HASHED is
+ * masked out of flags. On failure (logged) out is left empty. */
 int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out);
 
 /* Applies ops in order; continues past failures. errs[i] is 0 or the kernel's -errno for ops[i]
- * (EEXIST on add and ENOENT/ESRCH on delete count as success: ops are idempotent).
- * Returns the number of failed ops, or a negative errno if the socket itself failed. */
+ * (EEXIST on add and ENOENT/ESRCH on delete count as success: ops are idempotent; an op lacking
+ * its service or destination is not sent and gets -EINVAL). Requests are pipelined, thousands per
+ * sendmsg, yet every error is tied to its op.
+ * Returns the number of failed ops, or a negative errno if the socket itself failed (logged;
+ * e.g. -ENOBUFS): then every op whose outcome is unknown has that errno in errs[] too, none reads
+ * as success, and the caller should dump the table again. */
 int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *errs);
 
 /* Explains a kernel error for an op in words a person understands, e.g.

@@ -88,6 +88,11 @@ void lb_timer_cancel(struct lb_loop *l, struct lb_timer *t);
 /* Make room in the heap for n armed timers in total, so that arming cannot fail. 0 or -ENOMEM. */
 int lb_loop_reserve_timers(struct lb_loop *l, size_t n);
 size_t lb_loop_n_timers(const struct lb_loop *l);
+/* Timer coalescing: wake-ups for timers are rounded up to a multiple of slack (CLOCK_MONOTONIC
+ * grid), and every timer due by then runs in that one turn. Thousands of probes spread over a
+ * second then cost ~1/slack wake-ups per second instead of one each; timers fire up to slack late.
+ * 0 (the default) wakes at each deadline. */
+void lb_loop_set_timer_slack(struct lb_loop *l, usec_t slack);
 
 /* --- Timers allocated by the loop: armed at deadline; re-arm with lb_timer_arm, stop with
  * lb_timer_cancel, release with lb_timer_free (which cancels). NULL on ENOMEM. */

@@ -28,6 +28,7 @@ struct lb_loop {
 	struct lb_io tfd_io;
 	bool tfd_set;          /* timerfd armed, to tfd_deadline */
 	usec_t tfd_deadline;
+	usec_t slack;          /* wake-ups are rounded up to a multiple of this */
 
 	struct lb_timer **heap;
 	size_t n_heap, cap_heap;
@@ -156,7 +157,11 @@ static int sync_timerfd(struct lb_loop *l) {
 		if (!l->tfd_set)
 			return 0;
 	} else {
-		d = l->heap[0]->deadline ? l->heap[0]->deadline : 1; /* it_value 0 would disarm */
+		d = l->heap[0]->deadline;
+		if (l->slack > 1)
+			d = (d + l->slack - 1) / l->slack * l->slack; /* grid point at or after d */
+		if (d == 0)
+			d = 1; /* it_value 0 would disarm */
 		if (l->tfd_set && l->tfd_deadline == d)
 			return 0;
 		its.it_value.tv_sec = (time_t)(d / USEC_PER_SEC);
@@ -372,7 +377,7 @@ static int dispatch_io(struct lb_loop *l, int n) {
 		if (!io)
 			continue; /* deleted earlier in this batch */
 		io->cb(l, io->fd, l->batch[l->i_batch].events, io->userdata);
-		done++;
+		done += io != &l->tfd_io; /* the timerfd is counted by the timers it runs */
 	}
 	l->n_batch = l->i_batch = 0;
 	return done;
@@ -426,6 +431,8 @@ void lb_loop_set_turn_hook(struct lb_loop *l, lb_turn_fn cb, void *userdata) {
 }
 
 void lb_loop_mark_dirty(struct lb_loop *l) { l->dirty = true; }
+
+void lb_loop_set_timer_slack(struct lb_loop *l, usec_t slack) { l->slack = slack; }
 
 long lb_raise_fd_limit(void) {
 	struct rlimit rl;

@@ -1,6 +1,7 @@
 /* ezlb command line: parse, then hand over to a command. */
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"

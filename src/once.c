@@ -7,7 +7,8 @@
 #include "desired.h"
 #include "ipvs.h"
 #include "log.h"
-#include "probe_once.h"
+#include "health.h"
+#include "loop.h"
 #include "sync.h"
 #include "util.h"
 
@@ -52,15 +53,13 @@ static void print_summary(const char *what, const struct lb_sync_stats *st) {
 		       st->added, st->edited, st->deleted, st->failed);
 }
 
-/* Opens IPVS and runs one pass to make the kernel hold `desired`. */
-static int sync_once(const struct lb_cli *o, const struct lb_table *desired, struct lb_sync_stats *st) {
+/* Runs one pass to make the kernel hold `desired`. */
+static int sync_once(const struct lb_cli *o, struct lb_ipvs *v, const struct lb_table *desired,
+		     struct lb_sync_stats *st) {
 	_cleanup_free_ char *owned_path = NULL;
-	struct lb_ipvs *v = NULL;
 	struct lb_table actual = {0};
 	bool stale = true;
 	int r = lb_owned_path(o->state_dir, &owned_path);
-	if (r == 0)
-		r = lb_ipvs_open(&v);
 	if (r < 0)
 		return r;
 	struct lb_sync_opts so = {.owned_path = owned_path, .dry_run = o->dry_run, .plan_out = stdout};
@@ -68,30 +67,55 @@ static int sync_once(const struct lb_cli *o, const struct lb_table *desired, str
 	if (r < 0 && r != -EIO)
 		log_error("reconcile failed: %s", strerror(-r));
 	lb_table_clear(&actual);
-	lb_ipvs_close(v);
+	return r;
+}
+
+static bool backend_up(void *ud, const struct lb_service_conf *svc, const struct lb_backend_conf *be) {
+	return lb_health_state(ud, svc, be) == LB_HEALTH_UP;
+}
+
+/* One decisive round of probes, so `once` never sends traffic to a backend that refuses it. */
+static int probe_round(const struct lb_config *cfg, struct lb_loop **loop, struct lb_health_mgr **h) {
+	lb_raise_fd_limit();
+	int r = lb_loop_new(loop);
+	if (r == 0)
+		r = lb_health_new(*loop, NULL, NULL, h);
+	if (r == 0)
+		r = lb_health_sync(*h, cfg);
+	if (r == 0)
+		r = lb_health_run_round(*h);
+	if (r < 0)
+		log_error("health checks: %s", strerror(-r));
 	return r;
 }
 
 int cmd_once(const struct lb_cli *o) {
 	struct lb_config *cfg = NULL;
 	struct lb_table desired = {0};
-	struct lb_probe_once *probes = NULL;
+	struct lb_loop *loop = NULL;
+	struct lb_health_mgr *h = NULL;
 	struct lb_sync_stats st;
 	int r = cli_load_config(o->config_path, &cfg);
 	if (r < 0)
 		return EXIT_FAIL; /* a config error changes nothing in the kernel */
 	apply_log_level(o, cfg);
-	if (!o->no_health_check)
-		r = lb_probe_once_run(cfg, &probes);
+	/* IPVS first: probing backends is pointless where the table cannot be changed */
+	struct lb_ipvs *v = NULL;
+	r = lb_ipvs_open(&v);
+	if (r == 0 && !o->no_health_check)
+		r = probe_round(cfg, &loop, &h);
 	if (r == 0)
-		r = lb_desired_build(cfg, probes ? lb_probe_once_up : NULL, probes, &desired);
+		r = lb_desired_build(cfg, h ? backend_up : NULL, h, &desired);
 	if (r == 0) {
-		r = sync_once(o, &desired, &st);
+		r = sync_once(o, v, &desired, &st);
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
 	lb_table_clear(&desired);
-	lb_probe_once_free(probes);
+	if (v)
+		lb_ipvs_close(v);
+	lb_health_free(h);
+	lb_loop_free(loop);
 	lb_config_free(cfg);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
@@ -118,8 +142,13 @@ int cmd_cleanup(const struct lb_cli *o) {
 			r = lb_owned_save(owned_path, &owned);
 	}
 	lb_owned_free(&owned);
+	struct lb_ipvs *v = NULL;
 	if (r == 0)
-		r = sync_once(o, &empty, &st);
+		r = lb_ipvs_open(&v);
+	if (r == 0)
+		r = sync_once(o, v, &empty, &st);
+	if (v)
+		lb_ipvs_close(v);
 	if (!o->dry_run && (r == 0 || r == -EIO))
 		print_summary("cleanup", &st);
 	lb_config_free(cfg);

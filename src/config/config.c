@@ -49,39 +49,33 @@ static struct lb_config *config_new(const char *path) {
 	return cfg;
 }
 
-/* Decoding and validation both report into c; the config is kept only if neither found a fault. */
-static int decode(struct cfg_ctx *c, const char *path, const struct cnode *root, struct lb_config **out) {
-	struct lb_config *cfg = config_new(path);
-	if (!cfg) {
+/* Services are decoded while the file streams through the parser (see tree.c), the rest once
+ * the tree is complete; the config is kept only if nothing at all was reported. */
+static int parse(struct cfg_ctx *c, const char *path, const char *buf, size_t len,
+		 struct lb_config **out) {
+	struct cfg_decoder d = {.c = c, .cfg = config_new(path)};
+	struct cfg_tree t = {0};
+	if (!d.cfg) {
 		c->oom = true;
 		return -ENOMEM;
 	}
-	struct cfg_svc_src *src = NULL;
-	cfg_decode_root(c, root, cfg, &src);
-	if (src && !c->oom)
-		cfg_validate(c, cfg, src);
-	cfg_svc_src_free(src, cfg->n_services);
-	if (c->n_msgs || c->oom) {
-		lb_config_free(cfg);
-		return c->oom ? -ENOMEM : -EINVAL;
-	}
-	*out = cfg;
-	return 0;
-}
-
-static int parse(struct cfg_ctx *c, const char *path, const char *buf, size_t len,
-		 struct lb_config **out) {
-	struct cfg_tree t = {0};
-	int r = cfg_tree_parse(c, buf, len, &t);
-	if (r < 0)
-		return r;
-	if (!t.root || cfg_is_null(t.root)) {
+	int r = cfg_tree_parse(c, buf, len, &t, cfg_decode_service_item, &d);
+	if (r == 0 && (!t.root || cfg_is_null(t.root))) {
 		cfg_file_error(c, "empty configuration; write \"services: []\" to run with no services");
 		r = -EINVAL;
-	} else {
-		r = decode(c, path, t.root, out);
+	} else if (r == 0) {
+		cfg_decode_root(&d, t.root);
+		if (!c->oom)
+			cfg_validate(c, d.cfg, d.src);
 	}
 	cfg_tree_free(&t);
+	cfg_svc_src_free(d.src, d.cfg->n_services);
+	if (r == 0 && (c->n_msgs || c->oom))
+		r = c->oom ? -ENOMEM : -EINVAL;
+	if (r < 0)
+		lb_config_free(d.cfg);
+	else
+		*out = d.cfg;
 	return r;
 }
 

@@ -1,5 +1,7 @@
 /* The top of the schema: the root mapping, global settings and the list of services. */
+#include <assert.h>
 #include <stdlib.h>
+#include <string.h>
 #include <syslog.h>
 
 #include "internal.h"
@@ -30,44 +32,63 @@ static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_co
 	cfg->resync_interval_ms = ms;
 }
 
-static void decode_services(struct cfg_ctx *c, const struct cnode *n, struct lb_config *cfg,
-			    struct cfg_svc_src **srcp) {
-	size_t old = cfg_path_push(c, "services");
-	if (cfg_is_null(n))
-		cfg_error(c, n, "expected a sequence, got null; write \"services: []\" for no services");
-	if (cfg_is_null(n) || !cfg_expect(c, n, CN_SEQ, NULL))
-		goto out;
-	cfg->services = calloc(n->n ? n->n : 1, sizeof(*cfg->services));
-	*srcp = calloc(n->n ? n->n : 1, sizeof(**srcp));
-	if (!cfg->services || !*srcp) {
-		c->oom = true;
-		goto out;
-	}
-	size_t i = 0;
-	for (const struct cnode *item = n->child; item; item = item->next, i++) {
-		size_t at = cfg_path_push(c, "[%zu]", i);
-		cfg_decode_service(c, item, &cfg->services[i], &(*srcp)[i]);
-		cfg_path_pop(c, at);
-		cfg->n_services = i + 1; /* what has been decoded so far is freed by lb_config_free */
-	}
-out:
-	cfg_path_pop(c, old);
+/* Grows cfg->services and the parallel src array together. */
+static int grow_services(struct cfg_decoder *d, size_t n) {
+	if (n <= d->cap)
+		return 0;
+	size_t cap = d->cap ? d->cap * 2 : 16;
+	while (cap < n)
+		cap *= 2;
+	struct lb_service_conf *s = reallocarray(d->cfg->services, cap, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	d->cfg->services = s;
+	struct cfg_svc_src *src = reallocarray(d->src, cap, sizeof(*src));
+	if (!src)
+		return -ENOMEM;
+	d->src = src;
+	memset(s + d->cap, 0, (cap - d->cap) * sizeof(*s));
+	memset(src + d->cap, 0, (cap - d->cap) * sizeof(*src));
+	d->cap = cap;
+	return 0;
 }
 
-void cfg_decode_root(struct cfg_ctx *c, const struct cnode *root, struct lb_config *cfg,
-		     struct cfg_svc_src **src) {
+void cfg_decode_service_item(void *decoder, const struct cnode *item, size_t index) {
+	struct cfg_decoder *d = decoder;
+	if (d->c->oom || index != d->cfg->n_services || grow_services(d, index + 1) < 0) {
+		d->c->oom = true;
+		return;
+	}
+	size_t old = cfg_path_push(d->c, "services[%zu]", index);
+	cfg_decode_service(d->c, item, &d->cfg->services[index], &d->src[index]);
+	cfg_path_pop(d->c, old);
+	d->cfg->n_services = index + 1; /* from now on lb_config_free frees it */
+}
+
+/* The items were decoded while the file was parsed (cfg_decode_service_item); what is left is
+ * the list's own shape. */
+static void decode_services(struct cfg_decoder *d, const struct cnode *n) {
+	size_t old = cfg_path_push(d->c, "services");
+	if (cfg_is_null(n))
+		cfg_error(d->c, n, "expected a sequence, got null; write \"services: []\" for no services");
+	else if (cfg_expect(d->c, n, CN_SEQ, NULL))
+		assert(n->streamed); /* tree.c streams the first "services" of the root, which this is */
+	cfg_path_pop(d->c, old);
+}
+
+void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
 	static const struct cfg_key keys[] = {
 		{"global", false, NULL},
 		{"services", true, "; write \"services: []\" for a configuration with no services"},
 	};
 	const struct cnode *v[ARRAY_SIZE(keys)];
-	if (!cfg_map(c, root, keys, ARRAY_SIZE(keys), v))
+	if (!cfg_map(d->c, root, keys, ARRAY_SIZE(keys), v))
 		return;
 	if (v[0]) {
-		size_t old = cfg_path_push(c, "global");
-		decode_global(c, v[0], cfg);
-		cfg_path_pop(c, old);
+		size_t old = cfg_path_push(d->c, "global");
+		decode_global(d->c, v[0], d->cfg);
+		cfg_path_pop(d->c, old);
 	}
 	if (v[1])
-		decode_services(c, v[1], cfg, src);
+		decode_services(d, v[1]);
 }

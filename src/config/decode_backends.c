@@ -26,7 +26,7 @@ static void check_fit(struct cfg_ctx *c, const struct cnode *n, const struct lb_
 }
 
 static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_backend_conf *be,
-			   const struct lb_service_conf *s, const struct cnode **addr_src) {
+			   const struct lb_service_conf *s, struct cfg_pos *addr_pos) {
 	static const struct cfg_key keys[] = {{"address", true, NULL}, {"weight", false, NULL}};
 	const struct cnode *v[ARRAY_SIZE(keys)];
 	be->weight = 1;
@@ -36,7 +36,7 @@ static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_b
 		size_t old = cfg_path_push(c, ".address");
 		check_fit(c, v[0], s, &be->addr);
 		cfg_path_pop(c, old);
-		*addr_src = v[0];
+		*addr_pos = cfg_pos_of(v[0]);
 	}
 	cfg_uint(c, v[1], "weight", 0, 65535, &be->weight);
 }

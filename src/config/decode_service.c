@@ -37,9 +37,11 @@ static void decode_name(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 		cfg_path_pop(c, old);
 		return;
 	}
-	if (!(s->name = strdup(name)))
+	if (!(s->name = strdup(name))) {
 		c->oom = true;
-	src->name = n;
+		return;
+	}
+	src->name = cfg_pos_of(n);
 }
 
 /* ipvsadm's words for the forwarding methods, as "ipvsadm -L" prints them or its options say. */
@@ -108,12 +110,11 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 	};
 	const struct cnode *v[N_KEYS];
 	set_defaults(s);
-	src->node = n;
 	if (!cfg_map(c, n, keys, N_KEYS, v))
 		return;
 	decode_name(c, v[K_NAME], s, src);
 	if (cfg_endpoint(c, v[K_LISTEN], "listen", &s->listen))
-		src->listen = v[K_LISTEN];
+		src->listen = cfg_pos_of(v[K_LISTEN]);
 	else
 		memset(&s->listen, 0, sizeof(s->listen)); /* af 0: unknown family, skip family checks */
 	/* persistence off, with the netmask ipvsadm shows for it */

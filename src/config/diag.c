@@ -53,16 +53,27 @@ void cfg_pos_error(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *f
 	add_msg(c, line, col, text);
 }
 
+static void verror(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fmt, va_list ap) {
+	_cleanup_free_ char *m = vformat(fmt, ap);
+	const char *path = c->path_len ? c->path : "(top level)";
+	char *text = NULL;
+	if (m && asprintf(&text, "%s:%u:%u: %s: %s", c->file, line, col, path, m) < 0)
+		text = NULL;
+	add_msg(c, line, col, text);
+}
+
 void cfg_error(struct cfg_ctx *c, const struct cnode *at, const char *fmt, ...) {
 	va_list ap;
 	va_start(ap, fmt);
-	_cleanup_free_ char *m = vformat(fmt, ap);
+	verror(c, at->line, at->col, fmt, ap);
 	va_end(ap);
-	const char *path = c->path_len ? c->path : "(top level)";
-	char *text = NULL;
-	if (m && asprintf(&text, "%s:%u:%u: %s: %s", c->file, at->line, at->col, path, m) < 0)
-		text = NULL;
-	add_msg(c, at->line, at->col, text);
+}
+
+void cfg_error_at(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fmt, ...) {
+	va_list ap;
+	va_start(ap, fmt);
+	verror(c, line, col, fmt, ap);
+	va_end(ap);
 }
 
 size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) {
@@ -75,6 +86,16 @@ size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) {
 	/* a path too long to hold is cut; the line:column still locate the error */
 	c->path_len = r < 0 ? old : (size_t)r >= room ? sizeof(c->path) - 1 : old + (size_t)r;
 	return old;
+}
+
+size_t cfg_path_push_key(struct cfg_ctx *c, const char *key) {
+	char safe[64];
+	size_t o = 0;
+	/* a key is user text: keep the message on one line */
+	for (; *key && o + 1 < sizeof(safe); key++)
+		safe[o++] = (unsigned char)*key < 0x20 || *key == 0x7f ? '?' : *key;
+	safe[o] = 0;
+	return cfg_path_push(c, c->path_len ? ".%s" : "%s", safe);
 }
 
 void cfg_path_pop(struct cfg_ctx *c, size_t len) {
@@ -123,8 +144,16 @@ const char *cfg_quote(const char *s, char *buf, size_t len) {
 		else
 			buf[o++] = (char)ch;
 	}
-	if (*s)
+	if (*s) {
+		/* do not cut a UTF-8 character in half: drop its leading bytes */
+		if (((unsigned char)*s & 0xc0) == 0x80) {
+			while (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0x80)
+				o--;
+			if (o > 1 && ((unsigned char)buf[o - 1] & 0xc0) == 0xc0)
+				o--;
+		}
 		o += snprintf(buf + o, len - o, "...");
+	}
 	snprintf(buf + o, len - o, "\"");
 	return buf;
 }

@@ -2,9 +2,13 @@
  *
  * Loading runs in three steps: read.c reads the file (refusing directories and huge files),
  * tree.c turns libyaml's events into a small node tree that keeps every node's line:column,
- * decode*.c walk the tree against the schema and validate.c checks what spans several nodes
+ * decode*.c walk the tree against the schema and validate.c checks what spans several entries
  * (uniqueness). Every step reports into one cfg_ctx and carries on, so a user sees all problems
- * at once. */
+ * at once.
+ *
+ * The bulk of a big file is the "services" list, so each of its entries is decoded as soon as
+ * it has been parsed and its nodes are then dropped: a file with 100k backends never has more
+ * than one service's nodes in memory. */
 #pragma once
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +27,7 @@ enum cnode_type { CN_SCALAR, CN_SEQ, CN_MAP, CN_ALIAS };
 struct cnode {
 	uint8_t type;
 	bool quoted;     /* scalar written with quotes or as a block scalar, so never a number/bool */
+	bool streamed;   /* the top-level services list: its items went to the item callback */
 	uint32_t line;   /* 1-based */
 	uint32_t col;    /* 1-based */
 	uint32_t n;      /* scalar: length; collections: number of children */
@@ -33,8 +38,13 @@ struct cnode {
 struct cfg_chunk;
 struct cfg_tree {
 	struct cfg_chunk *chunks; /* every node and string lives in these, freed at once */
+	struct cfg_chunk *spare;  /* kept when rewinding, so streaming does not thrash malloc */
 	struct cnode *root;       /* NULL when the file holds no document */
 };
+
+/* Called for each item of the top-level "services" sequence once it is complete; the item's
+ * nodes are freed when it returns. index counts from 0. */
+typedef void (*cfg_item_fn)(void *ud, const struct cnode *item, size_t index);
 
 struct cfg_msg {
 	uint32_t line, col; /* 0 for errors about the whole file */
@@ -57,7 +67,10 @@ void cfg_pos_error(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *f
 	__attribute__((format(printf, 4, 5)));
 void cfg_error(struct cfg_ctx *c, const struct cnode *at, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+void cfg_error_at(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+size_t cfg_path_push_key(struct cfg_ctx *c, const char *key); /* ".key", or "key" at the top */
 void cfg_path_pop(struct cfg_ctx *c, size_t len);
 /* Moves the messages, sorted by position, into d. Returns -ENOMEM if any message was lost. */
 int cfg_ctx_finish(struct cfg_ctx *c, struct lb_diag *d);
@@ -70,7 +83,8 @@ const char *cfg_quote(const char *s, char *buf, size_t len);
 int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len);
 
 /* tree.c */
-int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t);
+int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t,
+		   cfg_item_fn on_service, void *ud);
 void cfg_tree_free(struct cfg_tree *t);
 bool cfg_is_null(const struct cnode *n);
 
@@ -107,15 +121,28 @@ bool cfg_endpoint(struct cfg_ctx *c, const struct cnode *n, const char *key, str
 int cfg_parse_duration(const char *s, uint32_t *out_ms); /* 0, -EINVAL, -ERANGE */
 const char *cfg_fmt_duration(uint32_t ms, char *buf, size_t len);
 
-/* Where each service's values came from, for the checks that look across nodes. */
-struct cfg_svc_src {
-	const struct cnode *node, *name, *listen;
-	const struct cnode **be_addr; /* address node of each backend, NULL if absent */
+/* Where a value was written; line 0 when it is absent or was invalid (and already reported). */
+struct cfg_pos {
+	uint32_t line, col;
 };
 
-/* decode.c, decode_service.c, decode_check.c */
-void cfg_decode_root(struct cfg_ctx *c, const struct cnode *root, struct lb_config *cfg,
-		     struct cfg_svc_src **src);
+/* Where each service's values came from, for the checks that look across services. */
+struct cfg_svc_src {
+	struct cfg_pos name, listen;
+	struct cfg_pos *be_addr; /* one per backend */
+};
+
+/* What the decoder builds while the file streams by. */
+struct cfg_decoder {
+	struct cfg_ctx *c;
+	struct lb_config *cfg;
+	struct cfg_svc_src *src; /* parallel to cfg->services */
+	size_t cap;
+};
+
+/* decode.c, decode_service.c, decode_options.c, decode_backends.c */
+void cfg_decode_service_item(void *decoder, const struct cnode *item, size_t index);
+void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root);
 void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			struct cfg_svc_src *src);
 void cfg_decode_persistence(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s);
@@ -126,3 +153,6 @@ void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_ser
 /* validate.c: uniqueness of names, listen+protocol and backends. */
 void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src);
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n);
+static inline struct cfg_pos cfg_pos_of(const struct cnode *n) {
+	return (struct cfg_pos){n->line, n->col};
+}

@@ -53,7 +53,7 @@ static size_t check_key(struct cfg_ctx *c, const struct cnode *k, const struct c
 	size_t i = 0;
 	while (i < nkeys && strcmp(keys[i].name, k->str) != 0)
 		i++;
-	size_t old = cfg_path_push(c, c->path_len ? ".%s" : "%s", k->str);
+	size_t old = cfg_path_push_key(c, k->str);
 	if (i == nkeys)
 		unknown_key(c, k, keys, nkeys);
 	else if (seen[i])

@@ -141,7 +141,7 @@ static bool get_endpoint(struct cfg_ctx *c, const struct cnode *n, struct lb_add
 	({                                                                                          \
 		bool _ok = false;                                                                   \
 		if (n) {                                                                            \
-			size_t _old = cfg_path_push(c, (c)->path_len ? ".%s" : "%s", key);          \
+			size_t _old = cfg_path_push_key(c, key);                                    \
 			_ok = (call);                                                               \
 			cfg_path_pop(c, _old);                                                      \
 		}                                                                                   \

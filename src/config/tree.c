@@ -2,7 +2,8 @@
  *
  * Aliases are kept as CN_ALIAS leaves and never expanded: the decoder rejects them with their key
  * path, and a "billion laughs" document costs no more than its own size. Nodes and strings live in
- * a few large chunks, so a 100k-backend file is a handful of allocations, freed at once. */
+ * a few large chunks, allocated like a stack: each item of the top-level services list is handed
+ * to the decoder when complete and its memory is taken back at once. */
 #include <stdio.h>
 #include <string.h>
 #include <yaml.h>
@@ -10,7 +11,7 @@
 #include "internal.h"
 #include "util.h"
 
-#define CHUNK_SIZE (256u << 10)
+#define CHUNK_SIZE (64u << 10)
 
 struct cfg_chunk {
 	struct cfg_chunk *next;
@@ -18,30 +19,56 @@ struct cfg_chunk {
 	max_align_t data[];
 };
 
-static void *arena_alloc(struct cfg_tree *t, size_t sz) {
-	sz = (sz + 15) & ~(size_t)15;
+/* A position in the arena to rewind to. */
+struct mark {
+	struct cfg_chunk *chunk;
+	size_t used;
+};
+
+static void *arena_alloc(struct cfg_tree *t, size_t sz, size_t align) {
 	struct cfg_chunk *ch = t->chunks;
-	if (!ch || ch->size - ch->used < sz) {
+	size_t at = ch ? (ch->used + align - 1) & ~(align - 1) : 0;
+	if (!ch || at + sz > ch->size) {
 		size_t size = sz > CHUNK_SIZE ? sz : CHUNK_SIZE;
-		ch = malloc(sizeof(*ch) + size);
-		if (!ch)
+		if (t->spare && t->spare->size >= size) {
+			ch = TAKE_PTR(t->spare);
+		} else if (!(ch = malloc(sizeof(*ch) + size))) {
 			return NULL;
+		} else {
+			ch->size = size;
+		}
 		ch->used = 0;
-		ch->size = size;
 		ch->next = t->chunks;
 		t->chunks = ch;
+		at = 0;
 	}
-	void *p = (char *)ch->data + ch->used;
-	ch->used += sz;
-	return p;
+	ch->used = at + sz;
+	return (char *)ch->data + at;
+}
+
+static struct mark arena_mark(const struct cfg_tree *t) {
+	return (struct mark){t->chunks, t->chunks ? t->chunks->used : 0};
+}
+
+static void arena_rewind(struct cfg_tree *t, struct mark m) {
+	while (t->chunks != m.chunk) {
+		struct cfg_chunk *ch = t->chunks;
+		t->chunks = ch->next;
+		if (!t->spare || t->spare->size < ch->size) {
+			free(t->spare);
+			t->spare = ch;
+		} else {
+			free(ch);
+		}
+	}
+	if (t->chunks)
+		t->chunks->used = m.used;
 }
 
 void cfg_tree_free(struct cfg_tree *t) {
-	while (t->chunks) {
-		struct cfg_chunk *next = t->chunks->next;
-		free(t->chunks);
-		t->chunks = next;
-	}
+	arena_rewind(t, (struct mark){NULL, 0});
+	free(t->spare);
+	t->spare = NULL;
 	t->root = NULL;
 }
 
@@ -59,10 +86,31 @@ struct builder {
 	size_t len;
 	int docs, depth;
 	struct cnode *open[CFG_MAX_DEPTH], *last[CFG_MAX_DEPTH];
+	/* streaming of the top-level services list */
+	cfg_item_fn on_item;
+	void *ud;
+	unsigned services_keys; /* "services" keys seen in the root mapping */
+	struct cnode *stream;   /* the list being streamed, open[1] while inside it */
+	struct mark item_mark;  /* where the current item's memory starts */
 };
 
+static bool in_stream(const struct builder *b) {
+	return b->stream && b->depth == 2 && b->open[1] == b->stream;
+}
+
+/* The item just completed goes to the decoder, then leaves the tree and the arena. */
+static void item_done(struct builder *b) {
+	struct cnode *item = b->last[1];
+	b->on_item(b->ud, item, b->stream->n - 1);
+	b->stream->child = NULL;
+	b->last[1] = NULL;
+	arena_rewind(b->t, b->item_mark);
+}
+
 static struct cnode *new_node(struct builder *b, uint8_t type, const yaml_mark_t *m) {
-	struct cnode *n = arena_alloc(b->t, sizeof(*n));
+	if (in_stream(b))
+		b->item_mark = arena_mark(b->t);
+	struct cnode *n = arena_alloc(b->t, sizeof(*n), _Alignof(struct cnode));
 	if (!n)
 		return NULL;
 	*n = (struct cnode){.type = type, .line = (uint32_t)m->line + 1, .col = (uint32_t)m->column + 1};
@@ -81,7 +129,7 @@ static struct cnode *new_node(struct builder *b, uint8_t type, const yaml_mark_t
 }
 
 static const char *copy_str(struct builder *b, const unsigned char *s, size_t len) {
-	char *p = arena_alloc(b->t, len + 1);
+	char *p = arena_alloc(b->t, len + 1, 1);
 	if (p) {
 		memcpy(p, s, len);
 		p[len] = 0;
@@ -100,6 +148,12 @@ static int on_scalar(struct builder *b, const yaml_event_t *e) {
 		return -ENOMEM;
 	n->n = (uint32_t)e->data.scalar.length;
 	n->quoted = e->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
+	/* a key of the root mapping: children alternate key, value, so keys are the odd counts */
+	if (b->depth == 1 && b->open[0]->type == CN_MAP && b->open[0]->n % 2 == 1 &&
+	    !strcmp(n->str, "services"))
+		b->services_keys++;
+	if (in_stream(b))
+		item_done(b);
 	return 0;
 }
 
@@ -108,7 +162,16 @@ static int on_alias(struct builder *b, const yaml_event_t *e) {
 	const char *a = (const char *)e->data.alias.anchor;
 	if (!n || !(n->str = copy_str(b, e->data.alias.anchor, strlen(a))))
 		return -ENOMEM;
+	if (in_stream(b))
+		item_done(b);
 	return 0;
+}
+
+/* Only the first "services" of the root mapping is streamed; a duplicate is reported later. */
+static bool starts_stream(const struct builder *b) {
+	const struct cnode *root = b->open[0], *key = b->last[0];
+	return b->on_item && b->depth == 1 && root->type == CN_MAP && root->n % 2 == 1 &&
+	       key->type == CN_SCALAR && !strcmp(key->str, "services") && b->services_keys == 1;
 }
 
 static int on_open(struct builder *b, const yaml_event_t *e, uint8_t type) {
@@ -117,9 +180,14 @@ static int on_open(struct builder *b, const yaml_event_t *e, uint8_t type) {
 			      "nesting deeper than %d levels", CFG_MAX_DEPTH);
 		return -EINVAL;
 	}
+	bool stream = type == CN_SEQ && starts_stream(b);
 	struct cnode *n = new_node(b, type, &e->start_mark);
 	if (!n)
 		return -ENOMEM;
+	if (stream) {
+		n->streamed = true;
+		b->stream = n;
+	}
 	b->open[b->depth] = n;
 	b->last[b->depth] = NULL;
 	b->depth++;
@@ -140,7 +208,11 @@ static int on_event(struct builder *b, const yaml_event_t *e) {
 	case YAML_SEQUENCE_START_EVENT: return on_open(b, e, CN_SEQ);
 	case YAML_MAPPING_START_EVENT: return on_open(b, e, CN_MAP);
 	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT: b->depth--; return 0;
+	case YAML_MAPPING_END_EVENT:
+		b->depth--;
+		if (in_stream(b))
+			item_done(b);
+		return 0;
 	default: return 0;
 	}
 }
@@ -198,8 +270,9 @@ static int run_parser(struct builder *b, yaml_parser_t *p) {
 	}
 }
 
-int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t) {
-	struct builder b = {.c = c, .t = t, .buf = buf, .len = len};
+int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t,
+		   cfg_item_fn on_service, void *ud) {
+	struct builder b = {.c = c, .t = t, .buf = buf, .len = len, .on_item = on_service, .ud = ud};
 	yaml_parser_t p;
 	if (!yaml_parser_initialize(&p))
 		return -ENOMEM;

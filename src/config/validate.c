@@ -49,31 +49,32 @@ static void find_dups(struct ref *refs, size_t n, int (*cmp)(const void *, const
 	}
 }
 
-static void dup_name(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
-	const struct cfg_svc_src *src = ud;
-	char buf[CFG_QUOTE_MAX];
-	size_t old = cfg_path_push(c, "services[%zu].name", later);
-	cfg_error(c, src[later].name, "duplicate service name %s (first at line %u)",
-		  cfg_quote(src[later].name->str, buf, sizeof(buf)), src[first].name->line);
-	cfg_path_pop(c, old);
-}
-
-struct listen_ud {
+struct svc_ud {
 	const struct lb_config *cfg;
 	const struct cfg_svc_src *src;
 };
 
+static void dup_name(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
+	const struct svc_ud *u = ud;
+	struct cfg_pos at = u->src[later].name;
+	size_t old = cfg_path_push(c, "services[%zu].name", later);
+	cfg_error_at(c, at.line, at.col, "duplicate service name \"%s\" (first at line %u)",
+		     u->cfg->services[later].name, u->src[first].name.line);
+	cfg_path_pop(c, old);
+}
+
 static void dup_listen(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
-	const struct listen_ud *u = ud;
+	const struct svc_ud *u = ud;
 	const struct lb_service_conf *s = &u->cfg->services[first];
 	char a[LB_ADDRSTRLEN], who[128];
 	if (s->name)
 		snprintf(who, sizeof(who), "service \"%s\"", s->name);
 	else
 		snprintf(who, sizeof(who), "services[%zu]", first);
+	struct cfg_pos at = u->src[later].listen;
 	size_t old = cfg_path_push(c, "services[%zu].listen", later);
-	cfg_error(c, u->src[later].listen, "%s %s is already used by %s (line %u)",
-		  lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who, u->src[first].listen->line);
+	cfg_error_at(c, at.line, at.col, "%s %s is already used by %s (line %u)",
+		     lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who, u->src[first].listen.line);
 	cfg_path_pop(c, old);
 }
 
@@ -86,9 +87,10 @@ struct be_ud {
 static void dup_backend(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
 	const struct be_ud *u = ud;
 	char a[LB_ADDRSTRLEN];
+	struct cfg_pos at = u->src->be_addr[later];
 	size_t old = cfg_path_push(c, "services[%zu].backends[%zu].address", u->svc, later);
-	cfg_error(c, u->src->be_addr[later], "duplicate backend %s (first at line %u)",
-		  lb_addr_fmt(&u->s->backends[later].addr, a), u->src->be_addr[first]->line);
+	cfg_error_at(c, at.line, at.col, "duplicate backend %s (first at line %u)",
+		     lb_addr_fmt(&u->s->backends[later].addr, a), u->src->be_addr[first].line);
 	cfg_path_pop(c, old);
 }
 
@@ -96,7 +98,7 @@ static void check_backends(struct cfg_ctx *c, size_t svc, const struct lb_servic
 			   const struct cfg_svc_src *src, struct ref *refs) {
 	size_t n = 0;
 	for (size_t i = 0; i < s->n_backends; i++)
-		if (src->be_addr && src->be_addr[i])
+		if (src->be_addr && src->be_addr[i].line)
 			refs[n++] = (struct ref){i, &s->backends[i].addr};
 	struct be_ud ud = {svc, s, src};
 	find_dups(refs, n, by_addr, dup_backend, c, &ud);
@@ -112,17 +114,17 @@ void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct c
 		c->oom = true;
 		return;
 	}
+	struct svc_ud ud = {cfg, src};
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (src[i].name)
-			refs[n++] = (struct ref){i, src[i].name->str};
-	find_dups(refs, n, by_name, dup_name, c, src);
+		if (src[i].name.line)
+			refs[n++] = (struct ref){i, cfg->services[i].name};
+	find_dups(refs, n, by_name, dup_name, c, &ud);
 	n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (src[i].listen)
+		if (src[i].listen.line)
 			refs[n++] = (struct ref){i, &cfg->services[i]};
-	struct listen_ud lud = {cfg, src};
-	find_dups(refs, n, by_listen, dup_listen, c, &lud);
+	find_dups(refs, n, by_listen, dup_listen, c, &ud);
 	for (size_t i = 0; i < cfg->n_services; i++)
 		check_backends(c, i, &cfg->services[i], &src[i], refs);
 }

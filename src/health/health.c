@@ -62,7 +62,8 @@ struct lb_health_mgr {
 
 	/* Decisive round (lb_health_probe_all). */
 	struct target **queue;
-	size_t n_queue, i_queue, round_running, round_max;
+	size_t n_queue, cap_queue, i_queue, round_running, round_max;
+	bool pumping;
 
 	size_t in_flight;
 	uint64_t probes, failures, skipped, skipped_unlogged;
@@ -213,13 +214,13 @@ static void start_probe(struct target *t) {
 
 static void round_pump(struct lb_health_mgr *h);
 
-/* Bookkeeping common to every end of a probe; returns whether it was part of a decisive round. */
+/* Bookkeeping common to every end of a probe; returns whether it was part of a decisive round.
+ * The timer (the probe's deadline) stays armed: the caller moves it to the next due time. */
 static bool probe_end(struct target *t) {
 	bool decisive = t->decisive;
 	t->running = false;
 	t->decisive = false;
 	t->h->in_flight--;
-	lb_timer_cancel(t->h->loop, &t->timer);
 	if (decisive)
 		t->h->round_running--;
 	return decisive;
@@ -319,7 +320,12 @@ static size_t round_limit(void) {
 	return n < 16 ? 16 : n > 16384 ? 16384 : n;
 }
 
+/* Start queued probes while there is room. Probes may end inside start_probe() and call this
+ * again: the guard keeps that from recursing once per target. */
 static void round_pump(struct lb_health_mgr *h) {
+	if (h->pumping)
+		return;
+	h->pumping = true;
 	while (h->round_running < h->round_max && h->i_queue < h->n_queue) {
 		struct target *t = h->queue[h->i_queue++];
 		if (!t)
@@ -331,10 +337,13 @@ static void round_pump(struct lb_health_mgr *h) {
 	}
 	if (h->i_queue == h->n_queue)
 		h->n_queue = h->i_queue = 0;
+	h->pumping = false;
 }
 
 int lb_health_probe_all(struct lb_health_mgr *h) {
-	if (GROW(h->queue, h->n_queue, h->n_queue + h->n_targets) < 0 && h->n_targets > 0)
+	if (lb_health_round_pending(h))
+		return -EBUSY;
+	if (h->n_targets > 0 && GROW(h->queue, h->cap_queue, h->n_targets) < 0)
 		return -ENOMEM;
 	h->round_max = round_limit();
 	h->n_queue = h->i_queue = 0;
@@ -380,10 +389,9 @@ static int collect_wants(const struct lb_health_mgr *h, const struct lb_config *
 	_cleanup_free_ struct want *w = NULL;
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct lb_service_conf *svc = &cfg->services[i];
-		for (size_t j = 0; j < svc->n_backends; j++) {
+		for (size_t j = 0; j < svc->n_backends && kind_of(h, svc); j++) {
 			struct tkey k;
-			if (!make_key(h, svc, &svc->backends[j], &k))
-				break;
+			make_key(h, svc, &svc->backends[j], &k);
 			if (GROW(w, cap, n + 1) < 0)
 				return -ENOMEM;
 			w[n] = (struct want){.key = k, .pos = n, .svc = svc, .be = &svc->backends[j]};

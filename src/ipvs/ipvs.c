@@ -72,10 +72,8 @@ static void tune_socket(struct lb_ipvs *v) {
 	 * refused, and replies beyond rcvbuf are dropped (ENOBUFS). Keep both well inside. */
 	int rcv = get_buf(v->fd, SO_RCVBUF), snd = get_buf(v->fd, SO_SNDBUF);
 	size_t msgs = (size_t)rcv / 2 / REPLY_TRUESIZE;
-	v->batch_msgs = msgs < 16 ? 16 : msgs > BATCH_MSGS_MAX ? BATCH_MSGS_MAX : msgs;
-	v->batch_bytes = snd > 2 * LB_IPVS_MSG_MAX ? (size_t)snd / 2 : LB_IPVS_MSG_MAX;
-	if (v->batch_bytes < LB_IPVS_MSG_MAX)
-		v->batch_bytes = LB_IPVS_MSG_MAX;
+	v->batch_msgs = msgs < 1 ? 1 : msgs > BATCH_MSGS_MAX ? BATCH_MSGS_MAX : msgs;
+	v->batch_bytes = (size_t)snd / 2 > LB_IPVS_MSG_MAX ? (size_t)snd / 2 : LB_IPVS_MSG_MAX;
 	log_debug("ipvs: rcvbuf %d sndbuf %d: up to %zu requests / %zu bytes per batch", rcv, snd,
 		  v->batch_msgs, v->batch_bytes);
 }

@@ -29,6 +29,7 @@ struct batch {
 	const struct lb_op *ops;  /* the batch's first op */
 	int *errs;                /* its first result */
 	size_t n;                 /* ops in the batch, sent or not */
+	size_t first;             /* index of ops[0] in the whole apply, for messages */
 	uint32_t base;            /* sequence number of ops[0] */
 	uint32_t last_seq;        /* the request that carries NLM_F_ACK */
 };
@@ -63,7 +64,7 @@ static int take_reply(struct batch *b, const struct nlmsghdr *h) {
 		b->errs[i] = e->error;
 		const char *msg = extack_msg(h);
 		if (msg)
-			log_debug("ipvs: op %u of batch: kernel says: %s", i, msg);
+			log_debug("ipvs: op %zu: kernel says: %s", b->first + i, msg);
 	}
 	return h->nlmsg_seq == b->last_seq;
 }
@@ -90,9 +91,9 @@ static int read_replies(struct lb_ipvs *v, struct batch *b) {
 
 /* Builds ops[0..] into buf until a limit, sets the batch up; returns ops consumed or -errno. */
 static ssize_t build_batch(struct lb_ipvs *v, struct lb_nlbuf *buf, const struct lb_op *ops,
-			   size_t n, int *errs, struct batch *b) {
+			   size_t n, int *errs, size_t first, struct batch *b) {
 	size_t i, last_off = SIZE_MAX;
-	*b = (struct batch){.ops = ops, .errs = errs, .base = v->seq};
+	*b = (struct batch){.ops = ops, .errs = errs, .first = first, .base = v->seq};
 	buf->len = 0;
 	for (i = 0; i < n && i < v->batch_msgs && buf->len + LB_IPVS_MSG_MAX <= v->batch_bytes; i++) {
 		size_t off = buf->len;
@@ -101,8 +102,8 @@ static ssize_t build_batch(struct lb_ipvs *v, struct lb_nlbuf *buf, const struct
 			return r;
 		if (r < 0) {
 			errs[i] = r; /* a planner bug, not a kernel answer: the op is never sent */
-			log_error("IPVS: an op of kind %d lacks its service or destination; not sent",
-				  (int)ops[i].kind);
+			log_error("IPVS: op %zu (kind %d) lacks its service or destination; not sent",
+				  first + i, (int)ops[i].kind);
 			continue;
 		}
 		last_off = off;
@@ -129,7 +130,7 @@ int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *err
 	int r = 0;
 	memset(errs, 0, n * sizeof(*errs));
 	for (size_t done = 0; done < n;) {
-		ssize_t k = build_batch(v, &buf, ops + done, n - done, errs + done, &b);
+		ssize_t k = build_batch(v, &buf, ops + done, n - done, errs + done, done, &b);
 		if (k < 0) {
 			r = (int)k;
 			break;
@@ -146,7 +147,7 @@ int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *err
 	lb_nlbuf_free(&buf);
 	if (r < 0) {
 		/* which of the unanswered ops took effect is unknown: none may pass for success */
-		size_t start = (size_t)(b.errs - errs);
+		size_t start = b.first;
 		fail_rest(errs + start, n - start, r);
 		lb_ipvs_drain(v);
 		log_error("IPVS: netlink failed while applying changes (%s); %zu of %zu ops unconfirmed",

@@ -36,8 +36,13 @@ static void put_attr(struct lb_nlbuf *b, uint16_t type, const void *data, size_t
 	b->len += total;
 }
 
-static void put_u16(struct lb_nlbuf *b, uint16_t type, uint16_t v) { put_attr(b, type, &v, sizeof(v)); }
-static void put_u32(struct lb_nlbuf *b, uint16_t type, uint32_t v) { put_attr(b, type, &v, sizeof(v)); }
+static void put_u16(struct lb_nlbuf *b, uint16_t type, uint16_t v) {
+	put_attr(b, type, &v, sizeof(v));
+}
+
+static void put_u32(struct lb_nlbuf *b, uint16_t type, uint32_t v) {
+	put_attr(b, type, &v, sizeof(v));
+}
 
 /* Nests are referred to by offset: the buffer may not move while a request is written (room is
  * reserved up front), but offsets keep that an implementation detail. */

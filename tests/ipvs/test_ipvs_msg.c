@@ -22,6 +22,7 @@
 #include <netlink/msg.h>
 
 #include "../../src/ipvs/ipvs_priv.h"
+#include "log.h"
 #include "table.h"
 
 #define FAMILY 0x24
@@ -41,7 +42,8 @@ static struct lb_service svc(const char *listen, uint16_t proto, const char *sch
 	return s;
 }
 
-static struct lb_dest dest(const char *addr, uint32_t fwd, uint32_t weight, uint32_t u, uint32_t l) {
+static struct lb_dest dest(const char *addr, uint32_t fwd, uint32_t weight, uint32_t u,
+			   uint32_t l) {
 	struct lb_dest d;
 	memset(&d, 0, sizeof(d));
 	assert_int_equal(lb_addr_parse(addr, &d.addr), 0);
@@ -119,7 +121,8 @@ static const uint32_t DEST_FULL_SET = BIT(IPVS_DEST_ATTR_ADDR) | BIT(IPVS_DEST_A
 
 /* ---- building requests ---- */
 
-static void build_one(const struct lb_op *op, uint16_t flags, struct lb_nlbuf *b, struct parsed *p) {
+static void build_one(const struct lb_op *op, uint16_t flags, struct lb_nlbuf *b,
+		      struct parsed *p) {
 	memset(b, 0, sizeof(*b));
 	assert_int_equal(lb_ipvs_msg_op(b, FAMILY, 77, flags, op), 0);
 	const struct nlmsghdr *h = (const struct nlmsghdr *)b->data;
@@ -262,6 +265,7 @@ static void test_dest_of_other_family_names_it(void **state) {
 			 DEST_FULL_SET | BIT(IPVS_DEST_ATTR_ADDR_FAMILY));
 	assert_int_equal(nla_get_u16(p.dest[IPVS_DEST_ATTR_ADDR_FAMILY]), AF_INET6);
 	check_dest(&p, &d, true);
+	assert_true(b.len <= LB_IPVS_MSG_MAX); /* the largest request there is: room is reserved */
 	nlmsg_free(p.msg);
 	lb_nlbuf_free(&b);
 
@@ -536,6 +540,29 @@ static void put_err(struct lb_nlbuf *dg, uint32_t seq, int err) {
 	put_bytes(dg, &m, sizeof(m));
 }
 
+/* An error with the kernel's extended ACK text; capped (NETLINK_CAP_ACK) or, if not, carrying
+ * a copy of the whole failed request (here 40 bytes) before the TLVs. */
+static void put_err_ext(struct lb_nlbuf *dg, uint32_t seq, int err, const char *text, bool capped) {
+	size_t body = capped ? 0 : 40, tl = strlen(text) + 1;
+	size_t len = NLMSG_HDRLEN + sizeof(struct nlmsgerr) + body + NLA_HDRLEN + NLA_ALIGN(tl);
+	uint8_t m[256];
+	assert_true(len <= sizeof(m));
+	memset(m, 0, sizeof(m));
+	struct nlmsghdr *h = (struct nlmsghdr *)m;
+	*h = (struct nlmsghdr){.nlmsg_len = (uint32_t)len, .nlmsg_type = NLMSG_ERROR,
+			       .nlmsg_flags = NLM_F_ACK_TLVS | (capped ? NLM_F_CAPPED : 0),
+			       .nlmsg_seq = seq};
+	struct nlmsgerr *e = (struct nlmsgerr *)(m + NLMSG_HDRLEN);
+	e->error = err;
+	e->msg = (struct nlmsghdr){.nlmsg_len = NLMSG_HDRLEN + (uint32_t)body, .nlmsg_type = FAMILY,
+				   .nlmsg_seq = seq};
+	struct nlattr *a = (struct nlattr *)(m + NLMSG_HDRLEN + sizeof(*e) + body);
+	a->nla_type = NLMSGERR_ATTR_MSG;
+	a->nla_len = (uint16_t)(NLA_HDRLEN + tl);
+	memcpy((uint8_t *)a + NLA_HDRLEN, text, tl);
+	put_bytes(dg, m, len);
+}
+
 static void put_done(struct lb_nlbuf *dg, uint32_t seq) {
 	struct {
 		struct nlmsghdr h;
@@ -602,15 +629,35 @@ static void test_apply_maps_errors_to_ops(void **state) {
 	fake_reply(&f, &dg);
 	put_err(&dg, 5, -EINVAL);    /* a stray reply to something long gone: ignored */
 	put_err(&dg, 1003, -EEXIST); /* add of what exists: success */
-	put_err(&dg, 1004, -ENOENT); /* edit of a missing destination: a failure */
-	put_err(&dg, 1005, -ERANGE); /* the last request's error is its ACK too */
+	put_err_ext(&dg, 1004, -ENOENT, "no such dest", true); /* edit of a missing one: failed */
+	put_err_ext(&dg, 1005, -ERANGE, "weight too big", false); /* the last one's error is its ACK */
 	fake_reply(&f, &dg);
 	put_err(&dg, 1006, -ENOENT); /* delete of what is gone: success */
 	fake_reply(&f, &dg);
 
+	/* the kernel's own words go to the debug log: catch stderr */
+	int saved = dup(STDERR_FILENO);
+	FILE *cap = tmpfile();
+	assert_non_null(cap);
+	fflush(stderr);
+	dup2(fileno(cap), STDERR_FILENO);
+	int level = log_get_max_level();
+	log_set_max_level(LOG_DEBUG);
 	int errs[7];
 	memset(errs, 0x7f, sizeof(errs));
-	assert_int_equal(lb_ipvs_apply(&f.v, ops, 7, errs), 3);
+	int failed = lb_ipvs_apply(&f.v, ops, 7, errs);
+	log_set_max_level(level);
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	char logged[1024] = "";
+	rewind(cap);
+	size_t got = fread(logged, 1, sizeof(logged) - 1, cap);
+	logged[got] = 0;
+	fclose(cap);
+	assert_non_null(strstr(logged, "op 4: kernel says: no such dest"));
+	assert_non_null(strstr(logged, "op 5: kernel says: weight too big"));
+	assert_int_equal(failed, 3);
 	int want[7] = {0, -ESRCH, 0, 0, -ENOENT, -ERANGE, 0};
 	assert_memory_equal(errs, want, sizeof(want));
 	assert_int_equal(f.v.seq, 1007);
@@ -824,7 +871,8 @@ static void test_strerror(void **state) {
 	check_msg(LB_OP_EDIT_SVC, &s, NULL, -ESRCH, "service does not exist");
 	check_msg(LB_OP_DEL_SVC, &s, NULL, -ESRCH, "service does not exist");
 	check_msg(LB_OP_DEL_SVC, &s, NULL, -ENOENT, "No such file or directory");
-	check_msg(LB_OP_ADD_SVC, &s, NULL, -EINVAL, "the kernel rejected the service's settings as invalid");
+	check_msg(LB_OP_ADD_SVC, &s, NULL, -EINVAL,
+		  "the kernel rejected the service's settings as invalid");
 	check_msg(LB_OP_ADD_SVC, &s6, NULL, -EINVAL,
 		  "IPv6 persistence netmask must be a prefix length 1..128, not 0");
 	check_msg(LB_OP_ADD_SVC, &s6, NULL, -EAFNOSUPPORT,
@@ -845,7 +893,8 @@ static void test_strerror(void **state) {
 		  "the kernel rejected the destination (not a unicast address it can forward to?)");
 	check_msg(LB_OP_ADD_DEST, &s, &d, -EAFNOSUPPORT,
 		  "address family not supported by the kernel's IPVS (IPv6?)");
-	check_msg(LB_OP_ADD_DEST, &s, &d, -ENOBUFS, "netlink receive buffer overflowed: result unknown");
+	check_msg(LB_OP_ADD_DEST, &s, &d, -ENOBUFS,
+		  "netlink receive buffer overflowed: result unknown");
 	check_msg(LB_OP_ADD_DEST, &s, &d, -ETIMEDOUT, "the kernel did not answer: result unknown");
 	check_msg(LB_OP_ADD_DEST, &s, &d, -EBUSY, "Device or resource busy");
 

@@ -27,6 +27,7 @@ if ldd "$BUSYBOX" >/dev/null 2>&1; then die "$BUSYBOX is not static: install bus
 BASH_BIN=$(find_tool /bin/bash /usr/bin/bash)
 IP_BIN=$(find_tool /sbin/ip /usr/sbin/ip /bin/ip /usr/bin/ip)
 IPVSADM=$(find_tool /sbin/ipvsadm /usr/sbin/ipvsadm)
+SETPRIV=$(find_tool /usr/bin/setpriv /bin/setpriv)
 VG_DIR=/usr/libexec/valgrind
 [ -d "$VG_DIR" ] || VG_DIR=/usr/lib/x86_64-linux-gnu/valgrind
 VG_BIN=$(find_tool /usr/bin/valgrind.bin /usr/bin/valgrind)
@@ -61,8 +62,12 @@ cp "$BUSYBOX" "$STAGE/bin/busybox"
 for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
-rm -f "$STAGE"/bin/bash "$STAGE"/sbin/ip "$STAGE"/bin/ip "$STAGE"/sbin/ipvsadm
+# Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
+for tool in bash ip ipvsadm setpriv valgrind lbnet ezlb; do
+	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
+done
 install_file "$BASH_BIN" /bin/bash
+install_file "$SETPRIV" /usr/bin/setpriv # busybox's cannot change uid
 install_file "$IP_BIN" /sbin/ip
 install_file "$IPVSADM" /sbin/ipvsadm
 install_file "$BIN" /usr/sbin/ezlb
@@ -114,8 +119,7 @@ printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:
 printf 'root:x:0:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
 echo "EZLB_BUILD=$tag" >"$STAGE/etc/ezlb-test.env"
-cp tests/vm/*.sh "$STAGE/tests/"
-[ -d tests/vm/configs ] && cp -r tests/vm/configs "$STAGE/tests/"
+cp tests/vm/*.sh tests/vm/*.yaml "$STAGE/tests/"
 rm -f "$STAGE"/tests/{run-suite,demo,mkinitramfs,kernel,bench}.sh
 install -m 0755 tests/vm/init "$STAGE/init"
 

@@ -94,6 +94,7 @@ for t in "${tests[@]}"; do
 		modprobe ip_vs || echo "not ok - $short: modprobe ip_vs failed"
 	fi
 	echo "=== BEGIN $name"
+	klines=$(dmesg | wc -l)
 	start=$(now_s)
 	run_one "$t"
 	rc=$?
@@ -108,8 +109,8 @@ for t in "${tests[@]}"; do
 		echo "not ok - $short: sanitizer report(s): $(echo $reports)"
 		for f in "$SAN_DIR"/*; do sed "s|^|# $(basename "$f"): |" "$f" | head -n 60; done
 	fi
-	if [ "$rc" -ne 0 ]; then
-		dmesg | tail -n 15 | sed 's/^/# dmesg: /'
+	if [ "$rc" -ne 0 ]; then # what the kernel said during the test
+		dmesg | tail -n +$((klines + 1)) | tail -n 30 | sed 's/^/# dmesg: /'
 	fi
 	echo "=== END $name rc=$rc secs=$secs"
 done

@@ -4,11 +4,14 @@
  *       TCP: accept, write "NAME\n", close.  UDP (-u): answer each datagram with "NAME\n".
  *       The socket is bound before the process detaches (-d), so when the command returns the
  *       server is already listening.  "[::]:PORT" serves IPv4 and IPv6.  Exits on SIGTERM.
- *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT N
- *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT --for SECONDS
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT N
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT --for SECONDS
  *       N sequential connections (or as many as fit in SECONDS), each with its own timeout, then
  *       prints one "NAME COUNT" line per answering name (sorted) and "fail COUNT".
  *       With --for it also prints "longest_outage_ms MS": the longest run of failures.
+ *       -s binds exchange i to source port SPORT+i (wrapping below 65536): IPVS keeps a UDP
+ *       entry per client address and port for minutes, and random ephemeral ports repeat often
+ *       enough (birthday odds) to pin a few exchanges to an earlier backend.
  *       Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
  */
 #define _GNU_SOURCE
@@ -37,7 +40,7 @@ static void on_term(int sig) { (void)sig; stop = 1; }
 static void usage(void)
 {
 	fprintf(stderr, "usage: lbnet serve [-u] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
-			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] ADDR:PORT (N | --for SECONDS)\n");
+			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT (N | --for SECONDS)\n");
 	exit(2);
 }
 
@@ -254,7 +257,7 @@ static int wait_fd(int fd, short events, int64_t deadline)
 
 /* One exchange; fills name (without newline). Returns 0 on success, -1 on any failure. */
 static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, int timeout_ms,
-		    char *name)
+		    int sport, char *name)
 {
 	int64_t deadline = now_ms() + timeout_ms;
 	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -263,6 +266,17 @@ static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, i
 	int ok = -1;
 	size_t got = 0;
 	char buf[NAME_LEN + 2];
+	if (sport > 0) {
+		struct sockaddr_storage src = {.ss_family = ss->ss_family};
+		int one = 1;
+		if (ss->ss_family == AF_INET)
+			((struct sockaddr_in *)&src)->sin_port = htons(sport);
+		else
+			((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(fd, (struct sockaddr *)&src, len) < 0)
+			goto out;
+	}
 	if (connect(fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS)
 		goto out;
 	if (udp && send(fd, "?\n", 2, 0) != 2)
@@ -310,7 +324,7 @@ static void tally_print(struct tally *t)
 static int cmd_client(int argc, char **argv)
 {
 	int udp = 0, opt;
-	long timeout_ms = 1000, wait_ms = 0, for_s = -1, count = -1;
+	long timeout_ms = 1000, wait_ms = 0, for_s = -1, count = -1, sport = 0;
 	/* "--for" is handled by hand so that getopt's permutation stays out of the way. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
@@ -320,9 +334,10 @@ static int cmd_client(int argc, char **argv)
 			break;
 		}
 	}
-	while ((opt = getopt(argc, argv, "ut:w:")) != -1) {
+	while ((opt = getopt(argc, argv, "ut:w:s:")) != -1) {
 		switch (opt) {
 		case 'u': udp = 1; break;
+		case 's': sport = strtol(optarg, NULL, 10); break;
 		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
 		case 'w': wait_ms = strtol(optarg, NULL, 10); break;
 		default: usage();
@@ -332,7 +347,7 @@ static int cmd_client(int argc, char **argv)
 		usage();
 	if (for_s < 0)
 		count = strtol(argv[optind + 1], NULL, 10);
-	if (timeout_ms <= 0 || (for_s < 0 && count <= 0))
+	if (timeout_ms <= 0 || (for_s < 0 && count <= 0) || (sport != 0 && (sport < 1024 || sport > 65535)))
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -347,7 +362,8 @@ static int cmd_client(int argc, char **argv)
 	for (long i = 0; for_s >= 0 ? now_ms() < end : i < count; i++) {
 		char name[NAME_LEN + 2];
 		int64_t start = now_ms();
-		if (exchange(&ss, len, udp, (int)timeout_ms, name) == 0) {
+		int port = sport > 0 ? (int)(1024 + (sport - 1024 + i) % (65536 - 1024)) : 0;
+		if (exchange(&ss, len, udp, (int)timeout_ms, port, name) == 0) {
 			tally_add(&t, name);
 			if (outage_start >= 0 && start - outage_start > longest)
 				longest = start - outage_start;

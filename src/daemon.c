@@ -1,0 +1,274 @@
+/* The daemon: wires config, health, the config watcher, signals and systemd to one epoll loop,
+ * and reconciles at most once per loop turn. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+
+#include "cli.h"
+#include "config.h"
+#include "daemon.h"
+#include "desired.h"
+#include "health.h"
+#include "ipvs.h"
+#include "log.h"
+#include "loop.h"
+#include "sync.h"
+#include "util.h"
+#include "watch.h"
+
+#define DEBOUNCE_USEC (100 * USEC_PER_MSEC)  /* a burst of file events becomes one reload */
+#define DEBOUNCE_MAX_USEC (USEC_PER_SEC)     /* ...but a file written for ever still gets loaded */
+#define RETRY_MIN_USEC (USEC_PER_SEC)        /* after a failed reconcile, retry soon, backing off */
+
+struct daemon {
+	const struct lb_cli *cli;
+	char *owned_path;
+	struct lb_loop *loop;
+	struct lb_ipvs *ipvs;
+	struct lb_health_mgr *health;
+	struct lb_watch *watch;
+	struct lb_config *cfg;       /* in force */
+	struct lb_file_sig cfg_sig;  /* version of the file last loaded (good or bad) */
+	char *config_error;          /* why the file on disk is not in force, or NULL */
+	struct lb_table view;        /* the kernel table as last seen and changed by us */
+	bool view_stale;             /* dump before the next plan */
+	struct lb_timer resync, debounce, watchdog;
+	usec_t debounce_first, retry_usec, watchdog_usec;
+	bool ready, reload_ready_pending;
+	struct lb_sync_stats last;
+	char last_time[16];
+	char status[512];
+};
+
+static void notify_status(struct daemon *d) {
+	size_t up = 0, total = 0;
+	char buf[sizeof(d->status)];
+	lb_health_count(d->health, d->cfg, &up, &total);
+	int n = snprintf(buf, sizeof(buf), "%s%s%zu services, %zu/%zu backends up",
+			 d->config_error ? "config error (previous config in force): " : "",
+			 d->config_error ? d->config_error : "", d->cfg->n_services, up, total);
+	if (d->last_time[0] && n > 0 && (size_t)n < sizeof(buf))
+		snprintf(buf + n, sizeof(buf) - n, ", last reconcile %s: %zu changes, %zu failed",
+			 d->last_time, d->last.added + d->last.edited + d->last.deleted, d->last.failed);
+	if (strcmp(buf, d->status) == 0)
+		return;
+	memcpy(d->status, buf, sizeof(buf));
+	sd_notifyf(0, "STATUS=%s", d->status);
+}
+
+static bool backend_up(void *ud, const struct lb_service_conf *svc, const struct lb_backend_conf *be) {
+	return lb_health_state(ud, svc, be) == LB_HEALTH_UP;
+}
+
+static void arm_resync(struct daemon *d, usec_t after) {
+	lb_timer_arm(d->loop, &d->resync, now_usec(CLOCK_MONOTONIC) + after);
+}
+
+static void stamp_now(struct daemon *d) {
+	time_t t = time(NULL);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	strftime(d->last_time, sizeof(d->last_time), "%H:%M:%S", &tm);
+}
+
+/* The turn hook: one reconcile for whatever happened in this turn. */
+static void reconcile(struct lb_loop *l, void *ud) {
+	struct daemon *d = ud;
+	struct lb_table desired = {0};
+	struct lb_sync_opts so = {.owned_path = d->owned_path};
+	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
+	if (r == 0)
+		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
+	lb_table_clear(&desired);
+	stamp_now(d);
+	size_t changes = d->last.added + d->last.edited + d->last.deleted;
+	if (r < 0 && r != -EIO)
+		log_error("reconcile failed: %s", strerror(-r));
+	else if (changes || d->last.failed)
+		log_info("reconcile: %zu changes (%zu added, %zu edited, %zu deleted), %zu failed", changes,
+			 d->last.added, d->last.edited, d->last.deleted, d->last.failed);
+	if (r < 0) {
+		/* converge after any fault: retry soon, backing off to the resync interval */
+		d->view_stale = true;
+		d->retry_usec = d->retry_usec ? d->retry_usec * 2 : RETRY_MIN_USEC;
+		if (d->retry_usec > d->cfg->resync_interval_ms * USEC_PER_MSEC)
+			d->retry_usec = d->cfg->resync_interval_ms * USEC_PER_MSEC;
+		arm_resync(d, d->retry_usec);
+	} else if (d->retry_usec) {
+		d->retry_usec = 0;
+		arm_resync(d, d->cfg->resync_interval_ms * USEC_PER_MSEC);
+	}
+	if (!d->ready || d->reload_ready_pending) {
+		sd_notify(0, "READY=1");
+		d->ready = true;
+		d->reload_ready_pending = false;
+	}
+	notify_status(d);
+}
+
+static void set_config_error(struct daemon *d, const struct lb_diag *diag, int r) {
+	free(d->config_error);
+	d->config_error = NULL;
+	if (diag->n && asprintf(&d->config_error, "%s%s", diag->msgs[0], diag->n > 1 ? " (and more)" : "") < 0)
+		d->config_error = NULL;
+	else if (!diag->n && asprintf(&d->config_error, "%s: %s", d->cli->config_path, strerror(-r)) < 0)
+		d->config_error = NULL;
+}
+
+static void apply_config_globals(struct daemon *d) {
+	if (d->cli->log_level < 0)
+		log_set_max_level(d->cfg->log_level >= 0 ? d->cfg->log_level : LOG_INFO);
+	arm_resync(d, d->cfg->resync_interval_ms * USEC_PER_MSEC);
+}
+
+/* Loads the file; a bad file leaves the config in force and says why (log and status). */
+static int reload(struct daemon *d, bool forced) {
+	struct lb_file_sig sig;
+	lb_file_sig_get(d->cli->config_path, &sig);
+	if (!forced && lb_file_sig_eq(&sig, &d->cfg_sig))
+		return 0;
+	d->cfg_sig = sig;
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(CLOCK_MONOTONIC));
+	d->reload_ready_pending = true;
+	lb_loop_mark_dirty(d->loop); /* READY=1 and STATUS follow from the turn hook */
+	struct lb_config *next = NULL;
+	struct lb_diag diag = {0};
+	int r = lb_config_load(d->cli->config_path, &next, &diag);
+	if (r == 0)
+		r = lb_health_sync(d->health, next);
+	if (r < 0) {
+		for (size_t i = 0; i < diag.n; i++)
+			log_error("%s", diag.msgs[i]);
+		if (!diag.n)
+			log_error("reloading %s: %s", d->cli->config_path, strerror(-r));
+		log_error("configuration not reloaded: the previous one stays in force");
+		set_config_error(d, &diag, r);
+		lb_diag_free(&diag);
+		lb_config_free(next);
+		return r;
+	}
+	lb_config_free(d->cfg);
+	d->cfg = next;
+	free(d->config_error);
+	d->config_error = NULL;
+	apply_config_globals(d);
+	if (forced)
+		d->view_stale = true; /* SIGHUP also re-reads the kernel table */
+	log_info("configuration loaded: %zu services", d->cfg->n_services);
+	return 0;
+}
+
+static void on_signal(struct lb_loop *l, const struct signalfd_siginfo *si, void *ud) {
+	struct daemon *d = ud;
+	if (si->ssi_signo == SIGHUP) {
+		log_info("SIGHUP: reloading %s", d->cli->config_path);
+		reload(d, true);
+		return;
+	}
+	log_info("%s: stopping; the IPVS table stays as it is", strsignal(si->ssi_signo));
+	lb_loop_exit(l, 0);
+}
+
+static void on_debounce(struct lb_loop *l, struct lb_timer *t, void *ud) {
+	reload(ud, false);
+}
+
+static void on_watch(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
+	struct daemon *d = ud;
+	int r = lb_watch_drain(d->watch);
+	if (r < 0)
+		log_error("config watcher: %s", strerror(-r));
+	if (r <= 0)
+		return;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	if (!lb_timer_armed(&d->debounce))
+		d->debounce_first = now;
+	usec_t when = now + DEBOUNCE_USEC;
+	if (when > d->debounce_first + DEBOUNCE_MAX_USEC)
+		when = d->debounce_first + DEBOUNCE_MAX_USEC;
+	lb_timer_arm(l, &d->debounce, when);
+}
+
+static void on_resync(struct lb_loop *l, struct lb_timer *t, void *ud) {
+	struct daemon *d = ud;
+	d->view_stale = true; /* the full safety net: re-read the kernel, repair drift */
+	lb_loop_mark_dirty(l);
+	arm_resync(d, d->retry_usec ? d->retry_usec : d->cfg->resync_interval_ms * USEC_PER_MSEC);
+}
+
+static void on_watchdog(struct lb_loop *l, struct lb_timer *t, void *ud) {
+	struct daemon *d = ud;
+	sd_notify(0, "WATCHDOG=1");
+	lb_timer_arm(l, t, now_usec(CLOCK_MONOTONIC) + d->watchdog_usec / 2);
+}
+
+/* Nothing arrives on the netlink socket unasked; if something does, read and log it. */
+static void on_netlink(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
+	char buf[8192];
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		log_debug("netlink: %zd unexpected bytes ignored", n);
+}
+
+static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc,
+		      const struct lb_backend_conf *be, enum lb_health state, void *ud) {
+	struct daemon *d = ud;
+	lb_loop_mark_dirty(d->loop);
+}
+
+static int setup(struct daemon *d) {
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	int r = lb_owned_path(d->cli->state_dir, &d->owned_path);
+	lb_raise_fd_limit();
+	if (r == 0) r = lb_loop_new(&d->loop);
+	if (r == 0) r = lb_loop_add_signals(d->loop, sigs, ARRAY_SIZE(sigs), on_signal, d);
+	if (r == 0) r = lb_ipvs_open(&d->ipvs);
+	if (r == 0) r = lb_loop_add_fd(d->loop, lb_ipvs_fd(d->ipvs), EPOLLIN, on_netlink, d);
+	if (r == 0) r = lb_health_new(d->loop, on_health, d, &d->health);
+	if (r == 0) r = lb_health_sync(d->health, d->cfg);
+	if (r == 0) r = lb_watch_new(d->cli->config_path, &d->watch);
+	if (r == 0) r = lb_loop_add_fd(d->loop, lb_watch_fd(d->watch), EPOLLIN, on_watch, d);
+	if (r < 0)
+		return r;
+	lb_timer_init(&d->resync, on_resync, d);
+	lb_timer_init(&d->debounce, on_debounce, d);
+	lb_timer_init(&d->watchdog, on_watchdog, d);
+	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec)
+		lb_timer_arm(d->loop, &d->watchdog, now_usec(CLOCK_MONOTONIC));
+	lb_loop_set_turn_hook(d->loop, reconcile, d);
+	apply_config_globals(d);
+	lb_loop_mark_dirty(d->loop); /* the first reconcile; READY=1 follows it */
+	return 0;
+}
+
+static void teardown(struct daemon *d) {
+	lb_watch_free(d->watch);
+	lb_health_free(d->health);
+	if (d->ipvs)
+		lb_ipvs_close(d->ipvs);
+	lb_loop_free(d->loop);
+	lb_table_clear(&d->view);
+	lb_config_free(d->cfg);
+	free(d->config_error);
+	free(d->owned_path);
+}
+
+int cmd_run(const struct lb_cli *o) {
+	struct daemon d = {.cli = o, .view_stale = true};
+	lb_file_sig_get(o->config_path, &d.cfg_sig);
+	if (cli_load_config(o->config_path, &d.cfg) < 0)
+		return EXIT_FAIL;
+	if (o->log_level < 0 && d.cfg->log_level >= 0)
+		log_set_max_level(d.cfg->log_level);
+	int r = setup(&d);
+	if (r == 0) {
+		log_info("ezlb %s running: %s, %zu services", EZLB_VERSION, o->config_path, d.cfg->n_services);
+		r = lb_loop_run(d.loop);
+		sd_notify(0, "STOPPING=1");
+	}
+	if (r < 0)
+		log_error("ezlb stopped: %s", strerror(-r));
+	teardown(&d);
+	return r < 0 ? EXIT_FAIL : EXIT_OK;
+}

@@ -1,0 +1,284 @@
+/* lb_config_load: good fixtures decoded field by field, and file-level failures. The bad fixtures
+ * with their exact messages are in test_config_errors.c. Run from the repository root. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define FIX "tests/config/fixtures/"
+
+static struct lb_config *load_ok(const char *path) {
+	struct lb_config *c = NULL;
+	struct lb_diag d = {0};
+	int r = lb_config_load(path, &c, &d);
+	for (size_t i = 0; i < d.n; i++)
+		print_message("unexpected: %s\n", d.msgs[i]);
+	assert_int_equal(r, 0);
+	assert_int_equal(d.n, 0);
+	assert_non_null(c);
+	lb_diag_free(&d);
+	return c;
+}
+
+static void assert_addr(const struct lb_addr *a, const char *want) {
+	char buf[LB_ADDRSTRLEN];
+	assert_string_equal(lb_addr_fmt(a, buf), want);
+}
+
+static void assert_backend(const struct lb_service_conf *s, size_t i, const char *addr, uint32_t w) {
+	assert_true(i < s->n_backends);
+	assert_addr(&s->backends[i].addr, addr);
+	assert_int_equal(s->backends[i].weight, w);
+}
+
+static void assert_default_check(const struct lb_check_conf *k) {
+	assert_true(k->enabled);
+	assert_int_equal(k->interval_ms, 5000);
+	assert_int_equal(k->timeout_ms, 3000);
+	assert_int_equal(k->fail_count, 3);
+	assert_int_equal(k->rise_count, 2);
+	assert_true(k->initial_up);
+	assert_int_equal(k->on_failure, LB_ON_FAILURE_REMOVE);
+}
+
+static void test_full_web(void **state) {
+	struct lb_config *c = load_ok(FIX "good_full.yaml");
+	assert_string_equal(c->path, FIX "good_full.yaml");
+	assert_int_equal(c->log_level, LOG_DEBUG);
+	assert_int_equal(c->resync_interval_ms, 90000);
+	assert_int_equal(c->n_services, 5);
+	const struct lb_service_conf *s = &c->services[0];
+	assert_string_equal(s->name, "web-service");
+	assert_addr(&s->listen, "10.0.0.1:80");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_string_equal(s->scheduler, "wrr");
+	assert_int_equal(s->forward, LB_FWD_NAT);
+	assert_int_equal(s->persist_timeout_s, 300);
+	assert_int_equal(s->persist_netmask, htonl(0xffffff00));
+	assert_true(s->check.enabled);
+	assert_int_equal(s->check.interval_ms, 2000);
+	assert_int_equal(s->check.timeout_ms, 500);
+	assert_int_equal(s->check.fail_count, 4);
+	assert_int_equal(s->check.rise_count, 1);
+	assert_false(s->check.initial_up);
+	assert_int_equal(s->check.on_failure, LB_ON_FAILURE_QUIESCE);
+	assert_int_equal(s->n_backends, 3);
+	assert_backend(s, 0, "192.168.1.10:8080", 5);
+	assert_backend(s, 1, "192.168.1.11:8081", 0);
+	assert_backend(s, 2, "192.168.1.12:8080", 1);
+	lb_config_free(c);
+}
+
+static void test_full_v6_udp(void **state) {
+	struct lb_config *c = load_ok(FIX "good_full.yaml");
+	const struct lb_service_conf *s = &c->services[1];
+	assert_string_equal(s->name, "dns6");
+	assert_int_equal(s->listen.af, AF_INET6);
+	assert_addr(&s->listen, "[2001:db8::53]:53");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_string_equal(s->scheduler, "sh");
+	assert_int_equal(s->forward, LB_FWD_NAT);
+	assert_int_equal(s->persist_timeout_s, 3600);
+	assert_int_equal(s->persist_netmask, 64);
+	/* enabled: false alone keeps every other default */
+	assert_false(s->check.enabled);
+	assert_int_equal(s->check.interval_ms, 5000);
+	assert_int_equal(s->check.timeout_ms, 3000);
+	assert_int_equal(s->n_backends, 1);
+	assert_backend(s, 0, "[2001:db8:1::10]:5353", 65535);
+	lb_config_free(c);
+}
+
+static void test_full_sctp_dr_tun_empty(void **state) {
+	struct lb_config *c = load_ok(FIX "good_full.yaml");
+	const struct lb_service_conf *s = &c->services[2];
+	assert_string_equal(s->name, "sctp-dr");
+	assert_int_equal(s->protocol, IPPROTO_SCTP);
+	assert_string_equal(s->scheduler, "mh");
+	assert_int_equal(s->forward, LB_FWD_DR);
+	assert_int_equal(s->persist_timeout_s, 600);
+	assert_int_equal(s->persist_netmask, htonl(0xffffffff)); /* default /32 */
+	assert_default_check(&s->check);
+	assert_backend(s, 0, "10.0.1.1:3868", 1);
+
+	s = &c->services[3];
+	assert_string_equal(s->name, "tun-mixed");
+	assert_int_equal(s->forward, LB_FWD_TUN);
+	assert_string_equal(s->scheduler, "wlc");
+	assert_int_equal(s->persist_timeout_s, 60);
+	assert_int_equal(s->persist_netmask, htonl(0xffffff00)); /* "24" on an IPv4 service */
+	assert_int_equal(s->n_backends, 2);
+	assert_backend(s, 0, "10.0.2.1:443", 1);
+	assert_backend(s, 1, "[2001:db8:2::1]:443", 1); /* tun may mix families */
+
+	/* same VIP as web-service, other protocol: allowed; no backends: allowed */
+	s = &c->services[4];
+	assert_string_equal(s->name, "empty");
+	assert_addr(&s->listen, "10.0.0.1:80");
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->n_backends, 0);
+	lb_config_free(c);
+}
+
+static void test_minimal_defaults(void **state) {
+	struct lb_config *c = load_ok(FIX "good_minimal.yaml");
+	assert_int_equal(c->log_level, -1);
+	assert_int_equal(c->resync_interval_ms, 30000);
+	assert_int_equal(c->n_services, 1);
+	const struct lb_service_conf *s = &c->services[0];
+	assert_string_equal(s->name, "a");
+	assert_addr(&s->listen, "192.0.2.1:8080");
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_string_equal(s->scheduler, "wlc");
+	assert_int_equal(s->forward, LB_FWD_NAT);
+	assert_int_equal(s->persist_timeout_s, 0);
+	assert_int_equal(s->persist_netmask, htonl(0xffffffff));
+	assert_default_check(&s->check);
+	assert_backend(s, 0, "198.51.100.1:80", 1);
+	lb_config_free(c);
+}
+
+static void test_empty_services(void **state) {
+	struct lb_config *c = load_ok(FIX "good_empty_services.yaml");
+	assert_int_equal(c->n_services, 0);
+	assert_int_equal(c->log_level, -1);
+	lb_config_free(c);
+}
+
+/* Flow style, and keys in any order and quoted. */
+static void test_flow_style(void **state) {
+	struct lb_config *c = load_ok(FIX "good_flow.yaml");
+	assert_int_equal(c->log_level, LOG_WARNING);
+	assert_int_equal(c->n_services, 2);
+	assert_string_equal(c->services[0].name, "a");
+	assert_addr(&c->services[0].listen, "10.0.0.1:80");
+	assert_backend(&c->services[0], 0, "10.0.1.1:80", 1);
+	assert_string_equal(c->services[1].name, "b");
+	assert_addr(&c->services[1].listen, "10.0.0.2:80");
+	assert_int_equal(c->services[1].n_backends, 0);
+	lb_config_free(c);
+}
+
+static void test_example_is_valid(void **state) {
+	struct lb_config *c = load_ok("examples/ezlb.yaml");
+	assert_int_equal(c->n_services, 2);
+	assert_string_equal(c->services[0].name, "web-service");
+	assert_int_equal(c->services[0].n_backends, 3);
+	assert_int_equal(c->services[1].listen.af, AF_INET6);
+	assert_int_equal(c->services[1].persist_netmask, 128); /* no persistence: default /128 */
+	lb_config_free(c);
+}
+
+/* One failing load: the return value and the only message. */
+static void assert_load_fails(const char *path, int err, const char *msg) {
+	struct lb_config *c = (struct lb_config *)0x1;
+	struct lb_diag d = {0};
+	assert_int_equal(lb_config_load(path, &c, &d), err);
+	assert_null(c);
+	assert_int_equal(d.n, 1);
+	assert_string_equal(d.msgs[0], msg);
+	lb_diag_free(&d);
+	assert_null(d.msgs);
+	assert_int_equal(d.n, 0);
+}
+
+static void test_missing_file(void **state) {
+	assert_load_fails(FIX "no-such-file.yaml", -ENOENT,
+			  FIX "no-such-file.yaml: cannot open: No such file or directory");
+}
+
+static void test_directory(void **state) {
+	assert_load_fails("tests/config/fixtures", -EISDIR,
+			  "tests/config/fixtures: is a directory, not a configuration file");
+}
+
+static void test_huge_file(void **state) {
+	char path[] = "/tmp/ezlb-test-huge-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	/* sparse: 16 MiB + 1 byte of zeros costs no disk, and must be refused before it is read */
+	assert_int_equal(ftruncate(fd, (16 << 20) + 1), 0);
+	close(fd);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: file too large (16777217 bytes; the limit is 16 MiB)", path);
+	assert_load_fails(path, -EFBIG, want);
+	unlink(path);
+}
+
+static void test_unreadable(void **state) {
+	if (geteuid() == 0)
+		skip(); /* root reads anything */
+	char path[] = "/tmp/ezlb-test-unreadable-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(chmod(path, 0), 0);
+	char want[256];
+	snprintf(want, sizeof(want), "%s: cannot open: Permission denied", path);
+	assert_load_fails(path, -EACCES, want);
+	unlink(path);
+}
+
+static void test_empty_file(void **state) {
+	assert_load_fails(FIX "bad_empty.yaml", -EINVAL,
+			  FIX "bad_empty.yaml: empty configuration; write \"services: []\" to run with no "
+			      "services");
+}
+
+/* Messages are appended to what the caller's diag already holds. */
+static void test_diag_appends(void **state) {
+	struct lb_config *c;
+	struct lb_diag d = {0};
+	assert_int_equal(lb_config_load(FIX "bad_empty.yaml", &c, &d), -EINVAL);
+	assert_int_equal(lb_config_load(FIX "bad_top_sequence.yaml", &c, &d), -EINVAL);
+	assert_int_equal(d.n, 2);
+	assert_string_equal(d.msgs[1], FIX "bad_top_sequence.yaml:1:1: (top level): expected a "
+					   "mapping, got a sequence");
+	lb_diag_free(&d);
+	lb_diag_free(&d); /* idempotent */
+}
+
+static void test_names(void **state) {
+	assert_string_equal(lb_proto_name(IPPROTO_TCP), "tcp");
+	assert_string_equal(lb_proto_name(IPPROTO_UDP), "udp");
+	assert_string_equal(lb_proto_name(IPPROTO_SCTP), "sctp");
+	assert_string_equal(lb_proto_name(99), "unknown");
+	assert_string_equal(lb_fwd_name(LB_FWD_NAT), "nat");
+	assert_string_equal(lb_fwd_name(LB_FWD_DR), "dr");
+	assert_string_equal(lb_fwd_name(LB_FWD_TUN), "tun");
+	lb_config_free(NULL);
+	lb_diag_free(NULL);
+}
+
+int main(void) {
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full_web),
+		cmocka_unit_test(test_full_v6_udp),
+		cmocka_unit_test(test_full_sctp_dr_tun_empty),
+		cmocka_unit_test(test_minimal_defaults),
+		cmocka_unit_test(test_empty_services),
+		cmocka_unit_test(test_flow_style),
+		cmocka_unit_test(test_example_is_valid),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_huge_file),
+		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_diag_appends),
+		cmocka_unit_test(test_names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,243 @@
+/* Every bad fixture with the exact messages it must produce, in order (sorted by line:column).
+ * Each fixture runs as its own test; a fixture without an entry here fails test_every_fixture. */
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+#define FIX "tests/config/fixtures/"
+#define MAX_MSGS 12
+
+struct bad_case {
+	const char *file;
+	const char *msgs[MAX_MSGS]; /* each follows the file name; NULL-terminated */
+};
+
+static const struct bad_case cases[] = {
+	{"bad_alias.yaml",
+	 {":1:1: x: unknown key; valid keys here are global and services",
+	  ":2:1: y: unknown key; valid keys here are global and services",
+	  ":3:1: z: unknown key; valid keys here are global and services",
+	  ":7:15: services[0].backends: YAML aliases are not supported (*c); write the value out",
+	  ":9:13: services[1].listen: YAML aliases are not supported (*l); write the value out"}},
+	{"bad_backend_address.yaml",
+	 {":5:18: services[0].backends[0].address: \"192.168.1.300:80\" is not an IP:port",
+	  ":6:18: services[0].backends[1].address: port 99999 in \"192.168.1.10:99999\" is out of range 1..65535",
+	  ":7:18: services[0].backends[2].address: \"\" is not an IP:port",
+	  ":8:17: services[0].backends[3].address: missing value",
+	  ":9:9: services[0].backends[4]: missing required key \"address\""}},
+	{"bad_backends_type.yaml",
+	 {":4:15: services[0].backends: expected a sequence, got \"5\"",
+	  ":7:14: services[1].backends: expected a sequence, got null; write \"backends: []\" for no backends",
+	  ":10:15: services[2].backends: expected a sequence, got a mapping",
+	  ":14:9: services[3].backends[0]: expected a mapping, got \"10.0.1.1:80\"",
+	  ":15:9: services[3].backends[1]: expected a mapping, got a sequence",
+	  ":16:5: services[4]: expected a mapping, got \"web\""}},
+	{"bad_brief_example.yaml",
+	 {":14:20: services[1].backends[0].address: \"192.168.1.300:80\" is not an IP:port"}},
+	{"bad_check_values.yaml",
+	 {":5:16: services[0].health_check.enabled: \"yes\" is not a boolean; write true or false",
+	  ":6:19: services[0].health_check.fail_count: \"0\" is out of range 1..1000",
+	  ":7:19: services[0].health_check.rise_count: \"1001\" is out of range 1..1000",
+	  ":8:16: services[0].health_check.initial: \"unknown\" is not a valid initial state; expected down or up",
+	  ":9:19: services[0].health_check.on_failure: \"drop\" is not a valid on_failure action; expected remove or quiesce",
+	  ":13:16: services[1].health_check.enabled: \"true\" is a quoted string, not a boolean; write true or false without quotes",
+	  ":14:16: services[1].health_check.initial: \"UP\" is not a valid initial state (did you mean \"up\"?)",
+	  ":17:19: services[2].health_check: expected a mapping, got \"true\""}},
+	{"bad_comments_only.yaml",
+	 {": empty configuration; write \"services: []\" to run with no services"}},
+	{"bad_complex_key.yaml",
+	 {":2:5: services[0]: missing required key \"name\"",
+	  ":2:7: services[0]: a key must be a plain name, not a sequence"}},
+	{"bad_deep.yaml",
+	 {":1:74: nesting deeper than 64 levels"}},
+	{"bad_dr_port.yaml",
+	 {":7:18: services[0].backends[1].address: \"10.0.1.2:8080\" has port 8080 but forward: dr cannot change the port; use the listen port 80",
+	  ":12:18: services[1].backends[0].address: \"10.0.1.1:81\" has port 81 but forward: tun cannot change the port; use the listen port 80"}},
+	{"bad_dup_backend.yaml",
+	 {":7:18: services[0].backends[2].address: duplicate backend 10.0.1.1:80 (first at line 5)"}},
+	{"bad_dup_listen.yaml",
+	 {":8:13: services[2].listen: tcp 10.0.0.1:80 is already used by service \"web\" (line 3)",
+	  ":13:13: services[4].listen: tcp [2001:db8::1]:80 is already used by service \"v6\" (line 11)"}},
+	{"bad_dup_name.yaml",
+	 {":6:11: services[2].name: duplicate service name \"web\" (first at line 2)",
+	  ":8:11: services[3].name: duplicate service name \"web\" (first at line 2)"}},
+	{"bad_duplicate_key.yaml",
+	 {":4:5: services[0].name: duplicate key (first at line 2)",
+	  ":5:1: services: duplicate key (first at line 1)"}},
+	{"bad_durations.yaml",
+	 {":2:20: global.resync_interval: \"500ms\" is too short; the minimum is 1s",
+	  ":6:30: services[0].health_check.interval: \"5\" has no unit; write e.g. \"5s\" (units: ms, s, m, h)",
+	  ":6:42: services[0].health_check.timeout: \"0s\" must be greater than zero",
+	  ":9:30: services[1].health_check.interval: \"abc\" is not a duration (e.g. 500ms, 5s, 1m, 1h)",
+	  ":9:44: services[1].health_check.timeout: \"-5s\" is not a duration (e.g. 500ms, 5s, 1m, 1h)",
+	  ":12:30: services[2].health_check.interval: \"99999h\" is too long (at most 1193h)",
+	  ":12:47: services[2].health_check.timeout: \"1.5s\" is not a duration (e.g. 500ms, 5s, 1m, 1h)",
+	  ":15:30: services[3].health_check.interval: \"5 s\" is not a duration (e.g. 500ms, 5s, 1m, 1h)",
+	  ":15:44: services[3].health_check.timeout: \"1sec\" is not a duration (e.g. 500ms, 5s, 1m, 1h)"}},
+	{"bad_enums.yaml",
+	 {":4:15: services[0].protocol: \"icmp\" is not a valid protocol; expected tcp, udp or sctp",
+	  ":5:16: services[0].scheduler: \"wrrr\" is not a valid scheduler (did you mean \"wrr\"?)",
+	  ":6:14: services[0].forward: \"masq\" is not a valid forwarding method (did you mean \"nat\"?)",
+	  ":9:15: services[1].protocol: \"TCP\" is not a valid protocol (did you mean \"tcp\"?)",
+	  ":10:16: services[1].scheduler: \"random\" is not a valid scheduler; expected rr, wrr, lc, wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh or twos",
+	  ":11:14: services[1].forward: expected a single value, got a sequence"}},
+	{"bad_family.yaml",
+	 {":5:18: services[0].backends[0].address: \"[2001:db8::10]:80\" is IPv6 but listen 10.0.0.1:80 is IPv4; only forward: tun can mix families",
+	  ":10:18: services[1].backends[0].address: \"10.0.0.10:80\" is IPv4 but listen [2001:db8::1]:80 is IPv6; only forward: tun can mix families"}},
+	{"bad_global.yaml",
+	 {":2:14: global.log_level: \"verbose\" is not a valid log level; expected debug, info, notice, warn or error",
+	  ":3:20: global.resync_interval: \"500ms\" is too short; the minimum is 1s"}},
+	{"bad_global_type.yaml",
+	 {":1:9: global: expected a mapping, got a sequence"}},
+	{"bad_ipv6_unquoted.yaml",
+	 {":3:26: YAML syntax error: did not find expected key (while parsing a block mapping at line 2, column 5); quote IPv6 endpoints: \"[2001:db8::1]:80\""}},
+	{"bad_listen.yaml",
+	 {":3:13: services[0].listen: \"10.0.0.300:80\" is not an IP:port",
+	  ":5:13: services[1].listen: \"10.0.0.1\" is not an IP:port",
+	  ":7:13: services[2].listen: port 70000 in \"10.0.0.1:70000\" is out of range 1..65535",
+	  ":9:13: services[3].listen: port 0 in \"10.0.0.1:0\" is out of range 1..65535",
+	  ":11:13: services[4].listen: \"2001:db8::1:80\" is not an IP:port (write IPv6 endpoints as \"[2001:db8::1]:80\")",
+	  ":13:13: services[5].listen: \"[2001:db8::1]\" is not an IP:port",
+	  ":15:13: services[6].listen: \"[2001:db8::zz]:80\" is not an IP:port",
+	  ":17:13: services[7].listen: \"web.example.com:80\" is not an IP:port"}},
+	{"bad_missing_required.yaml",
+	 {":2:5: services[0]: missing required key \"listen\"",
+	  ":3:5: services[1]: missing required key \"name\"",
+	  ":4:5: services[2]: missing required key \"name\"",
+	  ":4:5: services[2]: missing required key \"listen\""}},
+	{"bad_missing_services.yaml",
+	 {":1:1: (top level): missing required key \"services\"; write \"services: []\" for a configuration with no services"}},
+	{"bad_name.yaml",
+	 {":2:11: services[0].name: \"web service\" is not a valid name: use 1 to 64 letters, digits, \".\", \"_\" or \"-\"",
+	  ":4:11: services[1].name: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\" is not a valid name: use 1 to 64 letters, digits, \".\", \"_\" or \"-\"",
+	  ":6:11: services[2].name: \"\" is not a valid name: use 1 to 64 letters, digits, \".\", \"_\" or \"-\"",
+	  ":8:11: services[3].name: expected a single value, got a mapping",
+	  ":10:10: services[4].name: missing value"}},
+	{"bad_nul.yaml",
+	 {":2:11: a string contains a NUL character"}},
+	{"bad_odd_text.yaml",
+	 {":4:5: services[0].bad?key: unknown key; valid keys here are name, listen, protocol, "
+	  "scheduler, forward, persistence, health_check and backends",
+	  ":5:16: services[0].scheduler: \"ééééééééééééééééééééééééééééééééééééééééééé...\" is not a valid scheduler; expected rr, wrr, lc, "
+	  "wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh or twos"}},
+	{"bad_persistence.yaml",
+	 {":4:28: services[0].persistence.timeout: \"1500ms\" is not a whole number of seconds",
+	  ":4:45: services[0].persistence.netmask: \"255.0.255.0\" is not a contiguous netmask of 1 to 32 bits",
+	  ":7:18: services[1].persistence: missing required key \"timeout\"",
+	  ":7:28: services[1].persistence.netmask: \"/33\" is out of range: an IPv4 prefix length is 1..32",
+	  ":10:41: services[2].persistence.netmask: \"255.255.255.0\" is an IPv4 netmask but the service is IPv6; write a prefix length such as /64",
+	  ":13:41: services[3].persistence.netmask: \"/129\" is out of range: an IPv6 prefix length is 1..128",
+	  ":16:41: services[4].persistence.netmask: \"everyone\" is not a netmask; write a prefix length (/24) or a dotted IPv4 mask (255.255.255.0)",
+	  ":19:41: services[5].persistence.netmask: \"0.0.0.0\" is not a contiguous netmask of 1 to 32 bits",
+	  ":22:18: services[6].persistence: expected a mapping, got \"300s\""}},
+	{"bad_services_map.yaml",
+	 {":2:3: services: expected a sequence, got a mapping"}},
+	{"bad_services_null.yaml",
+	 {":3:10: services: expected a sequence, got null; write \"services: []\" for no services"}},
+	{"bad_syntax.yaml",
+	 {":4:3: YAML syntax error: did not find expected '-' indicator (while parsing a block collection at line 2, column 3)"}},
+	{"bad_timeout_interval.yaml",
+	 {":4:43: services[0].health_check.timeout: \"5s\" must be shorter than the interval (5s)",
+	  ":7:30: services[1].health_check.interval: \"2s\" must be longer than the timeout (3s)",
+	  ":10:29: services[2].health_check.timeout: \"1m\" must be shorter than the interval (5s)"}},
+	{"bad_top_scalar.yaml",
+	 {":1:1: (top level): expected a mapping, got \"hello\""}},
+	{"bad_top_sequence.yaml",
+	 {":1:1: (top level): expected a mapping, got a sequence"}},
+	{"bad_two_docs.yaml",
+	 {":2:1: a second YAML document; the configuration must be a single document"}},
+	{"bad_unknown_key.yaml",
+	 {":6:5: services[0].schedular: unknown key (did you mean \"scheduler\"?)",
+	  ":7:5: services[0].Health_Check: unknown key (did you mean \"health_check\"?)",
+	  ":8:5: services[0].colour: unknown key; valid keys here are name, listen, protocol, scheduler, forward, persistence, health_check and backends"}},
+	{"bad_utf8.yaml",
+	 {":2:15: not valid YAML text: invalid trailing UTF-8 octet (byte 0x0a)"}},
+	{"bad_weight.yaml",
+	 {":5:40: services[0].backends[0].weight: \"70000\" is out of range 0..65535",
+	  ":6:40: services[0].backends[1].weight: \"-1\" is out of range 0..65535",
+	  ":7:40: services[0].backends[2].weight: \"five\" is not an integer",
+	  ":8:40: services[0].backends[3].weight: \"5.5\" is not an integer",
+	  ":9:40: services[0].backends[4].weight: \"5\" is a quoted string, not a number; remove the quotes",
+	  ":10:40: services[0].backends[5].weight: \"99999999999999999999\" is out of range 0..65535",
+	  ":11:40: services[0].backends[6].weight: missing value"}},
+	{"bad_syntax_late.yaml",
+	 {":3:13: services[0].listen: \"10.0.0.1:8O\" is not an IP:port",
+	  ":7:1: YAML syntax error: did not find expected node content (while parsing a flow node at "
+	  "line 7, column 1)"}},
+	{"bad_services_twice.yaml",
+	 {":5:3: global.services: unknown key; valid keys here are log_level and resync_interval",
+	  ":6:1: services: duplicate key (first at line 1)"}},
+	{"bad_empty.yaml",
+	 {": empty configuration; write \"services: []\" to run with no services"}},
+};
+
+static void print_diag(const struct lb_diag *d) {
+	for (size_t i = 0; i < d->n; i++)
+		print_message("  got: %s\n", d->msgs[i]);
+}
+
+static void test_bad(void **state) {
+	const struct bad_case *bc = *state;
+	char path[256], want[512];
+	snprintf(path, sizeof(path), FIX "%s", bc->file);
+	struct lb_config *c = NULL;
+	struct lb_diag d = {0};
+	int r = lb_config_load(path, &c, &d);
+	assert_int_equal(r, -EINVAL);
+	assert_null(c);
+	size_t n = 0;
+	while (n < MAX_MSGS && bc->msgs[n])
+		n++;
+	if (d.n != n)
+		print_diag(&d);
+	assert_int_equal(d.n, n);
+	for (size_t i = 0; i < n; i++) {
+		snprintf(want, sizeof(want), "%s%s", path, bc->msgs[i]);
+		assert_string_equal(d.msgs[i], want);
+	}
+	lb_diag_free(&d);
+}
+
+/* Guards the table: every bad_*.yaml in the fixtures directory has expectations. */
+static void test_every_fixture(void **state) {
+	DIR *dir = opendir(FIX);
+	assert_non_null(dir);
+	size_t seen = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		if (strncmp(e->d_name, "bad_", 4) != 0)
+			continue;
+		bool found = false;
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+			found |= !strcmp(cases[i].file, e->d_name);
+		if (!found)
+			print_message("fixture without expectations: %s\n", e->d_name);
+		assert_true(found);
+		seen++;
+	}
+	closedir(dir);
+	assert_int_equal(seen, sizeof(cases) / sizeof(cases[0]));
+}
+
+int main(void) {
+	size_t n = sizeof(cases) / sizeof(cases[0]);
+	struct CMUnitTest *tests = calloc(n + 1, sizeof(*tests));
+	if (!tests)
+		return 1;
+	for (size_t i = 0; i < n; i++)
+		tests[i] = (struct CMUnitTest){.name = cases[i].file, .test_func = test_bad,
+					       .initial_state = (void *)&cases[i]};
+	tests[n] = (struct CMUnitTest){.name = "every_fixture", .test_func = test_every_fixture};
+	int r = _cmocka_run_group_tests("config_errors", tests, n + 1, NULL, NULL);
+	free(tests);
+	return r;
+}
