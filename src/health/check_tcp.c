@@ -10,9 +10,14 @@ static void tcp_ready(struct lb_loop *l, int fd, uint32_t revents, void *userdat
 	struct lb_probe *p = userdata;
 	int err = 0;
 	socklen_t len = sizeof(err);
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-		err = errno;
-	/* SO_ERROR 0 with EPOLLOUT: the handshake completed (even if the peer closed since). */
+	/* EPOLLOUT alone: the handshake completed. An error (refused, unreachable) comes with
+	 * EPOLLERR and is read, and cleared, through SO_ERROR. */
+	if (revents & (EPOLLERR | EPOLLHUP)) {
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+			err = errno;
+		else if (err == 0)
+			err = ECONNRESET; /* hung up with no error left: treat as reset */
+	}
 	lb_probe_close(p, err == 0);
 	if (err == 0)
 		lb_probe_done(p, true, NULL);

@@ -54,11 +54,13 @@ socklen_t lb_probe_sockaddr(const struct lb_addr *a, struct sockaddr_storage *ss
 void lb_probe_close(struct lb_probe *p, bool rst) {
 	if (p->fd < 0)
 		return;
-	lb_loop_io_del(p->loop, &p->io);
 	if (rst) {
 		struct linger lg = {.l_onoff = 1, .l_linger = 0};
 		(void)setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)); /* best effort */
 	}
-	close(p->fd);
+	if (p->io.added)
+		lb_loop_io_close(p->loop, &p->io); /* the socket is never dup'ed */
+	else
+		close(p->fd);
 	p->fd = -1;
 }

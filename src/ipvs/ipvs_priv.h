@@ -13,8 +13,8 @@
 #include "reconcile.h"
 #include "table.h"
 
-/* Upper bound of one request built by lb_ipvs_msg_op (a full service plus a full destination is
- * about 200 bytes); the batch writer keeps this much room free before each request. */
+/* Upper bound of one request built by lb_ipvs_msg_op (the largest, a destination op naming its
+ * own family, is 140 bytes); the batch writer keeps this much room free before each request. */
 #define LB_IPVS_MSG_MAX 512
 
 struct lb_ipvs {
