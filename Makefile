@@ -63,6 +63,7 @@ build/asan/tests/%: build/asan/tests/%.o $(call objs,asan,$(LIB_SRCS))
 unit: test-deps
 	@$(MAKE) --no-print-directory $(TESTS_REL) ezlb
 	@tests/run-unit.sh $(TESTS_REL)
+	@tests/deploy/verify-unit.sh
 
 unit-asan: test-deps
 	@$(MAKE) --no-print-directory $(TESTS_ASAN) build/asan/ezlb

@@ -1,5 +1,6 @@
 /* Event loop: timer order, cancel/re-arm, 10k timers, fd sources, turn hook, signals, no leaks. */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -205,6 +206,27 @@ static void test_allocated_timer(void **state) {
 	lb_loop_free(l);
 }
 
+/* With slack, timers due within one grid cell run together in one wake-up at the cell's end. */
+static void test_timer_slack_coalesces(void **state) {
+	const usec_t S = 20 * USEC_PER_MSEC;
+	struct lb_loop *l;
+	assert_int_equal(lb_loop_new(&l), 0);
+	lb_loop_set_timer_slack(l, S);
+	usec_t base = (now_usec(CLOCK_MONOTONIC) / S + 1) * S; /* next grid point */
+	usec_t dl[] = {base + 9 * USEC_PER_MSEC, base + 2 * USEC_PER_MSEC, base + 5 * USEC_PER_MSEC};
+	struct rtimer ts[3];
+	struct rec rec = {0};
+	arm_all(l, ts, 3, &rec, dl);
+	int n = 0;
+	while (n == 0)
+		n = lb_loop_run_once(l, -1);
+	assert_true(now_usec(CLOCK_MONOTONIC) >= base + S);
+	assert_int_equal(n, 3); /* one turn */
+	int want[] = {1, 2, 0};
+	assert_memory_equal(rec.order, want, sizeof(want));
+	lb_loop_free(l);
+}
+
 /* --- fd sources --- */
 
 struct fdrec {
@@ -288,6 +310,37 @@ static void test_delete_in_batch(void **state) {
 		close(a[i]);
 		close(b[i]);
 	}
+	lb_loop_free(l);
+}
+
+/* io_close: deleted and closed at once; an event already fetched for it is dropped. */
+static void on_close_other(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
+	struct pair *p = ud;
+	int me = fd == p->io[0].fd ? 0 : 1;
+	p->calls[me]++;
+	lb_loop_io_close(l, &p->io[!me]);
+	lb_loop_io_close(l, &p->io[me]);
+}
+
+static void test_io_close(void **state) {
+	struct lb_loop *l;
+	assert_int_equal(lb_loop_new(&l), 0);
+	int a[2], b[2];
+	assert_int_equal(pipe2(a, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(b, O_CLOEXEC), 0);
+	struct pair p = {0};
+	assert_int_equal(lb_loop_io_add(l, &p.io[0], a[0], EPOLLIN, on_close_other, &p), 0);
+	assert_int_equal(lb_loop_io_add(l, &p.io[1], b[0], EPOLLIN, on_close_other, &p), 0);
+	assert_int_equal(write(a[1], "x", 1), 1);
+	assert_int_equal(write(b[1], "x", 1), 1);
+	assert_int_equal(lb_loop_run_once(l, 1000), 1);
+	assert_int_equal(p.calls[0] + p.calls[1], 1);
+	assert_int_equal(fcntl(a[0], F_GETFD), -1); /* both read ends closed */
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(fcntl(b[0], F_GETFD), -1);
+	assert_int_equal(lb_loop_run_once(l, 0), 0);
+	close(a[1]);
+	close(b[1]);
 	lb_loop_free(l);
 }
 
@@ -428,8 +481,10 @@ int main(void) {
 		cmocka_unit_test(test_many_timers),
 		cmocka_unit_test(test_rearm_in_past_does_not_starve),
 		cmocka_unit_test(test_allocated_timer),
+		cmocka_unit_test(test_timer_slack_coalesces),
 		cmocka_unit_test(test_fd_callbacks),
 		cmocka_unit_test(test_delete_in_batch),
+		cmocka_unit_test(test_io_close),
 		cmocka_unit_test(test_turn_hook_once_per_turn),
 		cmocka_unit_test(test_signals_and_exit),
 		cmocka_unit_test(test_run_until_exit_from_timer),

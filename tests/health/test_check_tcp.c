@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include "health_test.h"
@@ -292,6 +293,50 @@ static void test_no_fd_leak(void **state) {
 	free_conf(&cfg);
 }
 
+/* Out of fds is this host's problem, not the backend's: the probe is skipped, not failed. */
+static void test_local_error_is_not_a_failure(void **state) {
+	char addr[64], want[200];
+	int lfd = listener(AF_INET, 16, addr, sizeof(addr));
+	struct lb_config cfg = {0};
+	const char *be[] = {addr};
+	add_service(&cfg, "web", IPPROTO_TCP, check_conf(1000, 500, 1, 1, true), be, 1);
+	struct lb_loop *l;
+	struct lb_health_mgr *h;
+	struct changes ch = {0};
+	assert_int_equal(lb_loop_new(&l), 0);
+	assert_int_equal(lb_health_new(l, on_change, &ch, &h), 0);
+	assert_int_equal(lb_health_sync(h, &cfg), 0);
+	struct rlimit old, low;
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	int lowest = dup(0); /* the lowest free fd: a limit there makes socket() fail */
+	close(lowest);
+	low = old;
+	low.rlim_cur = (rlim_t)lowest;
+	capture_start();
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	int r = lb_health_run_round(h);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	char *log = capture_take();
+	assert_int_equal(r, 0);
+	snprintf(want, sizeof(want),
+		 "health check of %s not run: Too many open files\n",
+		 addr);
+	assert_string_equal(log, want);
+	assert_int_equal(ch.n, 0);
+	assert_int_equal(lb_health_state(h, &cfg.services[0], &cfg.services[0].backends[0]),
+			 LB_HEALTH_UP);
+	struct lb_health_stats st;
+	lb_health_get_stats(h, &st);
+	assert_int_equal(st.skipped, 1);
+	assert_int_equal(st.probes, 0);
+	assert_int_equal(st.unknown, 1);
+	lb_health_free(h);
+	lb_loop_free(l);
+	close(lfd);
+	free(log);
+	free_conf(&cfg);
+}
+
 static int setup(void **state) {
 	log_set_max_level(LOG_NOTICE);
 	capture_start(); /* opens the capture fds once, before any fd count */
@@ -307,6 +352,7 @@ int main(void) {
 		cmocka_unit_test(test_tcp_refused_v6),
 		cmocka_unit_test(test_tcp_hung_syn_times_out_without_delaying_others),
 		cmocka_unit_test(test_tcp_scheduled_down_then_up),
+		cmocka_unit_test(test_local_error_is_not_a_failure),
 		cmocka_unit_test(test_no_fd_leak),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);

@@ -435,7 +435,7 @@ static void test_first_probes_spread_then_periodic(void **state) {
 	/* The 11th probe is target 0 again, one interval after its first. */
 	assert_int_equal(lb_addr_cmp(&F.started[N].addr, &F.started[0].addr), 0);
 	usec_t gap = F.started[N].at - F.started[0].at;
-	assert_true(gap >= IV * USEC_PER_MSEC - 2 * USEC_PER_MSEC);
+	assert_true(gap >= IV * USEC_PER_MSEC - 5 * USEC_PER_MSEC); /* each may be <= 4 ms late */
 	assert_true(gap <= IV * USEC_PER_MSEC + 30 * USEC_PER_MSEC);
 	struct lb_health_stats st;
 	lb_health_get_stats(fx.h, &st);

@@ -80,6 +80,8 @@ ez() {
 	OUT=$(cat "$LB_STATE/out")
 	ERR=$(cat "$LB_STATE/err")
 	note "\$ ezlb $* -> exit $RC"
+	# Whatever a test expects, ezlb dying from a signal (crash, abort) is a failure.
+	[ "$RC" -ge 128 ] && [ "$RC" -ne 255 ] && not_ok "ezlb $1 killed by signal $((RC - 128))" "$ERR"
 	[ -n "$OUT" ] && printf '%s\n' "$OUT" | head -n 40 | sed 's/^/#   out: /'
 	[ -n "$ERR" ] && printf '%s\n' "$ERR" | head -n 40 | sed 's/^/#   err: /'
 	return 0

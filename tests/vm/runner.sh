@@ -5,7 +5,8 @@
 #   === BEGIN t_x / === END t_x rc=R secs=S
 #   === DONE
 # plus its own "not ok - x: ..." lines for a test that timed out, crashed before `finish`, or
-# left a sanitizer report. A test that declares "# vm: noipvs" runs with the IPVS modules unloaded.
+# left a sanitizer report. A test that declares "# vm: noipvs" runs with the IPVS modules unloaded
+# and module autoloading off.
 set -u
 export PATH=/sbin:/usr/sbin:/bin:/usr/bin
 SAN_DIR=/run/sanitizer
@@ -38,7 +39,8 @@ reset_state() {
 		case $l in vip* | vb* | vcl* | vt*) ip link delete "$l" 2>/dev/null ;; esac
 	done
 	if ipvs_loaded; then ipvsadm -C; fi
-	rm -rf /run/ezlb "$LB_STATE" "$SAN_DIR" /tmp/t
+	echo /sbin/modprobe >/proc/sys/kernel/modprobe
+	rm -rf /run/ezlb "$LB_STATE" "$SAN_DIR" /tmp/t /run/timed-out
 	mkdir -p "$LB_STATE" "$SAN_DIR"
 }
 
@@ -64,6 +66,7 @@ run_one() {
 			kill -0 "$pid" 2>/dev/null || exit 0
 		done
 		echo "=== TIMEOUT after ${timeout_s}s"
+		echo "$timeout_s" >/run/timed-out
 		kill -KILL -- "-$pid" 2>/dev/null
 	) &
 	wd=$!
@@ -90,6 +93,9 @@ for t in "${tests[@]}"; do
 	reset_state
 	if grep -q '^# vm: noipvs' "$t"; then
 		unload_ipvs || echo "not ok - $short: could not unload ip_vs ($(lsmod | grep ip_vs | tr '\n' ' '))"
+		# The kernel loads ip_vs on demand when a program asks for the IPVS genetlink
+		# family; a kernel without IPVS cannot, so neither may this one during the test.
+		echo /bin/false >/proc/sys/kernel/modprobe
 	elif ! ipvs_loaded; then
 		modprobe ip_vs || echo "not ok - $short: modprobe ip_vs failed"
 	fi
@@ -99,7 +105,9 @@ for t in "${tests[@]}"; do
 	run_one "$t"
 	rc=$?
 	secs=$(($(now_s) - start))
-	if [ ! -f "$LB_STATE/status" ]; then
+	if [ -f /run/timed-out ]; then
+		echo "not ok - $short: timed out after ${timeout_s}s (killed with everything it started)"
+	elif [ ! -f "$LB_STATE/status" ]; then
 		echo "not ok - $short: did not finish (exit status $rc after ${secs}s)"
 	elif [ "$rc" -ne 0 ] && ! grep -q '^finished [0-9]* [1-9]' "$LB_STATE/status"; then
 		echo "not ok - $short: exit status $rc although every check passed"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # vm: noipvs
 # `ezlb check` validates without root and without IPVS (the runner unloads every ip_vs module
-# before this test); `ezlb once` says plainly that IPVS is missing; version, help, usage errors.
+# and turns module autoloading off for this test); `ezlb once` says plainly that IPVS is missing;
+# version, help, usage errors.
 . /tests/lib.sh
 cd "$WORK" || exit 1
 chmod 755 "$WORK"
@@ -55,6 +56,7 @@ ez once -c good.yaml
 assert_rc "once without IPVS fails" 1
 assert_contains "once without IPVS says why" "IPVS not available" "$ERR"
 assert_true "once without IPVS writes no ownership record" test ! -e /run/ezlb/owned
+assert_true "ip_vs is still not loaded" test ! -e /proc/net/ip_vs
 
 ez version
 assert_rc "version" 0

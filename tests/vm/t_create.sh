@@ -41,7 +41,7 @@ EOF_
 
 ez once --no-health-check -c c.yaml
 assert_rc "once creates the table" 0
-assert_eq "once summary" "once: 11 changes (11 added, 0 edited, 0 deleted), 0 failed" "$(last_line "$OUT")"
+assert_eq "once summary" "once: 13 changes (13 added, 0 edited, 0 deleted), 0 failed" "$(last_line "$OUT")"
 assert_table "the kernel table equals the config" <<'EOF_'
 -A -t 10.0.0.1:80 -s wrr
 -a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 5

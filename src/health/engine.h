@@ -1,0 +1,87 @@
+/* The health engine's private data, shared by its files:
+ *   run.c      one target's life: schedule, probe start and end, verdict, logging
+ *   round.c    the decisive round of `ezlb once`
+ *   targets.c  keys, lookups and lb_health_sync
+ *   health.c   creation, stats
+ * Each target embeds one loop timer and one probe. The timer means "next probe due" while the
+ * target is idle and "deadline" while a probe runs (timeout < interval), so 10k targets are 10k
+ * heap entries and the steady state allocates nothing. Targets are kept in an array sorted by key
+ * (kind, address, settings): lookups are binary searches and a sync is one merge. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "check.h"
+#include "health.h"
+#include "verdict.h"
+
+#define LATE_BUCKET_USEC 100ULL /* lateness histogram: 100 us buckets up to 100 ms */
+#define LATE_BUCKETS 1000
+#define SKIP_LOG_USEC (10 * USEC_PER_SEC)
+
+struct tkey {
+	const struct lb_check_ops *ops;
+	struct lb_addr addr;
+	uint32_t interval_ms, timeout_ms, fail_count, rise_count;
+	bool initial_up;
+};
+
+/* One (service, backend) pair of the config that uses a target. */
+struct want {
+	struct tkey key;
+	size_t pos; /* order in the config, so refs keep the config's order */
+	const struct lb_service_conf *svc;
+	const struct lb_backend_conf *be;
+};
+
+struct target {
+	struct tkey key;
+	struct lb_verdict v;
+	const char *reason;   /* of the last failure */
+	usec_t due;           /* the scheduled probe: next one, or the one running */
+	usec_t started;
+	bool running, decisive, queued;
+	struct lb_timer timer;
+	struct lb_probe probe;
+	const struct want *refs; /* slice of h->wants */
+	size_t n_refs;
+	struct lb_health_mgr *h;
+};
+
+struct lb_health_mgr {
+	struct lb_loop *loop;
+	lb_health_change_fn on_change;
+	void *userdata;
+	const struct lb_check_ops *const *kinds;
+	size_t n_kinds;
+
+	struct target **targets; /* sorted by key */
+	size_t n_targets;
+	struct want *wants;      /* sorted by key; the targets' refs */
+
+	/* Decisive round (lb_health_probe_all). */
+	struct target **queue;
+	size_t n_queue, cap_queue, i_queue, round_running, round_max;
+	bool pumping;
+
+	size_t in_flight;
+	uint64_t probes, failures, skipped, skipped_unlogged;
+	usec_t last_skip_log;
+	uint64_t late[LATE_BUCKETS + 1];
+	usec_t late_max;
+};
+
+static inline enum lb_health lb_hc_effective(const struct target *t) {
+	return lb_verdict_effective(&t->v, t->key.initial_up);
+}
+
+/* run.c */
+struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k);
+void lb_hc_target_free(struct target *t); /* stops its probe and timer */
+/* Log (once per service) and notify a change of what t counts as; see include/health.h. */
+void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, bool was_unknown);
+void lb_hc_start_probe(struct target *t);
+
+/* round.c */
+void lb_hc_round_pump(struct lb_health_mgr *h);

@@ -1,0 +1,190 @@
+/* One target's life: its schedule, the start and end of each probe, verdicts and logging. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+
+/* --- transitions --- */
+
+/* "3 failures: connection refused", "2 successes". */
+static const char *detail(const struct target *t, enum lb_health to, char *buf, size_t len) {
+	if (t->v.n_fail == 0 && t->v.n_ok == 0)
+		snprintf(buf, len, "not probed yet");
+	else if (to == LB_HEALTH_DOWN)
+		snprintf(buf, len, "%u failure%s: %s", t->v.n_fail, t->v.n_fail == 1 ? "" : "s",
+			 t->reason ? t->reason : "unknown");
+	else
+		snprintf(buf, len, "%u success%s", t->v.n_ok, t->v.n_ok == 1 ? "" : "es");
+	return buf;
+}
+
+/* Log once per service and notify, if what the target counts as changed; else, when an UNKNOWN
+ * target got its first verdict, say so quietly. */
+void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, bool was_unknown) {
+	enum lb_health now = lb_hc_effective(t);
+	if (now == before && !(raw_changed && was_unknown))
+		return;
+	int prio = now != before ? (now == LB_HEALTH_DOWN ? LOG_WARNING : LOG_NOTICE)
+				 : (now == LB_HEALTH_DOWN ? LOG_INFO : LOG_DEBUG);
+	const char *from = now != before ? lb_health_name(before) : "unknown";
+	char addr[LB_ADDRSTRLEN], why[128];
+	lb_addr_fmt(&t->key.addr, addr);
+	detail(t, now, why, sizeof(why));
+	for (size_t i = 0; i < t->n_refs; i++)
+		log_full(prio, t->refs[i].svc->name, addr, "%s %s %s -> %s (%s)", t->refs[i].svc->name,
+			 addr, from, lb_health_name(now), why);
+	if (now == before || !t->h->on_change)
+		return;
+	for (size_t i = 0; i < t->n_refs; i++)
+		t->h->on_change(t->h, t->refs[i].svc, t->refs[i].be, now, t->h->userdata);
+}
+
+/* --- scheduling --- */
+
+/* Next due time: one interval after the previous one (no drift), skipping rounds the loop missed. */
+static void schedule_next(struct target *t, bool advance) {
+	usec_t iv = (usec_t)t->key.interval_ms * USEC_PER_MSEC, now = now_usec(CLOCK_MONOTONIC);
+	if (iv == 0)
+		iv = USEC_PER_MSEC;
+	if (advance)
+		t->due += iv;
+	if (t->due <= now)
+		t->due += ((now - t->due) / iv + 1) * iv;
+	(void)lb_timer_arm(t->h->loop, &t->timer, t->due); /* room reserved at sync */
+}
+
+static void record_lateness(struct lb_health_mgr *h, usec_t late) {
+	size_t b = late / LATE_BUCKET_USEC;
+	h->late[b < LATE_BUCKETS ? b : LATE_BUCKETS]++;
+	if (late > h->late_max)
+		h->late_max = late;
+}
+
+void lb_hc_start_probe(struct target *t) {
+	struct lb_health_mgr *h = t->h;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	t->running = true;
+	t->started = now;
+	h->in_flight++;
+	t->probe.loop = h->loop;
+	t->probe.addr = &t->key.addr;
+	t->probe.timeout_ms = t->key.timeout_ms;
+	t->probe.fd = -1;
+	(void)lb_timer_arm(h->loop, &t->timer, now + (usec_t)t->key.timeout_ms * USEC_PER_MSEC);
+	t->key.ops->start(&t->probe); /* may end the probe before returning */
+}
+
+/* Bookkeeping common to every end of a probe; returns whether it was part of a decisive round.
+ * The timer (the probe's deadline) stays armed: the caller moves it to the next due time. */
+static bool probe_end(struct target *t) {
+	bool decisive = t->decisive;
+	t->running = false;
+	t->decisive = false;
+	t->h->in_flight--;
+	if (decisive)
+		t->h->round_running--;
+	return decisive;
+}
+
+void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
+	struct target *t = (struct target *)((char *)p - offsetof(struct target, probe));
+	struct lb_health_mgr *h = t->h;
+	if (!t->running)
+		return;
+	bool decisive = probe_end(t);
+	h->probes++;
+	if (!ok) {
+		h->failures++;
+		t->reason = reason ? reason : "failed";
+	}
+	enum lb_health before = lb_hc_effective(t);
+	bool was_unknown = t->v.state == LB_HEALTH_UNKNOWN;
+	bool changed = decisive ? lb_verdict_decide(&t->v, ok)
+				: lb_verdict_step(&t->v, ok, t->key.fail_count, t->key.rise_count);
+	schedule_next(t, !decisive);
+	lb_hc_report(t, before, changed, was_unknown);
+	if (decisive)
+		lb_hc_round_pump(h);
+}
+
+void lb_probe_abort(struct lb_probe *p, int err) {
+	struct target *t = (struct target *)((char *)p - offsetof(struct target, probe));
+	struct lb_health_mgr *h = t->h;
+	if (!t->running)
+		return;
+	bool decisive = probe_end(t);
+	h->skipped++;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	if (h->last_skip_log == 0 || now - h->last_skip_log >= SKIP_LOG_USEC) {
+		char addr[LB_ADDRSTRLEN], more[64] = "";
+		if (h->skipped_unlogged)
+			snprintf(more, sizeof(more), " (and %" PRIu64 " other probes since the last report)",
+				 h->skipped_unlogged);
+		log_warn("health check of %s not run: %s%s", lb_addr_fmt(&t->key.addr, addr),
+			 strerror(err), more);
+		h->last_skip_log = now;
+		h->skipped_unlogged = 0;
+	} else {
+		h->skipped_unlogged++;
+	}
+	schedule_next(t, !decisive);
+	if (decisive)
+		lb_hc_round_pump(h);
+}
+
+static void expire_probe(struct target *t) {
+	const struct lb_check_ops *ops = t->key.ops;
+	if (ops->expire) {
+		ops->expire(&t->probe);
+		return;
+	}
+	ops->cancel(&t->probe);
+	lb_probe_done(&t->probe, false, "timeout");
+}
+
+static void on_timer(struct lb_loop *l, struct lb_timer *tm, void *userdata) {
+	struct target *t = userdata;
+	if (t->running) {
+		expire_probe(t);
+		return;
+	}
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	record_lateness(t->h, now > t->due ? now - t->due : 0);
+	lb_hc_start_probe(t);
+}
+
+struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
+	struct target *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->key = *k;
+	t->h = h;
+	t->probe.fd = -1;
+	lb_timer_init(&t->timer, on_timer, t);
+	return t;
+}
+
+/* Stop whatever the target is doing, without a result. */
+static void target_stop(struct target *t) {
+	if (t->running) {
+		t->key.ops->cancel(&t->probe);
+		probe_end(t);
+	}
+	lb_timer_cancel(t->h->loop, &t->timer);
+}
+
+void lb_hc_target_free(struct target *t) {
+	if (!t)
+		return;
+	target_stop(t);
+	if (t->queued)
+		for (size_t i = t->h->i_queue; i < t->h->n_queue; i++)
+			if (t->h->queue[i] == t)
+				t->h->queue[i] = NULL;
+	free(t);
+}
+
