@@ -1,6 +1,7 @@
 /* The kernel's IPVS table over generic netlink (libnl-genl). */
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 #include "reconcile.h"
 #include "table.h"
@@ -29,6 +30,14 @@ int lb_ipvs_apply(struct lb_ipvs *v, const struct lb_op *ops, size_t n, int *err
 
 /* Explains a kernel error for an op in words a person understands, e.g.
  * "scheduler \"foo\" not in kernel" for ENOENT on add service. */
+/* What the socket cost since lb_ipvs_open: the benchmark and the debug log read it. */
+struct lb_ipvs_stats {
+	uint64_t requests; /* netlink requests sent (ops and dump requests) */
+	uint64_t sendmsgs; /* sendmsg calls */
+	uint64_t dumps;    /* full table dumps */
+};
+void lb_ipvs_get_stats(const struct lb_ipvs *v, struct lb_ipvs_stats *out);
+
 const char *lb_ipvs_strerror(const struct lb_op *op, int err, char *buf, size_t len);
 
 /* The netlink socket, for a caller's event loop (it only ever becomes readable in answer to our

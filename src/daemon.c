@@ -36,6 +36,7 @@ struct daemon {
 	struct lb_timer resync, debounce, watchdog;
 	usec_t debounce_first, retry_usec, watchdog_usec;
 	bool ready, reload_ready_pending;
+	usec_t health_changed_at;    /* first health change not yet reconciled, or 0 */
 	struct lb_sync_stats last;
 	char last_time[16];
 	char status[512];
@@ -77,17 +78,31 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	struct daemon *d = ud;
 	struct lb_table desired = {0};
 	struct lb_sync_opts so = {.owned_path = d->owned_path};
+	struct lb_ipvs_stats before, after;
+	usec_t start = now_usec(CLOCK_MONOTONIC);
+	lb_ipvs_get_stats(d->ipvs, &before);
 	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
 	if (r == 0)
 		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
 	lb_table_clear(&desired);
+	lb_ipvs_get_stats(d->ipvs, &after);
 	stamp_now(d);
 	size_t changes = d->last.added + d->last.edited + d->last.deleted;
+	usec_t end = now_usec(CLOCK_MONOTONIC), since = d->health_changed_at;
+	d->health_changed_at = 0;
 	if (r < 0 && r != -EIO)
 		log_error("reconcile failed: %s", strerror(-r));
-	else if (changes || d->last.failed)
-		log_info("reconcile: %zu changes (%zu added, %zu edited, %zu deleted), %zu failed", changes,
-			 d->last.added, d->last.edited, d->last.deleted, d->last.failed);
+	else if (changes || d->last.failed) {
+		char after_health[64] = "";
+		if (since)
+			snprintf(after_health, sizeof(after_health), ", %.2f ms after the health change",
+				 (end - since) / 1000.0);
+		log_info("reconcile: %zu changes (%zu added, %zu edited, %zu deleted), %zu failed; "
+			 "%llu netlink requests, %llu dumps, %.2f ms%s",
+			 changes, d->last.added, d->last.edited, d->last.deleted, d->last.failed,
+			 (unsigned long long)(after.requests - before.requests),
+			 (unsigned long long)(after.dumps - before.dumps), (end - start) / 1000.0, after_health);
+	}
 	if (r < 0) {
 		/* converge after any fault: retry soon, backing off to the resync interval */
 		d->view_stale = true;
@@ -214,6 +229,8 @@ static void on_netlink(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc,
 		      const struct lb_backend_conf *be, enum lb_health state, void *ud) {
 	struct daemon *d = ud;
+	if (!d->health_changed_at)
+		d->health_changed_at = now_usec(CLOCK_MONOTONIC);
 	lb_loop_mark_dirty(d->loop);
 }
 

@@ -83,6 +83,7 @@ static void tune_socket(struct lb_ipvs *v) {
 int lb_ipvs_send(struct lb_ipvs *v, const void *buf, size_t len) {
 	for (;;) {
 		ssize_t r = send(v->fd, buf, len, 0);
+		v->stats.sendmsgs++;
 		if (r >= 0)
 			return (size_t)r == len ? 0 : -EIO;
 		if (errno != EINTR)
@@ -139,6 +140,7 @@ int lb_ipvs_request(struct lb_ipvs *v, struct lb_nlbuf *req, uint32_t seq, bool 
 	int r = lb_ipvs_send(v, req->data, req->len);
 	if (r < 0)
 		return r;
+	v->stats.requests++;
 	for (;;) {
 		ssize_t n = lb_ipvs_recv_wait(v);
 		if (n < 0)
@@ -257,3 +259,5 @@ void lb_ipvs_close(struct lb_ipvs *v) {
 }
 
 int lb_ipvs_fd(const struct lb_ipvs *v) { return v->fd; }
+
+void lb_ipvs_get_stats(const struct lb_ipvs *v, struct lb_ipvs_stats *out) { *out = v->stats; }

@@ -110,6 +110,7 @@ static ssize_t build_batch(struct lb_ipvs *v, struct lb_nlbuf *buf, const struct
 	}
 	b->n = i;
 	v->seq += (uint32_t)i;
+	v->stats.requests += i;
 	if (last_off == SIZE_MAX)
 		return (ssize_t)i; /* nothing to send */
 	struct nlmsghdr *last = (struct nlmsghdr *)(buf->data + last_off);

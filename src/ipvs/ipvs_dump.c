@@ -73,6 +73,7 @@ static void log_dump_error(const char *what, int r) {
 
 int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out) {
 	lb_table_clear(out);
+	v->stats.dumps++;
 	struct svc_ctx sc = {.t = out};
 	int r = dump(v, IPVS_CMD_GET_SERVICE, NULL, service_cb, &sc);
 	if (r < 0) {

@@ -26,6 +26,7 @@ struct lb_ipvs {
 	size_t batch_msgs;    /* most requests per sendmsg (their error replies must fit rcvbuf) */
 	uint8_t *rbuf;        /* receive buffer, LB_IPVS_RBUF bytes */
 	int reply_timeout_ms; /* how long a missing reply is waited for */
+	struct lb_ipvs_stats stats;
 };
 
 /* 32 KiB is the largest skb the kernel builds for a dump; twice that leaves room to detect a

@@ -3,7 +3,7 @@
 # and shows ezlb at work on tests/vm/demo.yaml: check, plan, once, the table, real traffic.
 #   tests/vm/demo.sh BINARY
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 die() { echo "demo: $*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: $0 BINARY"
 command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (deploy/deps.sh test installs qemu-system-x86)"

@@ -4,11 +4,16 @@
 # Idempotent: a finished unpack is marked by build/vm/kernel/VERSION and reused as is.
 # Prints the kernel version on stdout; exits non-zero with the reason when it cannot.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 OUT=build/vm/kernel
 META=linux-image-cloud-amd64
 
 die() { echo "kernel.sh: $*" >&2; exit 1; }
+
+# One fetch at a time (make -j may run the rel and ASan suites together).
+mkdir -p build/vm
+exec 9>build/vm/.kernel.lock
+flock 9 || die "cannot lock build/vm/.kernel.lock"
 
 if [ -s "$OUT/VERSION" ]; then
 	ver=$(cat "$OUT/VERSION")
@@ -36,7 +41,9 @@ dl=build/vm/deb
 rm -rf "$dl" "$OUT.tmp"
 mkdir -p "$dl" "$OUT.tmp"
 echo "kernel.sh: downloading $pkg" >&2
-(cd "$dl" && apt-get download -q "$pkg" >&2) || die "apt-get download $pkg failed"
+# (apt warns that its _apt user cannot write here and downloads as root instead: harmless.)
+(cd "$dl" && apt-get download -q "$pkg" 2>&1 | { grep -v '^W: Download is performed unsandboxed' >&2 || true; }) ||
+	die "apt-get download $pkg failed"
 deb=$(ls "$dl"/"$pkg"_*.deb 2>/dev/null | head -n1)
 [ -n "$deb" ] || die "apt-get download produced no .deb for $pkg"
 dpkg -x "$deb" "$OUT.tmp" || die "dpkg -x $deb failed"

@@ -9,7 +9,7 @@
 # and the kernel then rejects that service, which t_reject.sh uses to prove that one failed op
 # is reported while the others still apply.
 set -euo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 die() { echo "mkinitramfs: $*" >&2; exit 1; }
 
 [ $# -eq 1 ] || die "usage: $0 BINARY"
@@ -93,8 +93,8 @@ done
 
 # lbnet: the tests' traffic tool, built here so the image never holds a stale one.
 mkdir -p build/vm
-cc -O2 -Wall -Wextra -Werror -o build/vm/lbnet tests/vm/tools/lbnet.c || die "cannot build lbnet"
-install_file build/vm/lbnet /usr/bin/lbnet
+cc -O2 -Wall -Wextra -Werror -o "build/vm/lbnet-$tag" tests/vm/tools/lbnet.c || die "cannot build lbnet"
+install_file "build/vm/lbnet-$tag" /usr/bin/lbnet
 
 # Kernel modules and their dependencies (modules.dep lists them transitively).
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh

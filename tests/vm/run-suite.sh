@@ -1,14 +1,15 @@
 #!/bin/bash
 # Real-kernel test suite: boots Debian's cloud kernel under qemu (TCG) once with an initramfs
 # holding BINARY, runs every tests/vm/t_*.sh inside (tests/vm/runner.sh), and checks the serial
-# output here. Streams it to the terminal and to build/vm/last-run.log.
+# output here. Streams it to the terminal and to build/vm/last-run-<rel|asan>.log (copied to
+# build/vm/last-run.log at the end).
 #   tests/vm/run-suite.sh BINARY
 #   VM_TESTS=create,edit tests/vm/run-suite.sh ./ezlb     # only some tests (names without t_)
 #   VM_TIMEOUT=180 (per test, seconds)  VM_GLOBAL_TIMEOUT=1500 (the whole VM)
 # The last line is exactly "vm: N passed, N failed". Exit status non-zero if any check failed,
 # the VM did not boot or finish, a test crashed or timed out, or fewer tests reported than planned.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 die() { echo "run-suite: $*" >&2; echo "vm: 0 passed, 1 failed"; exit 1; }
 
 [ $# -eq 1 ] || die "usage: $0 BINARY"
@@ -18,7 +19,10 @@ command -v timeout >/dev/null || die "timeout(1) not found"
 [ -x "$BIN" ] || die "$BIN: no such executable"
 KVER=$(tests/vm/kernel.sh) || die "no kernel (see the kernel.sh message above)"
 INITRD=$(tests/vm/mkinitramfs.sh "$BIN") || die "could not build the initramfs"
-LOG=build/vm/last-run.log
+# Each build type has its own log (the rel and ASan suites may run at once); last-run.log is
+# a copy of the latest.
+tag=$(basename "$INITRD" .cpio.gz)
+LOG=build/vm/last-run-${tag#initramfs-}.log
 per_test=${VM_TIMEOUT:-180}
 global=${VM_GLOBAL_TIMEOUT:-1500}
 
@@ -69,5 +73,6 @@ for p in "${problems[@]}"; do
 	echo "not ok - vm: $p"
 	failed=$((failed + 1))
 done
+cp "$LOG" build/vm/last-run.log
 echo "vm: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -114,7 +114,7 @@ for t in "${tests[@]}"; do
 	fi
 	reports=$(ls "$SAN_DIR" 2>/dev/null)
 	if [ -n "$reports" ]; then
-		echo "not ok - $short: sanitizer report(s): $(echo $reports)"
+		echo "not ok - $short: sanitizer report(s): $(printf "%s " $reports)"
 		for f in "$SAN_DIR"/*; do sed "s|^|# $(basename "$f"): |" "$f" | head -n 60; done
 	fi
 	if [ "$rc" -ne 0 ]; then # what the kernel said during the test

@@ -5,6 +5,8 @@
 # ipvsadm reads back exactly the config.
 . /tests/lib.sh
 cd "$WORK" || exit 1
+vm_net_setup 2 || not_ok "network setup"
+serve 1 80 && serve 2 80 || not_ok "servers on port 80"
 
 # write SCHED FWD PERSIST W1 W2: the config. DR and TUN cannot change ports, so backends use 80.
 write() {
@@ -53,6 +55,10 @@ write wrr nat "" 5 3
 ez once --no-health-check -c e.yaml
 assert_rc "base config applied" 0
 expect wrr nat "" 5 3 | assert_table "base: table"
+# Traffic now; the service's connection counter survives edits but a re-created service starts
+# from 0, so the counter at the end proves every step edited in place.
+r=$(client -t 1000 10.0.0.1:80 16)
+assert_eq "base: traffic by wrr 5:3" "$(printf 'b1 10\nb2 6\nfail 0')" "$r"
 
 write wrr nat "" 2 7
 apply weights 2 "~ dest web tcp 10.0.0.1:80 -> 10.1.1.2:80: weight 5 -> 2" \
@@ -100,5 +106,8 @@ expect sh nat "" 2 7 | assert_table "persistence off: table"
 write rr dr "{timeout: 60s}" 0 1
 apply "several fields at once" 3
 expect rr dr " -p 60" 0 1 | assert_table "several fields at once: table"
+
+conns=$(ipvsadm -Ln --stats --exact -t 10.0.0.1:80 | awk '$1 == "TCP" { print $3 }')
+assert_eq "the service was never re-created (its connection counter kept the 16)" 16 "$conns"
 
 finish

@@ -7,8 +7,8 @@ cd "$WORK" || exit 1
 
 ipvsadm -A -t 10.0.0.9:80 -s rr -p 120 &&
 	ipvsadm -a -t 10.0.0.9:80 -r 10.1.9.2:80 -m -w 4 &&
-	ipvsadm -A -u [fd00::9]:53 -s lc &&
-	ipvsadm -a -u [fd00::9]:53 -r [fd01:9::2]:53 -m -w 1 &&
+	ipvsadm -A -u '[fd00::9]:53' -s lc &&
+	ipvsadm -a -u '[fd00::9]:53' -r '[fd01:9::2]:53' -m -w 1 &&
 	ipvsadm -A -t 10.0.0.5:80 -s rr &&
 	ipvsadm -a -t 10.0.0.5:80 -r 10.1.5.2:80 -m -w 9
 assert_eq "ipvsadm made the foreign services" 0 $?

@@ -54,7 +54,7 @@ assert_table "b4 is not in web (probe failed), but stays in unchecked (no probes
 -a -t 10.0.0.2:80 -r 10.1.4.2:8080 -m -w 1
 EOF_
 r=$(client -t 2000 10.0.0.1:80 1000)
-note "1000 connections: $(echo $r)"
+note "1000 connections: $(printf "%s " $r)"
 assert_eq "no connection failed" 0 "$(count fail "$r")"
 within "b1 (weight 5)" 500 "$(count b1 "$r")" 10
 within "b2 (weight 3)" 300 "$(count b2 "$r")" 10
@@ -67,7 +67,7 @@ ez once -c t.yaml
 assert_rc "once with b4 up" 0
 assert_match "b4 added" '^once: 1 changes? \(1 added, 0 edited, 0 deleted\), 0 failed$' "$(last_line "$OUT")"
 r=$(client -t 2000 10.0.0.1:80 1400)
-note "1400 connections: $(echo $r)"
+note "1400 connections: $(printf "%s " $r)"
 assert_eq "no connection failed with b4" 0 "$(count fail "$r")"
 within "b1 (5 of 14)" 500 "$(count b1 "$r")" 14
 within "b2 (3 of 14)" 300 "$(count b2 "$r")" 14
@@ -80,7 +80,7 @@ ez once -c t.yaml
 assert_rc "once with b2 down" 0
 assert_no_match "b2 left web" '^-a -t 10\.0\.0\.1:80 -r 10\.1\.2\.2:' "$(table)"
 r=$(client -t 2000 10.0.0.1:80 1100)
-note "1100 connections: $(echo $r)"
+note "1100 connections: $(printf "%s " $r)"
 assert_eq "no connection failed without b2" 0 "$(count fail "$r")"
 assert_eq "nothing reached b2" 0 "$(count b2 "$r")"
 within "b1 (5 of 11)" 500 "$(count b1 "$r")" 11
