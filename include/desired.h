@@ -13,3 +13,8 @@ typedef bool (*lb_backend_up_fn)(void *ud, const struct lb_service_conf *svc,
  * up is left out, or kept with weight 0 when its service says on_failure: quiesce.
  * Returns 0 or -ENOMEM. out's services point at cfg's names: cfg must outlive out. */
 int lb_desired_build(const struct lb_config *cfg, lb_backend_up_fn up, void *ud, struct lb_table *out);
+
+/* Appends the desired state of one service to out (its destinations sorted; out's service order
+ * is the caller's to sort). Returns 0 or -ENOMEM. */
+int lb_desired_add_service(struct lb_table *out, const struct lb_service_conf *sc, lb_backend_up_fn up,
+			   void *ud);

@@ -44,6 +44,11 @@ int lb_plan_build(const struct lb_table *desired, const struct lb_table *actual,
 		  const struct lb_owned *owned, struct lb_plan *out);
 void lb_plan_free(struct lb_plan *p);
 
+/* Appends to p the ops that make one service (have: its actual state, or NULL if absent) equal
+ * to want, in the order above. For targeted changes (a health transition): no other service is
+ * looked at. Returns 0 or -ENOMEM. */
+int lb_plan_service(struct lb_plan *p, const struct lb_service *want, const struct lb_service *have);
+
 /* One human-readable line (truncated to len; LB_OP_STRLEN suffices unless names are huge), e.g.
  *   + service web tcp 10.0.0.1:80 scheduler wrr persistence 300s netmask 255.255.255.255
  *   ~ service web tcp 10.0.0.1:80: scheduler rr -> wrr, persistence 0s -> 300s

@@ -27,5 +27,13 @@ struct lb_sync_opts {
 int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_table *actual,
 		bool *actual_stale, const struct lb_sync_opts *o, struct lb_sync_stats *st);
 
+/* The targeted pass for health changes: want holds only the services whose backends changed.
+ * Each is planned against its entry in the view and the view is updated in place: no dump, no
+ * other service looked at, the ownership record untouched (no service comes or goes).
+ * Returns 0, -EIO when some op failed (logged; the view is then stale), -ENOENT when a service
+ * is not in the view (run lb_sync_run instead), or another negative errno. */
+int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_table *view,
+		     struct lb_sync_stats *st);
+
 /* The ownership record path inside a state directory. */
 int lb_owned_path(const char *state_dir, char **out);

@@ -51,6 +51,7 @@ int lb_svc_key_parse(const char *s, struct lb_svc_key *out);
 struct lb_service *lb_table_add_service(struct lb_table *t);
 struct lb_dest *lb_service_add_dest(struct lb_service *s);
 void lb_table_sort(struct lb_table *t);
+void lb_service_sort(struct lb_service *s); /* its destinations only */
 /* Binary search: t (resp. s's destinations) must be sorted. */
 struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k);
 struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a);

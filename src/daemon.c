@@ -37,6 +37,11 @@ struct daemon {
 	usec_t debounce_first, retry_usec, watchdog_usec;
 	bool ready, reload_ready_pending;
 	usec_t health_changed_at;    /* first health change not yet reconciled, or 0 */
+	/* Services whose backends changed health since the last reconcile. When nothing else
+	 * happened (no reload, no resync), only they are planned: the targeted pass. */
+	const struct lb_service_conf **changed;
+	size_t n_changed, cap_changed;
+	bool full_pending;           /* the config changed: plan everything */
 	struct lb_sync_stats last;
 	char last_time[16];
 	char status[512];
@@ -73,18 +78,41 @@ static void stamp_now(struct daemon *d) {
 	strftime(d->last_time, sizeof(d->last_time), "%H:%M:%S", &tm);
 }
 
-/* The turn hook: one reconcile for whatever happened in this turn. */
-static void reconcile(struct lb_loop *l, void *ud) {
-	struct daemon *d = ud;
+/* Only the services with health changes, against the view: one request per changed backend. */
+static int reconcile_targeted(struct daemon *d) {
+	struct lb_table want = {0};
+	int r = 0;
+	for (size_t i = 0; i < d->n_changed && r == 0; i++)
+		r = lb_desired_add_service(&want, d->changed[i], backend_up, d->health);
+	if (r == 0)
+		r = lb_sync_targeted(d->ipvs, &want, &d->view, &d->last);
+	lb_table_clear(&want);
+	return r;
+}
+
+static int reconcile_full(struct daemon *d) {
 	struct lb_table desired = {0};
 	struct lb_sync_opts so = {.owned_path = d->owned_path};
-	struct lb_ipvs_stats before, after;
-	usec_t start = now_usec(CLOCK_MONOTONIC);
-	lb_ipvs_get_stats(d->ipvs, &before);
 	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
 	if (r == 0)
 		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
 	lb_table_clear(&desired);
+	return r;
+}
+
+/* The turn hook: one reconcile for whatever happened in this turn. */
+static void reconcile(struct lb_loop *l, void *ud) {
+	struct daemon *d = ud;
+	struct lb_ipvs_stats before, after;
+	usec_t start = now_usec(CLOCK_MONOTONIC);
+	lb_ipvs_get_stats(d->ipvs, &before);
+	int r = -ENOENT;
+	if (!d->full_pending && !d->view_stale && d->n_changed)
+		r = reconcile_targeted(d);
+	if (r == -ENOENT)
+		r = reconcile_full(d);
+	d->n_changed = 0;
+	d->full_pending = false;
 	lb_ipvs_get_stats(d->ipvs, &after);
 	stamp_now(d);
 	size_t changes = d->last.added + d->last.edited + d->last.deleted;
@@ -165,6 +193,8 @@ static int reload(struct daemon *d, bool forced) {
 	}
 	lb_config_free(d->cfg);
 	d->cfg = next;
+	d->n_changed = 0; /* pointed into the old config */
+	d->full_pending = true;
 	free(d->config_error);
 	d->config_error = NULL;
 	apply_config_globals(d);
@@ -232,6 +262,13 @@ static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc
 	if (!d->health_changed_at)
 		d->health_changed_at = now_usec(CLOCK_MONOTONIC);
 	lb_loop_mark_dirty(d->loop);
+	for (size_t i = 0; i < d->n_changed; i++)
+		if (d->changed[i] == svc)
+			return;
+	if (GROW(d->changed, d->cap_changed, d->n_changed + 1) < 0)
+		d->full_pending = true; /* cannot remember which: plan everything */
+	else
+		d->changed[d->n_changed++] = svc;
 }
 
 static int setup(struct daemon *d) {
@@ -269,6 +306,7 @@ static void teardown(struct daemon *d) {
 	lb_config_free(d->cfg);
 	free(d->config_error);
 	free(d->owned_path);
+	free(d->changed);
 }
 
 int cmd_run(const struct lb_cli *o) {

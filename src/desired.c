@@ -44,14 +44,28 @@ static int add_backends(struct lb_service *s, const struct lb_service_conf *sc, 
 	return 0;
 }
 
+static struct lb_service *build_service(struct lb_table *out, const struct lb_service_conf *sc,
+					 lb_backend_up_fn up, void *ud) {
+	struct lb_service *s = lb_table_add_service(out);
+	if (!s)
+		return NULL;
+	fill_service(s, sc);
+	return add_backends(s, sc, up, ud) < 0 ? NULL : s;
+}
+
+int lb_desired_add_service(struct lb_table *out, const struct lb_service_conf *sc, lb_backend_up_fn up,
+			   void *ud) {
+	struct lb_service *s = build_service(out, sc, up, ud);
+	if (!s)
+		return -ENOMEM;
+	lb_service_sort(s);
+	return 0;
+}
+
 int lb_desired_build(const struct lb_config *cfg, lb_backend_up_fn up, void *ud, struct lb_table *out) {
 	lb_table_clear(out);
 	for (size_t i = 0; i < cfg->n_services; i++) {
-		struct lb_service *s = lb_table_add_service(out);
-		if (!s)
-			return -ENOMEM;
-		fill_service(s, &cfg->services[i]);
-		int r = add_backends(s, &cfg->services[i], up, ud);
+		int r = build_service(out, &cfg->services[i], up, ud) ? 0 : -ENOMEM;
 		if (r < 0)
 			return r;
 	}

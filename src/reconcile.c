@@ -56,8 +56,7 @@ static int diff_dests(struct lb_plan *p, const struct lb_service *want,
 	return 0;
 }
 
-static int plan_service(struct lb_plan *p, const struct lb_service *want,
-			const struct lb_service *have) {
+int lb_plan_service(struct lb_plan *p, const struct lb_service *want, const struct lb_service *have) {
 	int r = 0;
 	if (!have)
 		r = push(p, LB_OP_ADD_SVC, want, NULL, NULL, NULL);
@@ -83,7 +82,7 @@ static int plan_services(struct lb_plan *p, const struct lb_table *desired,
 		int c = !w ? 1 : !h ? -1 : lb_svc_key_cmp(&w->key, &h->key);
 		int r = 0;
 		if (pass == 1 && c <= 0)
-			r = plan_service(p, w, c == 0 ? h : NULL);
+			r = lb_plan_service(p, w, c == 0 ? h : NULL);
 		else if (pass == 2 && c > 0 && lb_owned_has(owned, &h->key))
 			r = push(p, LB_OP_DEL_SVC, h, NULL, NULL, NULL);
 		if (r < 0)

@@ -216,3 +216,33 @@ out:
 	lb_owned_free(&owned);
 	return r;
 }
+
+/* The view's copy of a service takes want's destinations (after they were applied). */
+static int replace_dests(struct lb_service *have, const struct lb_service *want) {
+	struct lb_dest *d = NULL;
+	if (want->n_dests && !(d = malloc(want->n_dests * sizeof(*d))))
+		return -ENOMEM;
+	if (want->n_dests)
+		memcpy(d, want->dests, want->n_dests * sizeof(*d));
+	free(have->dests);
+	have->dests = d;
+	have->n_dests = have->cap_dests = want->n_dests;
+	return 0;
+}
+
+int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_table *view,
+		     struct lb_sync_stats *st) {
+	memset(st, 0, sizeof(*st));
+	struct lb_plan plan = {0};
+	int r = 0;
+	for (size_t i = 0; i < want->n && r == 0; i++) {
+		const struct lb_service *have = lb_table_find(view, &want->svcs[i].key);
+		r = have ? lb_plan_service(&plan, &want->svcs[i], have) : -ENOENT;
+	}
+	if (r == 0 && plan.n)
+		r = apply_plan(v, &plan, st);
+	for (size_t i = 0; i < want->n && r == 0 && plan.n; i++)
+		r = replace_dests(lb_table_find(view, &want->svcs[i].key), &want->svcs[i]);
+	lb_plan_free(&plan);
+	return r;
+}

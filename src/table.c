@@ -113,10 +113,14 @@ static void sort(void *base, size_t n, size_t sz, cmp_fn cmp) {
 		qsort(base, n, sz, cmp);
 }
 
+void lb_service_sort(struct lb_service *s) {
+	sort(s->dests, s->n_dests, sizeof(struct lb_dest), dest_cmp);
+}
+
 void lb_table_sort(struct lb_table *t) {
 	sort(t->svcs, t->n, sizeof(*t->svcs), svc_cmp);
 	for (size_t i = 0; i < t->n; i++)
-		sort(t->svcs[i].dests, t->svcs[i].n_dests, sizeof(struct lb_dest), dest_cmp);
+		lb_service_sort(&t->svcs[i]);
 }
 
 /* bsearch compares the key against elements; a key-only service/dest keeps one comparator. */
