@@ -95,6 +95,9 @@ done
 mkdir -p build/vm
 cc -O2 -Wall -Wextra -Werror -o "build/vm/lbnet-$tag" tests/vm/tools/lbnet.c || die "cannot build lbnet"
 install_file "build/vm/lbnet-$tag" /usr/bin/lbnet
+# sdnotify: the daemon tests' NOTIFY_SOCKET listener.
+cc -O2 -Wall -Wextra -Werror -o "build/vm/sdnotify-$tag" tests/vm/tools/sdnotify.c || die "cannot build sdnotify"
+install_file "build/vm/sdnotify-$tag" /usr/bin/sdnotify
 
 # Kernel modules and their dependencies (modules.dep lists them transitively).
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh

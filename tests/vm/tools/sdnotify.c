@@ -3,9 +3,9 @@
  *   sdnotify [-d] PATH OUTFILE
  *       Binds an AF_UNIX SOCK_DGRAM socket at PATH ("@name" for the abstract namespace) and
  *       appends one line per datagram to OUTFILE:
- *           MONO_USEC PID FIELD<TAB>FIELD...
+ *           MONO_USEC REAL_USEC PID FIELD<TAB>FIELD...
  *       MONO_USEC is CLOCK_MONOTONIC at reception (the clock of sd_notify's MONOTONIC_USEC),
- *       PID the sender's (SCM_CREDENTIALS, "?" if absent), and the fields are the datagram's
+ *       REAL_USEC CLOCK_REALTIME (to compare with log timestamps), PID the sender's (SCM_CREDENTIALS, "?" if absent), and the fields are the datagram's
  *       newline-separated assignments joined by tabs. Each line is written with one write(2),
  *       so a reader never sees half a line.
  *       -d: detach once the socket is bound and print the listener's pid, so that when the
@@ -36,10 +36,10 @@ static void usage(void)
 	exit(2);
 }
 
-static unsigned long long mono_usec(void)
+static unsigned long long clock_usec(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
@@ -91,8 +91,9 @@ static void detach(void)
 static void record(int out, const char *msg, size_t n, const struct ucred *cred)
 {
 	static char line[65536 + 64];
-	int h = cred ? snprintf(line, sizeof(line), "%llu %d ", mono_usec(), (int)cred->pid)
-		     : snprintf(line, sizeof(line), "%llu ? ", mono_usec());
+	unsigned long long mono = clock_usec(CLOCK_MONOTONIC), real = clock_usec(CLOCK_REALTIME);
+	int h = cred ? snprintf(line, sizeof(line), "%llu %llu %d ", mono, real, (int)cred->pid)
+		     : snprintf(line, sizeof(line), "%llu %llu ? ", mono, real);
 	size_t len = (size_t)h;
 	while (n > 0 && msg[n - 1] == '\n')
 		n--;
@@ -135,7 +136,7 @@ int main(int argc, char **argv)
 {
 	int daemonize = 0;
 	if (argc == 2 && strcmp(argv[1], "now") == 0) {
-		printf("%llu\n", mono_usec());
+		printf("%llu\n", clock_usec(CLOCK_MONOTONIC));
 		return 0;
 	}
 	if (argc > 1 && strcmp(argv[1], "-d") == 0) {
