@@ -205,7 +205,8 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 	if (*actual_stale && lb_ipvs_dump(v, actual) == 0)
 		*actual_stale = false;
 	changed = false;
-	prune_owned(&owned, desired, actual, &changed);
+	if (!*actual_stale) /* only a fresh view can tell what is gone from the kernel */
+		prune_owned(&owned, desired, actual, &changed);
 	if (changed) {
 		int q = lb_owned_save(o->owned_path, &owned);
 		if (r == 0)
