@@ -1,5 +1,6 @@
 /* The daemon: wires config, health, the config watcher, signals and systemd to one epoll loop,
  * and reconciles at most once per loop turn. */
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,6 +38,8 @@ struct daemon {
 	usec_t debounce_first, retry_usec, watchdog_usec;
 	bool ready, reload_ready_pending;
 	usec_t health_changed_at;    /* first health change not yet reconciled, or 0 */
+	usec_t stats_at;             /* previous SIGUSR1 report (or the start), for probes/s */
+	uint64_t stats_probes;       /* probes counted at stats_at */
 	/* Services whose backends changed health since the last reconcile. When nothing else
 	 * happened (no reload, no resync), only they are planned: the targeted pass. */
 	const struct lb_service_conf **changed;
@@ -51,9 +54,11 @@ static void notify_status(struct daemon *d) {
 	size_t up = 0, total = 0;
 	char buf[sizeof(d->status)];
 	lb_health_count(d->health, d->cfg, &up, &total);
-	int n = snprintf(buf, sizeof(buf), "%s%s%zu services, %zu/%zu backends up",
+	/* "config error (previous config in force): FILE:L:C: ...; 2 services, ..." */
+	int n = snprintf(buf, sizeof(buf), "%s%s%s%zu services, %zu/%zu backends up",
 			 d->config_error ? "config error (previous config in force): " : "",
-			 d->config_error ? d->config_error : "", d->cfg->n_services, up, total);
+			 d->config_error ? d->config_error : "", d->config_error ? "; " : "",
+			 d->cfg->n_services, up, total);
 	if (d->last_time[0] && n > 0 && (size_t)n < sizeof(buf))
 		snprintf(buf + n, sizeof(buf) - n, ", last reconcile %s: %zu changes, %zu failed",
 			 d->last_time, d->last.added + d->last.edited + d->last.deleted, d->last.failed);
@@ -204,8 +209,29 @@ static int reload(struct daemon *d, bool forced) {
 	return 0;
 }
 
+/* SIGUSR1: one line of health check statistics, for operators and `make bench`. The counters and
+ * the lateness percentiles run since the start; the rate since the previous report. */
+static void log_health_stats(struct daemon *d) {
+	struct lb_health_stats s;
+	lb_health_get_stats(d->health, &s);
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	double rate = now > d->stats_at ? (double)(s.probes - d->stats_probes) * USEC_PER_SEC /
+						(double)(now - d->stats_at) : 0;
+	d->stats_at = now;
+	d->stats_probes = s.probes;
+	log_info("health: %zu targets (%zu up, %zu down, %zu unknown), %" PRIu64 " probes "
+		 "(%" PRIu64 " failed, %" PRIu64 " not run), %.1f probes/s since the last report, "
+		 "lateness p50 %.1f ms p99 %.1f ms max %.1f ms",
+		 s.targets, s.up, s.down, s.unknown, s.probes, s.failures, s.skipped, rate,
+		 s.late_p50 / 1000.0, s.late_p99 / 1000.0, s.late_max / 1000.0);
+}
+
 static void on_signal(struct lb_loop *l, const struct signalfd_siginfo *si, void *ud) {
 	struct daemon *d = ud;
+	if (si->ssi_signo == SIGUSR1) {
+		log_health_stats(d);
+		return;
+	}
 	if (si->ssi_signo == SIGHUP) {
 		log_info("SIGHUP: reloading %s", d->cli->config_path);
 		reload(d, true);
@@ -272,7 +298,7 @@ static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc
 }
 
 static int setup(struct daemon *d) {
-	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 	int r = lb_owned_path(d->cli->state_dir, &d->owned_path);
 	lb_raise_fd_limit();
 	if (r == 0) r = lb_loop_new(&d->loop);
@@ -291,6 +317,7 @@ static int setup(struct daemon *d) {
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec)
 		lb_timer_arm(d->loop, &d->watchdog, now_usec(CLOCK_MONOTONIC));
 	lb_loop_set_turn_hook(d->loop, reconcile, d);
+	d->stats_at = now_usec(CLOCK_MONOTONIC);
 	apply_config_globals(d);
 	lb_loop_mark_dirty(d->loop); /* the first reconcile; READY=1 follows it */
 	return 0;

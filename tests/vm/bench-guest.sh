@@ -1,0 +1,686 @@
+#!/bin/bash
+# The benchmark, inside the VM (started by /init with ezlb.run=bench; the host side is
+# tests/vm/bench.sh). Every measurement runs in a network namespace of its own, made fresh for it:
+# IPVS tables are per namespace, and so is the kernel's trash of deleted destinations, which would
+# slow down every later add (see the flap section). ezlb and the reference tool take turns, in the
+# same boot, on inputs made by one generator.
+#
+# Prints progress lines "bench: ...", "=== INFO/NOTE ..." lines for the host, and the result table
+# between "=== TABLE BEGIN" and "=== TABLE END"; "=== BENCH OK" when every section ran.
+# Sections (ezlb.bench_only=a,b on the kernel command line runs some):
+#   program  100x10, 1000x10, 1000x100 from an empty table: ezlb once vs ipvsadm -R
+#   noop     reconcile the 100k table again: ezlb once vs ipvsadm -Ln
+#   weights  change 1% of the weights: ezlb once vs ipvsadm -R of the -e lines
+#   down     one backend goes down and up in the running daemon: latency and netlink cost
+#   health   1k and 10k TCP checks every second: ezlb run vs keepalived (TCP_CHECK)
+#   memory   peak RSS with 100k destinations and 10k checks; CPU of an idle daemon
+#   flap     the kernel's trash of deleted destinations: remove vs quiesce
+#
+# `bash bench-guest.sh time IN OUT CMD...` is its own helper: runs CMD with stdin IN and output OUT
+# and prints "EXIT_STATUS MICROSECONDS" (run inside a namespace, so entering it is not timed).
+set -u
+export PATH=/sbin:/usr/sbin:/bin:/usr/bin
+if [ "${1:-}" = time ]; then
+	in=$2 out=$3
+	shift 3
+	t0=${EPOCHREALTIME/./}
+	"$@" <"$in" >"$out" 2>&1
+	rc=$?
+	t1=${EPOCHREALTIME/./}
+	echo "$rc $((t1 - t0))"
+	exit 0
+fi
+
+SELF=$(readlink -f "$0")
+W=/tmp/bench
+HZ=100 # USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
+rm -rf "$W"
+mkdir -p "$W"
+only="" quick=""
+for arg in $(cat /proc/cmdline); do
+	case $arg in
+	ezlb.bench_only=*) only=${arg#ezlb.bench_only=} ;;
+	ezlb.bench_quick=*) quick=1 ;;
+	esac
+done
+# Sizes: the real ones, or tiny ones to try the harness (BENCH_QUICK=1).
+if [ -z "$quick" ]; then
+	SIZES="100x10:5 1000x10:5 1000x100:3" BIG_S=1000 BIG_D=100 BIG_RUNS=3
+	HEALTH="1000:1 10000:1 10000:10" HEALTH_RUNS=3 WINDOW=15 FLAP_S=10 TRASH="10000 100000" IDLE_WINDOW=10
+else
+	SIZES="10x10:2 50x20:1" BIG_S=50 BIG_D=20 BIG_RUNS=1
+	HEALTH="200:1 400:2" HEALTH_RUNS=2 WINDOW=4 FLAP_S=2 TRASH="1000" IDLE_WINDOW=3
+fi
+FAILED=0
+
+say() { echo "bench: $*"; }
+fail() { echo "bench: FAILED: $*"; FAILED=1; }
+note() { echo "=== NOTE $*"; }
+
+# ---- numbers ----
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# fmt_ms MS: "12.3 ms" or "1.23 s"
+fmt_ms() { awk -v m="$1" 'BEGIN { if (m == "") print "n/a"; else if (m >= 1000) printf "%.2f s\n", m / 1000; else if (m >= 10) printf "%.0f ms\n", m; else printf "%.2f ms\n", m }'; }
+# ratio REF EZLB: "12.3x" (reference / ezlb)
+ratio() { awk -v r="$1" -v e="$2" 'BEGIN { if (r == "" || e == "" || e == 0) print "n/a"; else printf "%.2fx\n", r / e }'; }
+
+ROWS=()
+row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); echo "=== ROW | $1 | $2 | $3 | $4 | $5 |"; }
+
+# ---- namespaces and time ----
+
+cpu_jiffies() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
+# wait_idle: until the VM is quiet (<10% busy over 0.5 s), e.g. after a namespace with a big
+# table was deleted and the kernel frees it in the background. At most 30 s.
+wait_idle() {
+	local b0 i0 b1 i1 n
+	for n in $(seq 1 60); do
+		read -r b0 i0 < <(cpu_jiffies)
+		sleep 0.5
+		read -r b1 i1 < <(cpu_jiffies)
+		[ $(((b1 - b0) * 10)) -le $((b1 - b0 + i1 - i0)) ] && return 0
+	done
+	say "(the VM stayed busy for 30 s)"
+}
+ns_new() { ip netns add "$1" && ip netns exec "$1" ip link set lo up || fail "netns $1"; rm -rf "$W/st-$1"; }
+ns_del() { ip netns delete "$1"; wait_idle; }
+
+# tm NS IN OUT CMD...: runs CMD in NS; sets MS (wall time in ms) and RC.
+tm() {
+	local ns=$1 in=$2 out=$3 r
+	shift 3
+	r=$(ip netns exec "$ns" bash "$SELF" time "$in" "$out" "$@")
+	RC=${r%% *}
+	MS=$(awk -v u="${r#* }" 'BEGIN { printf "%.3f\n", u / 1000 }')
+}
+ez() { local ns=$1; shift; tm "$ns" /dev/null "$W/out" ezlb "$@" --state-dir "$W/st-$ns"; }
+ezonce() { local ns=$1 cfg=$2; ez "$ns" once --no-health-check -c "$cfg"; }
+# expect_out WHAT ERE: the last ez's output matches
+expect_out() { grep -Eq -- "$2" "$W/out" || fail "$1: expected /$2/, got: $(tail -n 3 "$W/out" | tr '\n' ' ')"; }
+expect_rc0() { [ "$RC" = 0 ] || fail "$1: exit status $RC: $(tail -n 3 "$W/out" | tr '\n' ' ')"; }
+table() { ip netns exec "$1" ipvsadm -Sn | sed '/^$/d' | LC_ALL=C sort; }
+
+# ---- the generator ----
+
+# gen PREFIX S D A B PORT HC [I0]: S services x D destinations, weights 1..5.
+#   PREFIX.yaml         ezlb config; HC is the health_check value of every service ("" = none)
+#   PREFIX.ipvs         the same table as ipvsadm -R input
+#   PREFIX.edit.yaml    1% of the weights changed (every destination k with k % 100 == 7)
+#   PREFIX.edit.ipvs / PREFIX.revert.ipvs   those changes as ipvsadm -e lines, and back
+#   PREFIX.ka.conf      with GEN_KA=1: keepalived, the same, TCP_CHECK every GEN_KA_DELAY seconds
+#                       (default 1; connect_timeout 500 ms, retry 3)
+# VIP of service i: 10.10+.x.y:80 (from I0 on); destination k: A.(B+k/62500).(k/250%250).(k%250+1):PORT
+gen() {
+	awk -v P="$1" -v S="$2" -v D="$3" -v A="$4" -v B="$5" -v PORT="$6" -v HC="$7" -v I0="${8:-0}" \
+		-v KA="${GEN_KA:-0}" -v KA_DELAY="${GEN_KA_DELAY:-1}" '
+	function dst(k) { return A "." (B + int(k / 62500)) "." (int(k / 250) % 250) "." (k % 250 + 1) }
+	function vip(i) { return "10." (10 + int(i / 50000)) "." (int(i / 200) % 250) "." (i % 200 + 1) }
+	BEGIN {
+		y = P ".yaml"; ye = P ".edit.yaml"; r = P ".ipvs"; e = P ".edit.ipvs"; v = P ".revert.ipvs"
+		ka = P ".ka.conf"
+		print "services:" > y; print "services:" > ye
+		printf("") > e; printf("") > v
+		if (KA) print "global_defs {\n    router_id ezlb_bench\n}" > ka
+		for (i = 0; i < S; i++) {
+			va = vip(i + I0)
+			for (f = 0; f < 2; f++) {
+				out = f ? ye : y
+				printf("  - name: s%d\n    listen: %s:80\n    scheduler: wrr\n", i + I0, va) > out
+				if (HC != "") printf("    health_check: %s\n", HC) > out
+				print "    backends:" > out
+			}
+			printf("-A -t %s:80 -s wrr\n", va) > r
+			if (KA) printf("virtual_server %s 80 {\n    delay_loop %s\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n", va, KA_DELAY) > ka
+			for (j = 0; j < D; j++) {
+				k = i * D + j; d = dst(k); w = 1 + k % 5; w2 = (k % 100 == 7) ? w + 10 : w
+				printf("      - {address: %s:%d, weight: %d}\n", d, PORT, w) > y
+				printf("      - {address: %s:%d, weight: %d}\n", d, PORT, w2) > ye
+				printf("-a -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w) > r
+				if (w2 != w) {
+					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w2) > e
+					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w) > v
+				}
+				if (KA) printf("    real_server %s %d {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 0.5\n            retry 3\n            delay_before_retry 1\n        }\n    }\n", d, PORT, w) > ka
+			}
+			if (KA) print "}" > ka
+		}
+	}'
+}
+
+# ---- processes ----
+
+# bg_in NS LOG CMD...: starts CMD in NS in the background; sets PID.
+bg_in() {
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$log" 2>&1 &
+	PID=$!
+}
+# ticks PID: utime + stime so far
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hwm_kb() { local v; v=$(awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null); echo "${v:-0}"; }
+stop_pid() {
+	kill "$1" 2>/dev/null
+	local n
+	for n in $(seq 1 200); do kill -0 "$1" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+# wait_lines FILE ERE N SECS: until FILE has N lines matching ERE; 1 on timeout.
+wait_lines() {
+	local end=$((${EPOCHSECONDS} + $4))
+	while [ "$(grep -Ec -- "$2" "$1" 2>/dev/null)" -lt "$3" ]; do
+		[ "${EPOCHSECONDS}" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# ---- 1. program from an empty table ----
+
+sec_program() {
+	local spec s d runs p r ez_ms ref_ms ops
+	for spec in $SIZES; do
+		s=${spec%%x*} d=${spec#*x}
+		runs=${d#*:} d=${d%%:*}
+		p=$W/t${s}x$d
+		[ -f "$p.yaml" ] || gen "$p" "$s" "$d" 100 64 8080 ""
+		ops=$((s + s * d))
+		say "program ${s}x$d ($ops ops), $runs runs each"
+		ez_ms=() ref_ms=()
+		for r in $(seq 1 "$runs"); do
+			ns_new bp
+			ezonce bp "$p.yaml"
+			expect_rc0 "ezlb once ${s}x$d"
+			expect_out "ezlb once ${s}x$d" "^once: $ops changes \\($ops added, 0 edited, 0 deleted\\), 0 failed$"
+			ez_ms+=("$MS")
+			[ "$r" = 1 ] && table bp >"$W/tab.ezlb"
+			ns_del bp
+			ns_new bp
+			tm bp "$p.ipvs" "$W/out" ipvsadm -R
+			expect_rc0 "ipvsadm -R ${s}x$d"
+			ref_ms+=("$MS")
+			[ "$r" = 1 ] && table bp >"$W/tab.ref"
+			ns_del bp
+			if [ "$r" = 1 ]; then
+				if [ "$(wc -l <"$W/tab.ezlb")" = $ops ] && cmp -s "$W/tab.ezlb" "$W/tab.ref"; then
+					say "  same table from both ($ops lines of ipvsadm -Sn)"
+				else
+					fail "${s}x$d: ezlb and ipvsadm -R made different tables: $(diff "$W/tab.ezlb" "$W/tab.ref" | head -n 4 | tr '\n' ' ')"
+				fi
+			fi
+			say "  run $r: ezlb ${ez_ms[-1]} ms, ipvsadm -R ${ref_ms[-1]} ms"
+		done
+		local e f
+		e=$(median "${ez_ms[@]}") f=$(median "${ref_ms[@]}")
+		row "Program $s x $d ($ops ops) into an empty table" "$(fmt_ms "$e")" "ipvsadm -R: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$runs"
+	done
+	# Where the time of the biggest goes: reading and validating the file alone.
+	ez_ms=()
+	ns_new bp
+	for r in $(seq 1 "$runs"); do
+		tm bp /dev/null "$W/out" ezlb check -c "$p.yaml"
+		expect_rc0 "ezlb check ${s}x$d"
+		ez_ms+=("$MS")
+	done
+	ns_del bp
+	say "  ezlb check: ${ez_ms[*]} ms"
+	row "... of which reading and validating the $((s * d / 1000))k file (\`ezlb check\`)" "$(fmt_ms "$(median "${ez_ms[@]}")")" "—" "—" "$runs"
+}
+
+# ---- 2. no-op reconcile, 3. 1% weights (same namespace, the big table) ----
+
+big_table_ns() {
+	local p=$W/t${BIG_S}x$BIG_D
+	[ -f "$p.yaml" ] || gen "$p" "$BIG_S" "$BIG_D" 100 64 8080 ""
+	BIG=$p
+	ns_new bb
+	ezonce bb "$p.yaml"
+	expect_rc0 "programming the ${BIG_S}x$BIG_D table"
+}
+
+sec_noop() {
+	local r e f ez_ms=() ref_ms=()
+	say "no-op reconcile of ${BIG_S}x$BIG_D, $BIG_RUNS runs each"
+	for r in $(seq 1 "$BIG_RUNS"); do
+		ezonce bb "$BIG.yaml"
+		expect_rc0 "no-op ezlb once"
+		expect_out "no-op ezlb once" '^once: no changes$'
+		ez_ms+=("$MS")
+		tm bb /dev/null /dev/null ipvsadm -Ln
+		expect_rc0 "ipvsadm -Ln"
+		ref_ms+=("$MS")
+		say "  run $r: ezlb once ${ez_ms[-1]} ms, ipvsadm -Ln ${ref_ms[-1]} ms"
+	done
+	e=$(median "${ez_ms[@]}") f=$(median "${ref_ms[@]}")
+	row "No-op reconcile of the $((BIG_S * BIG_D / 1000))k table (\`once: no changes\`)" "$(fmt_ms "$e")" \
+		"ipvsadm -Ln: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$BIG_RUNS"
+}
+
+sec_weights() {
+	local r e f n ez_ms=() ref_ms=() cfg
+	n=$(wc -l <"$BIG.edit.ipvs")
+	say "change $n weights of ${BIG_S}x$BIG_D, $BIG_RUNS runs each"
+	for r in $(seq 1 "$BIG_RUNS"); do # A -> B -> A -> B ...
+		cfg=$BIG.edit.yaml
+		[ $((r % 2)) = 0 ] && cfg=$BIG.yaml
+		ezonce bb "$cfg"
+		expect_rc0 "weights ezlb once"
+		expect_out "weights ezlb once" "^once: $n changes \\(0 added, $n edited, 0 deleted\\), 0 failed$"
+		ez_ms+=("$MS")
+		say "  run $r: ezlb once ${ez_ms[-1]} ms"
+	done
+	for r in $(seq 1 "$BIG_RUNS"); do # the state is B when BIG_RUNS is odd: B -> A -> B ...
+		cfg=$BIG.revert.ipvs
+		[ $(((r + BIG_RUNS) % 2)) = 1 ] && cfg=$BIG.edit.ipvs
+		tm bb "$cfg" "$W/out" ipvsadm -R
+		expect_rc0 "weights ipvsadm -R"
+		ref_ms+=("$MS")
+		say "  run $r: ipvsadm -R ($(basename "$cfg")) ${ref_ms[-1]} ms"
+	done
+	# ipvsadm's runs end on the original weights: nothing left to change proves its edits right.
+	ezonce bb "$BIG.yaml"
+	expect_out "after the ipvsadm edits" '^once: no changes$'
+	e=$(median "${ez_ms[@]}") f=$(median "${ref_ms[@]}")
+	row "Change 1% of the weights ($n edits) in the $((BIG_S * BIG_D / 1000))k table" "$(fmt_ms "$e")" \
+		"ipvsadm -R of the $n \`-e\` lines: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$BIG_RUNS"
+	weights_daemon "$n" "$f"
+}
+
+# weights_daemon N REF_MS: the same edits made by the running daemon when its file changes: it
+# keeps a view of the kernel table, so it plans against that instead of dumping.
+weights_daemon() {
+	local n=$1 ref=$2 r log=$W/weights-daemon.log daemon t0 t1 wall=() rec=() line cfg
+	cp "$BIG.yaml" "$W/live.yaml"
+	bg_in bb "$log" ezlb run -c "$W/live.yaml" --state-dir "$W/st-bb"
+	daemon=$PID
+	wait_lines "$log" 'running: ' 1 60 || fail "weights daemon: did not start"
+	sleep 5 # its first reconcile (a dump and nothing to change, so nothing logged) is over...
+	kill -USR1 "$daemon" # ...once the loop answers a signal
+	wait_lines "$log" 'health: [0-9]+ targets' 1 120 || fail "weights daemon: no answer to SIGUSR1"
+	for r in $(seq 1 "$BIG_RUNS"); do
+		cfg=$BIG.edit.yaml
+		[ $((r % 2)) = 0 ] && cfg=$BIG.yaml
+		cp "$cfg" "$W/live.tmp"
+		t0=${EPOCHREALTIME/./}
+		mv "$W/live.tmp" "$W/live.yaml"
+		wait_lines "$log" "reconcile: $n changes" "$r" 60 || { fail "weights daemon: no reconcile"; break; }
+		t1=${EPOCHREALTIME/./}
+		wall+=("$(awk -v u=$((t1 - t0)) 'BEGIN { print u / 1000 }')")
+		line=$(grep "reconcile: $n changes" "$log" | tail -n 1)
+		rec+=("$(echo "$line" | sed -n 's/.* dumps, \([0-9.]*\) ms.*/\1/p')")
+		say "  daemon run $r: file renamed -> table changed ${wall[-1]} ms; ${line#*: }"
+	done
+	grep -q "reconcile: $n changes .*; $n netlink requests, 0 dumps" "$log" ||
+		fail "weights daemon: expected $n requests and no dump: $(grep 'reconcile:' "$log" | tail -n 1)"
+	stop_pid "$daemon"
+	row "... the same edits by the running daemon when its file changes: plan and apply (no dump)" \
+		"$(fmt_ms "$(median "${rec[@]}")")" "ipvsadm -R: $(fmt_ms "$ref")" "$(ratio "$ref" "$(median "${rec[@]}")")" "$BIG_RUNS"
+	row "... the same, from the file's rename to the last change in the kernel (debounce and parsing included)" \
+		"$(fmt_ms "$(median "${wall[@]}")")" "ipvsadm -R: $(fmt_ms "$ref")" "$(ratio "$ref" "$(median "${wall[@]}")")" "$BIG_RUNS"
+}
+
+# ---- 4. one backend goes down in the running daemon ----
+
+# down_run LABEL S D: a daemon holding S x D unchecked destinations plus one checked service whose
+# backend 127.0.0.2:9002 goes down and up CYCLES times.
+down_run() {
+	local label=$1 s=$2 d=$3 p=$W/down${2}x$3 cycles=5 c srv daemon log n
+	gen "$p" "$s" "$d" 100 64 8080 "{enabled: false}"
+	cat >>"$p.yaml" <<EOF_
+  - name: checked
+    listen: 10.9.0.1:80
+    scheduler: wrr
+    health_check: {interval: 500ms, timeout: 250ms, fail_count: 1, rise_count: 1}
+    backends:
+      - {address: 127.0.0.2:9002}
+      - {address: 127.0.0.3:9001}
+EOF_
+	ns_new bd
+	bg_in bd "$W/bs9001.log" benchsrv 9001
+	local srv1=$PID
+	bg_in bd "$W/bs9002.log" benchsrv 9002
+	srv=$PID
+	log=$W/down-$s.log
+	bg_in bd "$log" ezlb run -c "$p.yaml" --state-dir "$W/st-bd"
+	daemon=$PID
+	wait_lines "$log" 'reconcile: ' 1 300 || fail "down $label: the daemon never reconciled"
+	sleep 1
+	for c in $(seq 1 "$cycles"); do
+		stop_pid "$srv"
+		wait_lines "$log" 'checked 127\.0\.0\.2:9002 up -> down' "$c" 30 || fail "down $label: no down transition"
+		wait_lines "$log" 'reconcile: .*after the health change' $((2 * c - 1)) 30 || fail "down $label: no reconcile"
+		bg_in bd "$W/bs9002.log" benchsrv 9002
+		srv=$PID
+		wait_lines "$log" 'checked 127\.0\.0\.2:9002 down -> up' "$c" 30 || fail "down $label: no up transition"
+		wait_lines "$log" 'reconcile: .*after the health change' $((2 * c)) 30 || fail "down $label: no reconcile"
+	done
+	stop_pid "$daemon"
+	stop_pid "$srv"
+	stop_pid "$srv1"
+	grep 'reconcile: .*after the health change' "$log" | sed 's/^/  /'
+	ns_del bd
+	# "reconcile: 1 changes (0 added, 0 edited, 1 deleted), 0 failed; 1 netlink requests, 0 dumps, X ms, Y ms after ..."
+	local kind
+	for kind in deleted added; do
+		local stats
+		local pat='(0 added, 0 edited, 1 deleted)'
+		[ "$kind" = added ] && pat='(1 added, 0 edited, 0 deleted)'
+		stats=$(grep -F "reconcile: 1 changes $pat" "$log" | grep 'after the health change' |
+			sed -n 's/.*; \([0-9]*\) netlink requests, \([0-9]*\) dumps, \([0-9.]*\) ms, \([0-9.]*\) ms after.*/\1 \2 \3 \4/p')
+		n=$(printf '%s\n' "$stats" | grep -c .)
+		if [ "$n" -lt "$cycles" ]; then
+			fail "down $label: $n of $cycles '1 $kind' reconciles found"
+			continue
+		fi
+		local req dumps after
+		req=$(printf '%s\n' "$stats" | awk '{ print $1 }' | sort -un | tr '\n' '/' | sed 's,/$,,')
+		dumps=$(printf '%s\n' "$stats" | awk '{ print $2 }' | sort -un | tr '\n' '/' | sed 's,/$,,')
+		after=$(median $(printf '%s\n' "$stats" | awk '{ print $4 }'))
+		local what="backend goes down (1 delete)"
+		[ "$kind" = added ] && what="backend comes back (1 add)"
+		row "Daemon, $label: $what; decisive probe to kernel change" "$(fmt_ms "$after"), $req netlink request(s), $dumps dumps" \
+			"—" "—" "$cycles"
+	done
+}
+
+sec_down() {
+	say "one backend down and up in the daemon, 5 cycles, small and big table"
+	down_run "100 x 10 table" 100 10
+	down_run "$((BIG_S * BIG_D / 1000))k table" "$BIG_S" "$BIG_D"
+}
+
+# ---- 5. health checks: ezlb run vs keepalived ----
+
+# utime_stime PID: "UTIME STIME" so far, in ticks
+utime_stime() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"; }
+
+# window PID: CPU of PID over WINDOW seconds, with benchsrv's report (and ezlb's, on SIGUSR1, by
+# the caller) at both ends. Sets CPU (percent of one core), USR and SYS (its user and kernel parts),
+# BUSY (the whole VM, percent of all vCPUs), PER (CPU ms per connection the targets saw), and the
+# benchsrv figures RATE, GAP50, GAP99.
+window() {
+	local u0 s0 u1 s1 b0 i0 b1 i1
+	kill -USR1 "$BS"
+	read -r u0 s0 < <(utime_stime "$1")
+	read -r b0 i0 < <(cpu_jiffies)
+	sleep "$WINDOW"
+	read -r u1 s1 < <(utime_stime "$1")
+	read -r b1 i1 < <(cpu_jiffies)
+	kill -USR2 "$BS"
+	sleep 0.5
+	pct() { awk -v t="$1" -v w="$WINDOW" -v hz=$HZ 'BEGIN { printf "%.1f\n", 100 * t / (w * hz) }'; }
+	CPU=$(pct $((u1 - u0 + s1 - s0))) USR=$(pct $((u1 - u0))) SYS=$(pct $((s1 - s0)))
+	BUSY=$(awk -v b=$((b1 - b0)) -v i=$((i1 - i0)) 'BEGIN { printf "%.0f\n", 100 * b / (b + i) }')
+	RATE=$(bs_field rate) GAP50=$(bs_field gap_dev_p50_ms) GAP99=$(bs_field gap_dev_p99_ms)
+	PER=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz=$HZ -v r="$RATE" -v w="$WINDOW" \
+		'BEGIN { if (r > 0) printf "%.2f\n", 1000 * t / hz / (r * w) }')
+}
+
+# bs_field NAME: from benchsrv's last report
+bs_field() { tail -n 1 "$W/bs.out" 2>/dev/null | awk -v k="$1" '{ for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+
+# dests NS: destinations in the kernel table of NS
+dests() { ip netns exec "$1" ipvsadm -Sn | grep -c '^-a'; }
+
+# health_ezlb N IV PREFIX: ezlb run probing N targets every IV seconds. Sets E_*.
+health_ezlb() {
+	local n=$1 iv=$2 p=$3 log=$W/health-ezlb-$1-$2.log daemon st
+	ns_new bh
+	rm -f "$W/bs.out"
+	bg_in bh "$W/bs.log" benchsrv -i $((iv * 1000)) -o "$W/bs.out" 9000
+	BS=$PID
+	bg_in bh "$log" ezlb run -c "$p.yaml" --state-dir "$W/st-bh"
+	daemon=$PID
+	wait_lines "$log" 'reconcile: ' 1 120 || fail "health ezlb $n/$iv s: no first reconcile"
+	sleep $((iv + 4)) # past the first round, which is spread over one interval
+	kill -USR1 "$daemon"
+	window "$daemon"
+	kill -USR1 "$daemon"
+	wait_lines "$log" 'health: [0-9]+ targets' 2 10 || fail "health ezlb $n/$iv s: no stats line"
+	E_CPU=$CPU E_USR=$USR E_SYS=$SYS E_PER=$PER E_RATE=$RATE E_GAP50=$GAP50 E_GAP99=$GAP99
+	E_HWM=$(hwm_kb "$daemon") E_LEFT=$(dests bh)
+	st=$(grep 'health: ' "$log" | tail -n 1)
+	say "  ezlb: ${st#*: }"
+	E_L50=$(echo "$st" | sed -n 's/.*lateness p50 \([0-9.]*\) ms.*/\1/p')
+	E_L99=$(echo "$st" | sed -n 's/.*lateness p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p')
+	say "  ezlb: CPU ${E_CPU}% (user $E_USR, sys $E_SYS), VM ${BUSY}% busy, targets saw $E_RATE conn/s ($E_PER ms CPU each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms, VmHWM $E_HWM kB, $E_LEFT of $n destinations left, $(grep -c 'up -> down' "$log") down transitions"
+	stop_pid "$daemon"
+	stop_pid "$BS"
+	ns_del bh
+}
+
+# health_keepalived N IV PREFIX: keepalived -C (checker only) on the same targets. Sets K_*.
+health_keepalived() {
+	local n=$1 iv=$2 p=$3 log=$W/health-ka-$1-$2.log parent checker end
+	K_CPU="" K_USR="" K_SYS="" K_PER="" K_RATE="" K_GAP50="" K_GAP99="" K_HWM="" K_LEFT=""
+	command -v keepalived >/dev/null || return 0
+	ns_new bk
+	rm -f "$W/bs.out" "$W/ka.pid" "$W/kac.pid"
+	bg_in bk "$W/bs.log" benchsrv -i $((iv * 1000)) -o "$W/bs.out" 9000
+	BS=$PID
+	bg_in bk "$log" keepalived -n -l -G -C -f "$p.ka.conf" -p "$W/ka.pid" -c "$W/kac.pid"
+	parent=$PID
+	end=$((EPOCHSECONDS + 120))
+	while [ ! -s "$W/kac.pid" ] && [ "$EPOCHSECONDS" -lt "$end" ]; do sleep 0.2; done
+	checker=$(cat "$W/kac.pid" 2>/dev/null)
+	if [ -z "$checker" ]; then
+		fail "keepalived $n/$iv s: no checker process; its log: $(tail -n 5 "$log" | tr '\n' ' ')"
+		stop_pid "$parent"; stop_pid "$BS"; ns_del bk
+		return
+	fi
+	# Measured once every destination is in the kernel (keepalived adds them itself).
+	end=$((EPOCHSECONDS + 120))
+	while [ "$(dests bk)" -lt "$n" ] && [ "$EPOCHSECONDS" -lt "$end" ]; do sleep 1; done
+	sleep $((iv + 4))
+	window "$checker"
+	K_CPU=$CPU K_USR=$USR K_SYS=$SYS K_PER=$PER K_RATE=$RATE K_GAP50=$GAP50 K_GAP99=$GAP99
+	K_HWM=$(($(hwm_kb "$checker") + $(hwm_kb "$parent"))) K_LEFT=$(dests bk)
+	say "  keepalived: checker CPU ${K_CPU}% (user $K_USR, sys $K_SYS; parent $(utime_stime "$parent") ticks in all), VM ${BUSY}% busy, targets saw $K_RATE conn/s ($K_PER ms CPU each), gap deviation p50 $K_GAP50 ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker), $K_LEFT of $n destinations left"
+	stop_pid "$parent"
+	stop_pid "$checker"
+	stop_pid "$BS"
+	ns_del bk
+}
+
+# acc VAR...: appends the values of VARs to their lists; med VAR: the median of a list.
+declare -A ACC
+acc() { local v; for v in "$@"; do ACC[$v]+="${!v} "; done; }
+med() { local m; m=$(median ${ACC[$1]:-}); echo "${m:-n/a}"; }
+
+sec_health() {
+	local spec n iv p k h r
+	for spec in $HEALTH; do
+		n=${spec%%:*} iv=${spec#*:}
+		p=$W/h$n-$iv
+		GEN_KA=1 GEN_KA_DELAY=$iv gen "$p" $((n / 100)) 100 127 1 9000 "{interval: ${iv}s, timeout: 500ms}"
+		say "health checks: $n targets every $iv s, $HEALTH_RUNS runs of ${WINDOW} s each"
+		ACC=()
+		for r in $(seq 1 "$HEALTH_RUNS"); do
+			health_ezlb "$n" "$iv" "$p"
+			acc E_CPU E_USR E_SYS E_PER E_RATE E_GAP50 E_GAP99 E_LEFT E_HWM E_L50 E_L99
+			health_keepalived "$n" "$iv" "$p"
+			[ -n "$K_CPU" ] && acc K_CPU K_USR K_SYS K_PER K_RATE K_GAP50 K_GAP99 K_LEFT K_HWM
+		done
+		k="" h="Health, $((n / 1000))k targets every $iv s ($((n / iv))/s due)"
+		[ "$n" -lt 1000 ] && h="Health, $n targets every $iv s ($((n / iv))/s due)"
+		[ -n "${ACC[K_CPU]:-}" ] || k="n/a"
+		local runs="$HEALTH_RUNS x ${WINDOW} s"
+		row "$h: CPU, % of one core (user + kernel)" "$(med E_CPU)% ($(med E_USR) + $(med E_SYS))" \
+			"keepalived TCP_CHECK, checker process: ${k:-$(med K_CPU)% ($(med K_USR) + $(med K_SYS))}" \
+			"$(ratio "$(med K_CPU)" "$(med E_CPU)")" "$runs"
+		row "$h: checks done per second, counted by the targets" "$(med E_RATE)" "keepalived: ${k:-$(med K_RATE)}" "—" "$runs"
+		row "$h: CPU per check" "$(med E_PER) ms" "keepalived: ${k:-$(med K_PER) ms}" \
+			"$(ratio "$(med K_PER)" "$(med E_PER)")" "$runs"
+		row "$h: probe lateness (ezlb's own count: start minus due time, since the start)" \
+			"p50 $(med E_L50) ms, p99 $(med E_L99) ms" "— (keepalived does not count it)" "—" "$runs"
+		row "$h: gap between two checks of a target minus the interval, seen by the target" \
+			"p50 $(med E_GAP50) ms, p99 $(med E_GAP99) ms" \
+			"keepalived: ${k:-p50 $(med K_GAP50) ms, p99 $(med K_GAP99) ms}" "—" "$runs"
+		row "$h: destinations left in the kernel at the end (every target listens)" "$(med E_LEFT) of $n" \
+			"keepalived: ${k:-$(med K_LEFT) of $n}" "—" "$runs"
+		row "$h: peak RSS" "$(($(med E_HWM) / 1024)) MB" \
+			"keepalived, parent + checker: ${k:-$(($(med K_HWM) / 1024)) MB}" \
+			"$(ratio "$(med K_HWM)" "$(med E_HWM)")" "$runs"
+	done
+}
+
+# ---- 6. memory with 100k destinations and 10k checks; idle CPU ----
+
+sec_memory() {
+	local big=$W/m-big chk=$W/m-chk log=$W/memory.log daemon hwm rss
+	local nchk=$((BIG_S * BIG_D / 10)) nbig=$((BIG_S * BIG_D - BIG_S * BIG_D / 10))
+	say "memory: daemon with $((nbig + nchk)) destinations, $nchk of them checked every 10 s"
+	gen "$big" $((nbig / BIG_D)) "$BIG_D" 100 64 8080 "{enabled: false}"
+	# Every 10 s: 1k checks/s, which this VM sustains (10k/s it does not: see the health rows).
+	gen "$chk" $((nchk / BIG_D)) "$BIG_D" 127 1 9000 "{interval: 10s, timeout: 2s}" $((nbig / BIG_D))
+	{ cat "$big.yaml"; sed 1d "$chk.yaml"; } >"$W/m.yaml"
+	ns_new bm
+	bg_in bm "$W/bs.log" benchsrv 9000
+	BS=$PID
+	bg_in bm "$log" ezlb run -c "$W/m.yaml" --state-dir "$W/st-bm"
+	daemon=$PID
+	wait_lines "$log" 'reconcile: ' 1 300 || fail "memory: no first reconcile"
+	sleep 10
+	hwm=$(hwm_kb "$daemon") rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$daemon/status")
+	[ "$(ip netns exec bm ipvsadm -Sn | grep -c '^-a')" = $((nbig + nchk)) ] ||
+		fail "memory: the kernel does not hold $((nbig + nchk)) destinations"
+	say "  VmHWM $hwm kB, VmRSS $rss kB"
+	stop_pid "$daemon"
+	stop_pid "$BS"
+	ns_del bm
+	row "Peak RSS (VmHWM) of the daemon: $(((nbig + nchk) / 1000))k destinations, $((nchk / 1000))k of them checked every 10 s" \
+		"$((hwm / 1024)) MB" "—" "—" "1"
+
+	say "idle daemon: 100 x 10, no checks, CPU over $IDLE_WINDOW s"
+	gen "$W/idle" 100 10 100 64 8080 "{enabled: false}"
+	ns_new bi
+	bg_in bi "$W/idle.log" ezlb run -c "$W/idle.yaml" --state-dir "$W/st-bi"
+	daemon=$PID
+	wait_lines "$W/idle.log" 'reconcile: ' 1 60 || fail "idle: no first reconcile"
+	sleep 3
+	local t0 t1
+	t0=$(ticks "$daemon")
+	sleep "$IDLE_WINDOW"
+	t1=$(ticks "$daemon")
+	stop_pid "$daemon"
+	ns_del bi
+	row "Idle daemon, 1k destinations, no checks: CPU ticks (1/100 s) in $IDLE_WINDOW s" "$((t1 - t0))" "—" "—" "1"
+}
+
+# ---- 7. flapping: the kernel's trash of deleted destinations ----
+
+# Every deleted destination goes to a per-namespace trash list (ip_vs_ctl.c: __ip_vs_del_dest) and
+# stays there while connections use it and for 2 to 3 minutes after (IP_VS_DEST_TRASH_PERIOD is
+# 120 s); every add first scans that list for the same destination (ip_vs_trash_get_dest).
+flap_cfgs() { # flap set I: FLAP_S x 100 destinations up (flapI), removed (.down), quiesced (.q)
+	local p=$W/flap$1
+	gen "$p" "$FLAP_S" 100 100 $((120 + $1)) 8080 "" $((5000 + 100 * $1))
+	awk '/^    backends:/ { print "    backends: []"; skip = 1; next } skip && /^      - / { next } { skip = 0; print }' \
+		"$p.yaml" >"$p.down.yaml"
+	sed 's/weight: [0-9]*}/weight: 0}/' "$p.yaml" >"$p.q.yaml"
+}
+
+# flap_add NS I: times adding flap set I (new destinations) in NS; appends to ADDS.
+flap_add() {
+	ezonce "$1" "$W/flap$2.yaml"
+	expect_out "flap add" "^once: $((FLAP_S * 100 + FLAP_S)) changes \\($((FLAP_S * 100 + FLAP_S)) added"
+	ADDS+=("$MS")
+}
+
+# flap_rounds NS LABEL: 3 rounds of "flap set 0 all down, then all up" with on_failure remove
+# (deletes, re-adds) and quiesce (weight 0, weight back). Sets F_RM and F_Q (medians, ms).
+flap_rounds() {
+	local ns=$1 label=$2 r rm=() q=() n=$((FLAP_S * 100)) down up
+	for r in 1 2 3; do
+		ezonce "$ns" "$W/flap0.down.yaml"; down=$MS
+		expect_out "flap remove ($label)" "^once: $n changes \\(0 added, 0 edited, $n deleted\\), 0 failed$"
+		ezonce "$ns" "$W/flap0.yaml"; up=$MS
+		expect_out "flap re-add ($label)" "^once: $n changes \\($n added, 0 edited, 0 deleted\\), 0 failed$"
+		rm+=("$(awk -v a="$down" -v b="$up" 'BEGIN { print a + b }')")
+		say "  $label round $r, remove: down $down ms, up $up ms"
+		ezonce "$ns" "$W/flap0.q.yaml"; down=$MS
+		expect_out "flap quiesce ($label)" "^once: $n changes \\(0 added, $n edited, 0 deleted\\), 0 failed$"
+		ezonce "$ns" "$W/flap0.yaml"; up=$MS
+		expect_out "flap unquiesce ($label)" "^once: $n changes \\(0 added, $n edited, 0 deleted\\), 0 failed$"
+		q+=("$(awk -v a="$down" -v b="$up" 'BEGIN { print a + b }')")
+		say "  $label round $r, quiesce: down $down ms, up $up ms"
+	done
+	F_RM=$(median "${rm[@]}") F_Q=$(median "${q[@]}")
+}
+
+sec_flap() {
+	local n=$((FLAP_S * 100)) t i base_add
+	for i in 0 1 2; do flap_cfgs $i; done
+	echo "services: []" >"$W/empty.yaml"
+	say "flap: $n destinations, trash empty (a fresh namespace for each add)"
+	ADDS=()
+	for i in 1 2 0; do
+		ns_new bf
+		flap_add bf 0
+		[ "$i" = 0 ] || ns_del bf
+	done
+	base_add=$(median "${ADDS[@]}")
+	say "  adds: ${ADDS[*]} ms"
+	flap_rounds bf "trash empty"
+	ns_del bf
+	row "Flapping: $n backends down then up, on_failure: remove ($n deletes + $n re-adds), trash empty" \
+		"$(fmt_ms "$F_RM")" "on_failure: quiesce ($((2 * n)) weight edits): $(fmt_ms "$F_Q")" "$(ratio "$F_Q" "$F_RM")" "3"
+	for t in $TRASH; do
+		say "flap: $n destinations after $t deletes (the trash holds $t)"
+		local p=$W/trash$t
+		gen "$p" $((t / 100)) 100 100 64 8080 ""
+		ns_new bf
+		ezonce bf "$p.yaml"
+		expect_rc0 "flap: programming $t"
+		ezonce bf "$W/empty.yaml"
+		expect_out "flap: deleting $t" '^once: [0-9]+ changes \(0 added, 0 edited, [0-9]+ deleted\), 0 failed$'
+		ADDS=()
+		for i in 1 2 0; do # each set is new to the kernel; 1 and 2 are deleted again (+1k in trash)
+			flap_add bf "$i"
+			[ "$i" = 0 ] || ezonce bf "$W/empty.yaml"
+		done
+		say "  adds: ${ADDS[*]} ms"
+		F_ADD=$(median "${ADDS[@]}")
+		flap_rounds bf "trash $t"
+		ns_del bf
+		row "Add $n new destinations (ezlb once) after $t deletes (the kernel's trash holds $t)" "$(fmt_ms "$F_ADD")" \
+			"same adds, trash empty: $(fmt_ms "$base_add")" "$(ratio "$base_add" "$F_ADD")" "3"
+		row "Flapping: $n backends down then up, on_failure: remove, trash holds $t" "$(fmt_ms "$F_RM")" \
+			"on_failure: quiesce: $(fmt_ms "$F_Q")" "$(ratio "$F_Q" "$F_RM")" "3"
+	done
+}
+
+# ---- main ----
+
+for m in ip_vs ip_vs_wrr; do modprobe "$m" || fail "modprobe $m"; done
+sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null
+ulimit -n 1048576 2>/dev/null || ulimit -n 65536
+echo "=== INFO Tools: $(ezlb version 2>&1 | head -n1), $(ipvsadm --version 2>&1 | head -n1), $(cat /etc/keepalived-version 2>/dev/null || echo 'keepalived: not installed')."
+say "$(nproc) vCPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
+want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
+start=$EPOCHSECONDS
+want program && sec_program
+if want noop || want weights; then
+	big_table_ns
+	want noop && sec_noop
+	want weights && sec_weights
+	ns_del bb
+fi
+want down && sec_down
+want health && sec_health
+want memory && sec_memory
+want flap && sec_flap
+say "done in $((EPOCHSECONDS - start)) s"
+note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool take turns on inputs from one generator. \`ezlb once\` runs with --no-health-check."
+note "Tables: service i is 10.10.x.y:80 (wrr), destination k is 100.64+.x.y:8080 (NAT, weights 1..5); ezlb and \`ipvsadm -R\` are checked to produce the same \`ipvsadm -Sn\`."
+note "Health checks: every target is 127.1.x.y:9000, all served by one listener (tests/vm/tools/benchsrv.c, which also times the gaps between checks); ezlb: interval as shown, timeout 500 ms, fail_count 3; keepalived -C: delay_loop as shown, TCP_CHECK connect_timeout 0.5, retry 3, delay_before_retry 1, same targets. CPU is utime + stime of the process over the window (for keepalived its checker process; its parent is idle). On loopback the kernel runs both ends of every TCP handshake in the checker's system calls, so kernel time dominates."
+note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of 100 us buckets up to 100 ms; above that the maximum is shown."
+note "Flapping: every deleted destination stays in the kernel's trash while connections use it and for 2 to 3 minutes after (IP_VS_DEST_TRASH_PERIOD, 120 s), and every add of a destination scans the whole trash unless it finds itself there (ip_vs_trash_get_dest). A backend that comes back finds itself near the head of the trash, so flapping costs remove and quiesce the same; what grows is the cost of adding any other destination while many deleted ones sit in the trash."
+
+echo "=== TABLE BEGIN"
+echo "| Measurement | ezlb | Reference, same boot | Ratio (ref / ezlb) | Runs (median) |"
+echo "|---|---|---|---|---|"
+for r in "${ROWS[@]}"; do echo "$r"; done
+echo "=== TABLE END"
+[ "$FAILED" = 0 ] && echo "=== BENCH OK" || echo "=== BENCH FAILED"

@@ -1,0 +1,96 @@
+#!/bin/bash
+# `make bench`: boots the test VM once (Debian's cloud kernel under qemu, TCG) and measures ezlb
+# next to ipvsadm and keepalived in the same boot (tests/vm/bench-guest.sh does the measuring).
+# Prints one markdown table and writes it, with how it was made, to tests/bench/results.md.
+#   tests/vm/bench.sh BINARY
+#   BENCH_ONLY=program,noop tests/vm/bench.sh ./ezlb    # only some sections (names in bench-guest.sh)
+#   BENCH_QUICK=1 ...      tiny sizes, to try the harness itself in a minute; results not written
+#   BENCH_TIMEOUT=1800     seconds for the whole VM
+# The image is the test suite's (tests/vm/mkinitramfs.sh) plus a second cpio archive appended to
+# it, which the kernel unpacks over the first: benchsrv (the health-check target), keepalived with
+# its libraries, and the guest script. Exit status non-zero if the VM did not finish the run.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ $# -eq 1 ] || die "usage: $0 BINARY"
+BIN=$1
+command -v qemu-system-x86_64 >/dev/null || die "qemu-system-x86_64 not found (deploy/deps.sh test installs qemu-system-x86)"
+[ -x "$BIN" ] || die "$BIN: no such executable"
+KVER=$(tests/vm/kernel.sh) || die "no kernel (see the kernel.sh message above)"
+BASE=$(tests/vm/mkinitramfs.sh "$BIN") || die "could not build the initramfs"
+case $BASE in *-asan.cpio.gz) die "$BIN is an ASan build: benchmark the release binary (make ezlb)" ;; esac
+
+OVL=build/vm/root-bench
+INITRD=build/vm/initramfs-bench.cpio.gz
+LOG=build/vm/bench.log
+OUT=tests/bench/results.md
+rm -rf "$OVL"
+mkdir -p "$OVL/usr/bin" "$OVL/usr/sbin" "$OVL/tests" "$OVL/etc"
+
+# copy SRC DEST: one file and every library ldd names for it, at the same path.
+copy() {
+	mkdir -p "$OVL/$(dirname "$2")"
+	cp -L "$1" "$OVL/$2"
+	local lib
+	for lib in $(ldd "$1" 2>/dev/null | grep -o '/[^ ]*' || true); do
+		[ -e "$OVL/$lib" ] && continue
+		mkdir -p "$OVL/$(dirname "$lib")"
+		cp -L "$lib" "$OVL/$lib"
+	done
+}
+
+cc -O2 -Wall -Wextra -Werror -o build/vm/benchsrv tests/vm/tools/benchsrv.c || die "cannot build benchsrv"
+copy build/vm/benchsrv /usr/bin/benchsrv
+KEEPALIVED=$(command -v keepalived || ls /usr/sbin/keepalived 2>/dev/null || true)
+if [ -n "$KEEPALIVED" ]; then
+	copy "$KEEPALIVED" /usr/sbin/keepalived
+	"$KEEPALIVED" --version 2>&1 | head -n1 >"$OVL/etc/keepalived-version"
+else
+	echo "bench: keepalived not found (apt-get install keepalived): its columns will read n/a" >&2
+fi
+cp tests/vm/bench-guest.sh "$OVL/tests/"
+(cd "$OVL" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$OVL.cpio.gz" ||
+	die "cannot pack the overlay"
+cat "$BASE" "$OVL.cpio.gz" >"$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD" || die "cannot write $INITRD"
+
+append="console=ttyS0 quiet panic=-1 ezlb.run=bench"
+[ -n "${BENCH_ONLY:-}" ] && append="$append ezlb.bench_only=$BENCH_ONLY"
+[ -n "${BENCH_QUICK:-}" ] && append="$append ezlb.bench_quick=1"
+echo "bench: $BIN on $KVER under qemu (TCG, 2 vCPUs, 4 GiB); takes about 15 minutes; log in $LOG"
+start=$(date +%s)
+# stdin from /dev/null: qemu must never put a terminal in raw mode or wait for it.
+timeout -k 10 "${BENCH_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -smp 2 -m 4096 -nographic \
+	-no-reboot -kernel "build/vm/kernel/boot/vmlinuz-$KVER" -initrd "$INITRD" -append "$append" \
+	</dev/null 2>&1 | sed -u 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c()][0-9A-Za-z]\{0,1\}//g' |
+	tee "$LOG" | sed -u -n '/^=== VM UP/,/^=== VM POWEROFF/p' | grep --line-buffered -E '^(=== |bench:)'
+secs=$(($(date +%s) - start))
+echo "bench: VM exited after ${secs}s"
+
+table=$(sed -n '/^=== TABLE BEGIN/,/^=== TABLE END/{/^=== TABLE/d;p}' "$LOG")
+[ -n "$table" ] || die "the VM printed no table; see $LOG"
+echo
+printf '%s\n' "$table"
+grep -q '^=== BENCH OK' "$LOG" || die "the benchmark did not complete (the table above is partial); see $LOG"
+if [ -n "${BENCH_QUICK:-}${BENCH_ONLY:-}" ]; then
+	echo "bench: partial run (BENCH_QUICK/BENCH_ONLY): $OUT left as it was"
+	exit 0
+fi
+mkdir -p "$(dirname "$OUT")"
+{
+	echo "# ezlb benchmark"
+	echo
+	echo "Made by \`make bench\` (tests/vm/bench.sh) on $(date -u +%Y-%m-%d), ezlb $(git describe --always --dirty 2>/dev/null || echo '?'),"
+	echo "in one boot of the test VM: Linux $KVER under $(qemu-system-x86_64 --version | head -n1 | sed 's/ *Copyright.*//'),"
+	echo "TCG (no KVM), 2 vCPUs, 4 GiB, on a host $(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)."
+	echo "$(sed -n 's/^=== INFO //p' "$LOG")"
+	echo "Times are wall clock of the whole command (ezlb: reading and parsing the YAML included),"
+	echo "medians of the number of runs shown; ratio = reference / ezlb (above 1: ezlb is better)."
+	echo "TCG makes the guest kernel many times slower than on hardware: compare the columns, not"
+	echo "the absolute numbers with other machines."
+	echo
+	printf '%s\n' "$table"
+	echo
+	sed -n 's/^=== NOTE /- /p' "$LOG"
+} >"$OUT"
+echo "bench: table written to $OUT (${secs}s)"
