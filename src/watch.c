@@ -14,17 +14,37 @@ struct lb_watch {
 	int fd;
 	char *dir;
 	char *base;
+	int target_wd;   /* the directory of the file a symlinked config points to, or -1 */
+	char *target;    /* that file's name there */
 };
 
 /* Events that can mean a new version of a file in the directory. */
 #define WATCH_MASK (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_CREATE | IN_DELETE | \
 		    IN_ATTRIB | IN_MODIFY | IN_DELETE_SELF | IN_MOVE_SELF)
 
+/* A config that is a symlink to a file elsewhere (/etc/ezlb/ezlb.yaml -> /srv/lb/ezlb.yaml) is
+ * also edited there: watch that directory too. Best effort: the path's own directory is enough
+ * for every other case. */
+static void watch_target(struct lb_watch *w, const char *config_path) {
+	_cleanup_free_ char *real = realpath(config_path, NULL);
+	_cleanup_free_ char *d = real ? strdup(real) : NULL, *b = real ? strdup(real) : NULL;
+	if (!d || !b)
+		return;
+	_cleanup_free_ char *self = realpath(w->dir, NULL);
+	const char *dir = dirname(d);
+	if (self && strcmp(self, dir) == 0)
+		return; /* same directory */
+	w->target_wd = inotify_add_watch(w->fd, dir, WATCH_MASK);
+	if (w->target_wd >= 0)
+		w->target = strdup(basename(b));
+}
+
 int lb_watch_new(const char *config_path, struct lb_watch **out) {
 	_cleanup_free_ char *d = strdup(config_path), *b = strdup(config_path);
 	_cleanup_free_ struct lb_watch *w = calloc(1, sizeof(*w));
 	if (!d || !b || !w)
 		return -ENOMEM;
+	w->target_wd = -1;
 	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (w->fd < 0)
 		return -errno;
@@ -36,6 +56,7 @@ int lb_watch_new(const char *config_path, struct lb_watch **out) {
 		lb_watch_free(TAKE_PTR(w));
 		return r;
 	}
+	watch_target(w, config_path);
 	*out = TAKE_PTR(w);
 	return 0;
 }
@@ -47,6 +68,7 @@ void lb_watch_free(struct lb_watch *w) {
 		close(w->fd);
 	free(w->dir);
 	free(w->base);
+	free(w->target);
 	free(w);
 }
 
@@ -58,6 +80,8 @@ int lb_watch_fd(const struct lb_watch *w) { return w->fd; }
 static bool concerns(const struct lb_watch *w, const struct inotify_event *ev) {
 	if (!ev->len || (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 		return true;
+	if (ev->wd == w->target_wd)
+		return w->target && strcmp(ev->name, w->target) == 0;
 	if (strcmp(ev->name, w->base) == 0)
 		return true;
 	size_t n = strlen(ev->name);

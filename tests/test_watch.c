@@ -106,6 +106,24 @@ static void test_symlink_swap(void **state) {
 	expect_change(f);
 }
 
+/* /etc/ezlb/ezlb.yaml -> /srv/lb/ezlb.yaml: an edit of the target, in its own directory, is seen. */
+static void test_symlink_elsewhere(void **state) {
+	struct fx *f = *state;
+	char target_dir[64] = "/tmp/ezlb-watch-target-XXXXXX", target[128], cmd[128];
+	assert_non_null(mkdtemp(target_dir));
+	snprintf(target, sizeof(target), "%s/ezlb.yaml", target_dir);
+	write_file(target, "services: [] # v1\n");
+	unlink(f->path);
+	assert_int_equal(symlink(target, f->path), 0);
+	lb_watch_free(f->w); /* the watch looks at where the link points when it starts */
+	assert_int_equal(lb_watch_new(f->path, &f->w), 0);
+	lb_file_sig_get(f->path, &f->sig);
+	write_file(target, "services: [] # v2, edited through the target\n");
+	expect_change(f);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", target_dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void test_unrelated_files_ignored(void **state) {
 	struct fx *f = *state;
 	write_file(at(f, ".ezlb.yaml.swp"), "swap");
@@ -132,6 +150,7 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_swap, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_symlink_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unrelated_files_ignored, setup, teardown),
 		cmocka_unit_test(test_missing_dir_fails),
 	};
