@@ -65,6 +65,14 @@ int lb_health_sync(struct lb_health_mgr *h, const struct lb_config *cfg);
  * A pair not known from the last sync answers from initial_up. */
 enum lb_health lb_health_state(const struct lb_health_mgr *h, const struct lb_service_conf *svc,
 			       const struct lb_backend_conf *be);
+/* Until its first verdict, count this backend as state (UP or DOWN) instead of what
+ * check.initial says. A restarted daemon calls it with what the kernel table it adopts shows, so
+ * it continues where the previous run stopped: a backend that run had taken out stays out until
+ * rise_count successes, one it had in stays until fail_count failures. No effect on a backend
+ * that already has a verdict or is not probed. */
+void lb_health_assume(struct lb_health_mgr *h, const struct lb_service_conf *svc,
+		      const struct lb_backend_conf *be, enum lb_health state);
+
 /* Whether the backends of svc are probed at all. */
 bool lb_health_checked(const struct lb_service_conf *svc);
 

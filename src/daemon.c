@@ -45,6 +45,7 @@ struct daemon {
 	const struct lb_service_conf **changed;
 	size_t n_changed, cap_changed;
 	bool full_pending;           /* the config changed: plan everything */
+	bool adopted;                /* health seeded from the kernel table at start */
 	struct lb_sync_stats last;
 	char last_time[16];
 	char status[512];
@@ -83,6 +84,37 @@ static void stamp_now(struct daemon *d) {
 	strftime(d->last_time, sizeof(d->last_time), "%H:%M:%S", &tm);
 }
 
+/* A restarted daemon continues from the table it adopts: a checked backend of an existing service
+ * counts as what the kernel shows until its first verdict, instead of health_check.initial. So a
+ * restart neither re-adds a backend the previous run had taken out nor drops one it had in. */
+static int adopt_health(struct daemon *d) {
+	if (d->view_stale) {
+		int r = lb_ipvs_dump(d->ipvs, &d->view);
+		if (r < 0)
+			return r;
+		d->view_stale = false;
+	}
+	size_t held = 0;
+	for (size_t i = 0; i < d->cfg->n_services; i++) {
+		const struct lb_service_conf *sc = &d->cfg->services[i];
+		struct lb_svc_key k = {.proto = sc->protocol, .addr = sc->listen};
+		const struct lb_service *have = lb_table_find(&d->view, &k);
+		if (!have || !lb_health_checked(sc))
+			continue;
+		for (size_t j = 0; j < sc->n_backends; j++) {
+			const struct lb_backend_conf *be = &sc->backends[j];
+			const struct lb_dest *dst = lb_service_find_dest(have, &be->addr);
+			bool in = dst && (dst->weight > 0 || be->weight == 0);
+			lb_health_assume(d->health, sc, be, in ? LB_HEALTH_UP : LB_HEALTH_DOWN);
+			held += !in;
+		}
+	}
+	if (held)
+		log_info("adopting the kernel table: %zu backends it does not carry stay out until their "
+			 "checks pass", held);
+	return 0;
+}
+
 /* Only the services with health changes, against the view: one request per changed backend. */
 static int reconcile_targeted(struct daemon *d) {
 	struct lb_table want = {0};
@@ -111,11 +143,15 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	struct lb_ipvs_stats before, after;
 	usec_t start = now_usec(CLOCK_MONOTONIC);
 	lb_ipvs_get_stats(d->ipvs, &before);
-	int r = -ENOENT;
-	if (!d->full_pending && !d->view_stale && d->n_changed)
-		r = reconcile_targeted(d);
-	if (r == -ENOENT)
-		r = reconcile_full(d);
+	int r = d->adopted ? 0 : adopt_health(d);
+	if (r == 0) {
+		d->adopted = true;
+		r = -ENOENT;
+		if (!d->full_pending && !d->view_stale && d->n_changed)
+			r = reconcile_targeted(d);
+		if (r == -ENOENT)
+			r = reconcile_full(d);
+	}
 	d->n_changed = 0;
 	d->full_pending = false;
 	lb_ipvs_get_stats(d->ipvs, &after);

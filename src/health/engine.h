@@ -38,6 +38,7 @@ struct want {
 struct target {
 	struct tkey key;
 	struct lb_verdict v;
+	enum lb_health assumed; /* what UNKNOWN counts as, from lb_health_assume; UNKNOWN: initial_up */
 	const char *reason;   /* of the last failure */
 	usec_t due;           /* the scheduled probe: next one, or the one running */
 	usec_t started;
@@ -73,6 +74,8 @@ struct lb_health_mgr {
 };
 
 static inline enum lb_health lb_hc_effective(const struct target *t) {
+	if (t->v.state == LB_HEALTH_UNKNOWN && t->assumed != LB_HEALTH_UNKNOWN)
+		return t->assumed;
 	return lb_verdict_effective(&t->v, t->key.initial_up);
 }
 

@@ -256,6 +256,14 @@ enum lb_health lb_health_state(const struct lb_health_mgr *h, const struct lb_se
 	return lb_hc_effective(t);
 }
 
+void lb_health_assume(struct lb_health_mgr *h, const struct lb_service_conf *svc,
+		      const struct lb_backend_conf *be, enum lb_health state) {
+	struct tkey k;
+	struct target *t = make_key(h, svc, be, &k) ? find_target(h, &k) : NULL;
+	if (t && t->v.state == LB_HEALTH_UNKNOWN)
+		t->assumed = state;
+}
+
 bool lb_health_checked(const struct lb_service_conf *svc) {
 	return svc->check.enabled && lb_check_kind(lb_check_kinds, lb_check_n_kinds, svc->protocol);
 }

@@ -183,20 +183,27 @@ struct log_case {
 	const char *results;
 	const char *log;
 	int changes;
+	enum lb_health assumed; /* lb_health_assume before the first probe; UNKNOWN: not called */
 };
 
 static const struct log_case log_cases[] = {
-	{3, 2, true, "FFF", "web 127.0.0.1:8080 up -> down (3 failures: connection refused)\n", 1},
+	{3, 2, true, "FFF", "web 127.0.0.1:8080 up -> down (3 failures: connection refused)\n", 1, LB_HEALTH_UNKNOWN},
 	{3, 2, true, "FTFSS",
 	 "web 127.0.0.1:8080 up -> down (3 failures: connection refused)\n"
-	 "web 127.0.0.1:8080 down -> up (2 successes)\n", 2},
-	{3, 2, true, "FFTSFS", "web 127.0.0.1:8080 up -> down (3 failures: timeout)\n", 1},
+	 "web 127.0.0.1:8080 down -> up (2 successes)\n", 2, LB_HEALTH_UNKNOWN},
+	{3, 2, true, "FFTSFS", "web 127.0.0.1:8080 up -> down (3 failures: timeout)\n", 1, LB_HEALTH_UNKNOWN},
 	{1, 1, true, "SFS",
 	 "web 127.0.0.1:8080 up -> down (1 failure: connection refused)\n"
-	 "web 127.0.0.1:8080 down -> up (1 success)\n", 2},
-	{3, 2, true, "SSFF", "", 0},
-	{3, 2, false, "SS", "web 127.0.0.1:8080 down -> up (2 successes)\n", 1},
-	{3, 2, false, "FFF", "web 127.0.0.1:8080 unknown -> down (3 failures: connection refused)\n", 0},
+	 "web 127.0.0.1:8080 down -> up (1 success)\n", 2, LB_HEALTH_UNKNOWN},
+	{3, 2, true, "SSFF", "", 0, LB_HEALTH_UNKNOWN},
+	{3, 2, false, "SS", "web 127.0.0.1:8080 down -> up (2 successes)\n", 1, LB_HEALTH_UNKNOWN},
+	{3, 2, false, "FFF", "web 127.0.0.1:8080 unknown -> down (3 failures: connection refused)\n", 0, LB_HEALTH_UNKNOWN},
+	/* a restarted daemon continues from the table it adopts */
+	{3, 2, true, "S", "", 0, LB_HEALTH_DOWN},
+	{3, 2, true, "SS", "web 127.0.0.1:8080 down -> up (2 successes)\n", 1, LB_HEALTH_DOWN},
+	{3, 2, false, "FFF", "web 127.0.0.1:8080 up -> down (3 failures: connection refused)\n", 1,
+	 LB_HEALTH_UP},
+	{3, 2, false, "SSF", "", 0, LB_HEALTH_UP},
 };
 
 static void test_logged_transitions(void **state) {
@@ -209,6 +216,10 @@ static void test_logged_transitions(void **state) {
 		add_service(&fx.cfg, "web", IPPROTO_TCP, check_conf(1, 1000, lc->fail, lc->rise,
 								     lc->initial_up), be, 1);
 		assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+		if (lc->assumed != LB_HEALTH_UNKNOWN) {
+			lb_health_assume(fx.h, &fx.cfg.services[0], &fx.cfg.services[0].backends[0], lc->assumed);
+			assert_int_equal(state_of(&fx, 0, 0), lc->assumed);
+		}
 		char *log = feed(&fx, be[0], lc->results);
 		if (strcmp(log, lc->log))
 			fail_msg("case %zu (%s): log\n%swant\n%s", c, lc->results, log, lc->log);

@@ -117,8 +117,8 @@ static void serve_tcp(int fd, const char *msg, size_t n)
 		if (c < 0)
 			continue; /* EINTR on SIGTERM, or a transient error */
 		/* The reply is tiny, so one write into an empty socket buffer never blocks. */
-		if (write(c, msg, n) < 0)
-			perror("lbnet serve: write");
+		if (write(c, msg, n) < 0 && errno != ECONNRESET && errno != EPIPE)
+			perror("lbnet serve: write"); /* health probes reset at once: not news */
 		close(c);
 	}
 }
