@@ -59,7 +59,8 @@ void cfg_decode_service_item(void *decoder, const struct cnode *item, size_t ind
 		d->c->oom = true;
 		return;
 	}
-	size_t old = cfg_path_push(d->c, "services[%zu]", index);
+	size_t old = cfg_path_push(d->c, "services");
+	cfg_path_push_index(d->c, index);
 	cfg_decode_service(d->c, item, &d->cfg->services[index], &d->src[index]);
 	cfg_path_pop(d->c, old);
 	d->cfg->n_services = index + 1; /* from now on lb_config_free frees it */

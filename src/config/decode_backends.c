@@ -16,13 +16,14 @@ static void check_fit(struct cfg_ctx *c, const struct cnode *n, const struct lb_
 	char buf[CFG_QUOTE_MAX], l[LB_ADDRSTRLEN];
 	if (!s->listen.af)
 		return;
-	const char *q = cfg_quote(n->str, buf, sizeof(buf));
 	if (a->af != s->listen.af && s->forward != LB_FWD_TUN)
-		cfg_error(c, n, "%s is %s but listen %s is %s; only forward: tun can mix families", q,
-			  family(a->af), lb_addr_fmt(&s->listen, l), family(s->listen.af));
+		cfg_error(c, n, "%s is %s but listen %s is %s; only forward: tun can mix families",
+			  cfg_quote(n->str, buf, sizeof(buf)), family(a->af), lb_addr_fmt(&s->listen, l),
+			  family(s->listen.af));
 	if (a->port != s->listen.port && s->forward != LB_FWD_NAT)
 		cfg_error(c, n, "%s has port %u but forward: %s cannot change the port; use the listen "
-				"port %u", q, a->port, lb_fwd_name(s->forward), s->listen.port);
+				"port %u", cfg_quote(n->str, buf, sizeof(buf)), a->port,
+			  lb_fwd_name(s->forward), s->listen.port);
 }
 
 static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_backend_conf *be,
@@ -56,7 +57,7 @@ void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_ser
 	}
 	size_t i = 0;
 	for (const struct cnode *item = n->child; item; item = item->next, i++) {
-		size_t at = cfg_path_push(c, "[%zu]", i);
+		size_t at = cfg_path_push_index(c, i);
 		decode_backend(c, item, &s->backends[i], s, &src->be_addr[i]);
 		cfg_path_pop(c, at);
 	}

@@ -76,7 +76,22 @@ void cfg_error_at(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fm
 	va_end(ap);
 }
 
+/* Appends n bytes; a path too long to hold is cut (the line:column still locate the error). */
+static size_t path_append(struct cfg_ctx *c, const char *s, size_t n) {
+	size_t old = c->path_len, room = sizeof(c->path) - 1 - old;
+	if (n > room)
+		n = room;
+	memcpy(c->path + old, s, n);
+	c->path_len = old + n;
+	c->path[c->path_len] = 0;
+	return old;
+}
+
+/* Paths are pushed for every node of a large file and read only for errors: the common forms
+ * (a plain word, "[index]") are built without printf. */
 size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) {
+	if (!strchr(fmt, '%'))
+		return path_append(c, fmt, strlen(fmt));
 	size_t old = c->path_len;
 	size_t room = sizeof(c->path) - old;
 	va_list ap;
@@ -88,14 +103,25 @@ size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) {
 	return old;
 }
 
+size_t cfg_path_push_index(struct cfg_ctx *c, size_t i) {
+	char buf[24], *p = buf + sizeof(buf);
+	*--p = ']';
+	do
+		*--p = (char)('0' + i % 10);
+	while ((i /= 10) && p > buf + 1);
+	*--p = '[';
+	return path_append(c, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 size_t cfg_path_push_key(struct cfg_ctx *c, const char *key) {
-	char safe[64];
+	char safe[65];
 	size_t o = 0;
+	if (c->path_len)
+		safe[o++] = '.';
 	/* a key is user text: keep the message on one line */
 	for (; *key && o + 1 < sizeof(safe); key++)
 		safe[o++] = (unsigned char)*key < 0x20 || *key == 0x7f ? '?' : *key;
-	safe[o] = 0;
-	return cfg_path_push(c, c->path_len ? ".%s" : "%s", safe);
+	return path_append(c, safe, o);
 }
 
 void cfg_path_pop(struct cfg_ctx *c, size_t len) {
