@@ -34,6 +34,15 @@ static int by_addr(const void *a, const void *b) {
 	return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
 }
 
+/* Whether refs are already in by_addr order without an equal pair: configs list backends in order
+ * more often than not, and then there is nothing to sort or report. */
+static bool strictly_ascending(const struct ref *refs, size_t n) {
+	for (size_t i = 1; i < n; i++)
+		if (lb_addr_cmp(refs[i - 1].key, refs[i].key) >= 0)
+			return false;
+	return true;
+}
+
 /* Sorts refs and calls dup(first, later) for each later entry equal to the first of its run. */
 static void find_dups(struct ref *refs, size_t n, int (*cmp)(const void *, const void *),
 		      void (*dup)(struct cfg_ctx *, const void *, size_t, size_t), struct cfg_ctx *c,
@@ -101,7 +110,8 @@ static void check_backends(struct cfg_ctx *c, size_t svc, const struct lb_servic
 		if (src->be_addr && src->be_addr[i].line)
 			refs[n++] = (struct ref){i, &s->backends[i].addr};
 	struct be_ud ud = {svc, s, src};
-	find_dups(refs, n, by_addr, dup_backend, c, &ud);
+	if (!strictly_ascending(refs, n))
+		find_dups(refs, n, by_addr, dup_backend, c, &ud);
 }
 
 void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src) {
