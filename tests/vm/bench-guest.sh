@@ -63,9 +63,18 @@ note() { echo "=== NOTE $*"; }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
 # fmt_ms MS: "12.3 ms" or "1.23 s"
-fmt_ms() { awk -v m="$1" 'BEGIN { if (m == "") print "n/a"; else if (m >= 1000) printf "%.2f s\n", m / 1000; else if (m >= 10) printf "%.0f ms\n", m; else printf "%.2f ms\n", m }'; }
+fmt_ms() {
+	awk -v m="$1" 'BEGIN {
+		if (m == "") print "n/a"
+		else if (m >= 1000) printf "%.2f s\n", m / 1000
+		else if (m >= 10) printf "%.0f ms\n", m
+		else printf "%.2f ms\n", m
+	}'
+}
 # ratio REF EZLB: "12.3x" (reference / ezlb)
-ratio() { awk -v r="$1" -v e="$2" 'BEGIN { if (r == "" || e == "" || e == 0) print "n/a"; else printf "%.2fx\n", r / e }'; }
+ratio() {
+	awk -v r="$1" -v e="$2" 'BEGIN { if (r == "" || e == "" || e == 0) print "n/a"; else printf "%.2fx\n", r / e }'
+}
 
 ROWS=()
 row() { ROWS+=("| $1 | $2 | $3 | $4 | $5 |"); echo "=== ROW | $1 | $2 | $3 | $4 | $5 |"; }
@@ -133,7 +142,8 @@ gen() {
 				print "    backends:" > out
 			}
 			printf("-A -t %s:80 -s wrr\n", va) > r
-			if (KA) printf("virtual_server %s 80 {\n    delay_loop %s\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n", va, KA_DELAY) > ka
+			if (KA) printf("virtual_server %s 80 {\n    delay_loop %s\n    lb_algo wrr\n" \
+				       "    lb_kind NAT\n    protocol TCP\n", va, KA_DELAY) > ka
 			for (j = 0; j < D; j++) {
 				k = i * D + j; d = dst(k); w = 1 + k % 5; w2 = (k % 100 == 7) ? w + 10 : w
 				printf("      - {address: %s:%d, weight: %d}\n", d, PORT, w) > y
@@ -143,7 +153,9 @@ gen() {
 					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w2) > e
 					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w) > v
 				}
-				if (KA) printf("    real_server %s %d {\n        weight %d\n        TCP_CHECK {\n            connect_timeout 0.5\n            retry 3\n            delay_before_retry 1\n        }\n    }\n", d, PORT, w) > ka
+				if (KA) printf("    real_server %s %d {\n        weight %d\n        TCP_CHECK {\n" \
+					       "            connect_timeout 0.5\n            retry 3\n" \
+					       "            delay_before_retry 1\n        }\n    }\n", d, PORT, w) > ka
 			}
 			if (KA) print "}" > ka
 		}
@@ -208,14 +220,16 @@ sec_program() {
 				if [ "$(wc -l <"$W/tab.ezlb")" = $ops ] && cmp -s "$W/tab.ezlb" "$W/tab.ref"; then
 					say "  same table from both ($ops lines of ipvsadm -Sn)"
 				else
-					fail "${s}x$d: ezlb and ipvsadm -R made different tables: $(diff "$W/tab.ezlb" "$W/tab.ref" | head -n 4 | tr '\n' ' ')"
+					fail "${s}x$d: ezlb and ipvsadm -R made different tables:" \
+						"$(diff "$W/tab.ezlb" "$W/tab.ref" | head -n 4 | tr '\n' ' ')"
 				fi
 			fi
 			say "  run $r: ezlb ${ez_ms[-1]} ms, ipvsadm -R ${ref_ms[-1]} ms"
 		done
 		local e f
 		e=$(median "${ez_ms[@]}") f=$(median "${ref_ms[@]}")
-		row "Program $s x $d ($ops ops) into an empty table" "$(fmt_ms "$e")" "ipvsadm -R: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$runs"
+		row "Program $s x $d ($ops ops) into an empty table" "$(fmt_ms "$e")" "ipvsadm -R: $(fmt_ms "$f")" \
+			"$(ratio "$f" "$e")" "$runs"
 	done
 	# Where the time of the biggest goes: reading and validating the file alone.
 	ez_ms=()
@@ -227,7 +241,8 @@ sec_program() {
 	done
 	ns_del bp
 	say "  ezlb check: ${ez_ms[*]} ms"
-	row "... of which reading and validating the $((s * d / 1000))k file (\`ezlb check\`)" "$(fmt_ms "$(median "${ez_ms[@]}")")" "—" "—" "$runs"
+	row "... of which reading and validating the $((s * d / 1000))k file (\`ezlb check\`)" \
+		"$(fmt_ms "$(median "${ez_ms[@]}")")" "—" "—" "$runs"
 }
 
 # ---- 2. no-op reconcile, 3. 1% weights (same namespace, the big table) ----
@@ -450,7 +465,9 @@ health_ezlb() {
 	say "  ezlb: ${st#*: }"
 	E_L50=$(echo "$st" | sed -n 's/.*lateness p50 \([0-9.]*\) ms.*/\1/p')
 	E_L99=$(echo "$st" | sed -n 's/.*lateness p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p')
-	say "  ezlb: CPU ${E_CPU}% (user $E_USR, sys $E_SYS), targets saw $E_RATE conn/s ($E_PER ms CPU each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms, VmHWM $E_HWM kB, $E_LEFT of $n destinations left, $(grep -c 'up -> down' "$log") down transitions"
+	say "  ezlb: CPU ${E_CPU}% (user $E_USR, sys $E_SYS), targets saw $E_RATE conn/s ($E_PER ms CPU" \
+		"each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms, VmHWM $E_HWM kB, $E_LEFT of $n" \
+		"destinations left, $(grep -c 'up -> down' "$log") down transitions"
 	stop_pid "$daemon"
 	stop_pid "$BS"
 	ns_del bh
@@ -482,7 +499,9 @@ health_keepalived() {
 	window "$checker"
 	K_CPU=$CPU K_USR=$USR K_SYS=$SYS K_PER=$PER K_RATE=$RATE K_GAP50=$GAP50 K_GAP99=$GAP99
 	K_HWM=$(($(hwm_kb "$checker") + $(hwm_kb "$parent"))) K_LEFT=$(dests bk)
-	say "  keepalived: checker CPU ${K_CPU}% (user $K_USR, sys $K_SYS; parent $(utime_stime "$parent") ticks in all), targets saw $K_RATE conn/s ($K_PER ms CPU each), gap deviation p50 $K_GAP50 ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker), $K_LEFT of $n destinations left"
+	say "  keepalived: checker CPU ${K_CPU}% (user $K_USR, sys $K_SYS; parent $(utime_stime "$parent")" \
+		"ticks in all), targets saw $K_RATE conn/s ($K_PER ms CPU each), gap deviation p50 $K_GAP50" \
+		"ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker), $K_LEFT of $n destinations left"
 	stop_pid "$parent"
 	stop_pid "$checker"
 	stop_pid "$BS"
@@ -663,7 +682,8 @@ sec_flap() {
 for m in ip_vs ip_vs_wrr; do modprobe "$m" || fail "modprobe $m"; done
 sysctl -qw net.core.somaxconn=65535 net.ipv4.tcp_max_syn_backlog=65535 >/dev/null
 ulimit -n 1048576 2>/dev/null || ulimit -n 65536
-echo "=== INFO Tools: $(ezlb version 2>&1 | head -n1), $(ipvsadm --version 2>&1 | head -n1), $(cat /etc/keepalived-version 2>/dev/null || echo 'keepalived: not installed')."
+echo "=== INFO Tools: $(ezlb version 2>&1 | head -n1), $(ipvsadm --version 2>&1 | head -n1)," \
+	"$(cat /etc/keepalived-version 2>/dev/null || echo 'keepalived: not installed')."
 say "$(nproc) vCPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/meminfo)"
 want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 start=$EPOCHSECONDS
@@ -679,11 +699,26 @@ want health && sec_health
 want memory && sec_memory
 want flap && sec_flap
 say "done in $((EPOCHSECONDS - start)) s"
-note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool take turns on inputs from one generator. \`ezlb once\` runs with --no-health-check."
-note "Tables: service i is 10.10.x.y:80 (wrr), destination k is 100.64+.x.y:8080 (NAT, weights 1..5); ezlb and \`ipvsadm -R\` are checked to produce the same \`ipvsadm -Sn\`."
-note "Health checks: every target is 127.1.x.y:9000, all served by one listener (tests/vm/tools/benchsrv.c, which also times the gaps between checks); ezlb: interval as shown, timeout 500 ms, fail_count 3; keepalived -C: delay_loop as shown, TCP_CHECK connect_timeout 0.5, retry 3, delay_before_retry 1, same targets. CPU is utime + stime of the process over the window (for keepalived its checker process; its parent is idle). On loopback the kernel runs both ends of every TCP handshake in the checker's system calls, so kernel time dominates."
-note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of 100 us buckets up to 100 ms; above that the maximum is shown."
-note "Flapping: every deleted destination stays in the kernel's trash while connections use it and for 2 to 3 minutes after (IP_VS_DEST_TRASH_PERIOD, 120 s), and every add of a destination scans the whole trash unless it finds itself there (ip_vs_trash_get_dest). A backend that comes back finds itself near the head of the trash, so flapping costs remove and quiesce the same; what grows is the cost of adding any other destination while many deleted ones sit in the trash."
+note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
+	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \
+	"take turns on inputs from one generator. \`ezlb once\` runs with --no-health-check."
+note "Tables: service i is 10.10.x.y:80 (wrr), destination k is 100.64+.x.y:8080 (NAT, weights" \
+	"1..5); ezlb and \`ipvsadm -R\` are checked to produce the same \`ipvsadm -Sn\`."
+note "Health checks: every target is 127.1.x.y:9000, all served by one listener" \
+	"(tests/vm/tools/benchsrv.c, which also times the gaps between checks); ezlb: interval as" \
+	"shown, timeout 500 ms, fail_count 3; keepalived -C: delay_loop as shown, TCP_CHECK" \
+	"connect_timeout 0.5, retry 3, delay_before_retry 1, same targets. CPU is utime + stime of" \
+	"the process over the window (for keepalived its checker process; its parent is idle). On" \
+	"loopback the kernel runs both ends of every TCP handshake in the checker's system calls," \
+	"so kernel time dominates."
+note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of" \
+	"100 us buckets up to 100 ms; above that the maximum is shown."
+note "Flapping: every deleted destination stays in the kernel's trash while connections use it" \
+	"and for 2 to 3 minutes after (IP_VS_DEST_TRASH_PERIOD, 120 s), and every add of a" \
+	"destination scans the whole trash unless it finds itself there (ip_vs_trash_get_dest). A" \
+	"backend that comes back finds itself near the head of the trash, so flapping costs remove" \
+	"and quiesce the same; what grows is the cost of adding any other destination while many" \
+	"deleted ones sit in the trash."
 
 echo "=== TABLE BEGIN"
 echo "| Measurement | ezlb | Reference, same boot | Ratio (ref / ezlb) | Runs (median) |"

@@ -37,7 +37,9 @@ KROOT=build/vm/kernel
 KMOD=$KROOT/lib/modules/$KVER
 
 tag=rel
-if ldd "$BIN" 2>/dev/null | grep -q libasan; then tag=asan; fi
+# grep reads all of ldd's output: with pipefail, grep -q could exit first and the SIGPIPE that
+# ldd then gets would make the test false and label an ASan binary "rel".
+if ldd "$BIN" 2>/dev/null | grep libasan >/dev/null; then tag=asan; fi
 STAGE=build/vm/root-$tag
 OUT=build/vm/initramfs-$tag.cpio.gz
 rm -rf "$STAGE"
