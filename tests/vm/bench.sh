@@ -59,19 +59,61 @@ append="console=ttyS0 quiet panic=-1 ezlb.run=bench"
 [ -n "${BENCH_QUICK:-}" ] && append="$append ezlb.bench_quick=1"
 echo "bench: $BIN on $KVER under qemu (TCG, 2 vCPUs, 4 GiB); takes about 15 minutes; log in $LOG"
 start=$(date +%s)
+
+# Under TCG each vCPU takes a whole host CPU: another VM on this host (a test suite, say) slows
+# whatever this one measures meanwhile. Sample for other qemu processes every 5 s, and keep the
+# host time of each progress line, to say in the results which sections shared the host.
+OTHERS=build/vm/bench-others.log PROGRESS=build/vm/bench-progress.log
+: >"$OTHERS"
+: >"$PROGRESS"
+(
+	while sleep 5; do
+		ps -eo comm=,args= | awk -v me="$INITRD" '$1 ~ /^qemu-system/ && !index($0, me)' | grep -q . &&
+			date +%T >>"$OTHERS"
+	done
+) &
+watcher=$!
+# show LINES: print them, and append them with the host time to $PROGRESS.
+show() { while IFS= read -r l; do printf '%s\n' "$l"; printf '%s %s\n' "$(date +%T)" "$l" >>"$PROGRESS"; done; }
+
 # stdin from /dev/null: qemu must never put a terminal in raw mode or wait for it.
 timeout -k 10 "${BENCH_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -smp 2 -m 4096 -nographic \
 	-no-reboot -kernel "build/vm/kernel/boot/vmlinuz-$KVER" -initrd "$INITRD" -append "$append" \
 	</dev/null 2>&1 | sed -u 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c()][0-9A-Za-z]\{0,1\}//g' |
-	tee "$LOG" | sed -u -n '/^=== VM UP/,/^=== VM POWEROFF/p' | grep --line-buffered -E '^(=== |bench:)'
+	tee "$LOG" | sed -u -n '/^=== VM UP/,/^=== VM POWEROFF/p' | grep --line-buffered -E '^(=== |bench:)' | show
+kill "$watcher" 2>/dev/null
 secs=$(($(date +%s) - start))
 echo "bench: VM exited after ${secs}s"
+
+# "another VM ran on this host for about N s, during: SECTION, ..." (sections: progress lines of
+# the form "bench: <name>..." that are not indented), or nothing.
+others_note() {
+	[ -s "$OTHERS" ] || return 0
+	awk 'NR == FNR { t[NR] = $1; n = NR; next }
+	/ bench: [a-z]/ && !/ bench:  / && !/ bench: done / { # a section starts: keep its time and name
+		sec = $0
+		sub(/^[0-9:]+ bench: /, "", sec)
+		sub(/ *[,(].*/, "", sec)
+		st[++m] = $1
+		nm[m] = sec
+	}
+	END {
+		for (i = 1; i <= n; i++)
+			for (j = m; j >= 1; j--)
+				if (st[j] <= t[i]) { hit[j] = 1; break }
+		for (j = 1; j <= m; j++)
+			if (hit[j]) list = list (list ? ", " : "") nm[j]
+		printf "- Another VM ran on this host for about %d s of this run (%s to %s), during: %s.", 5 * n, t[1], t[n], list
+		print " Those figures are slower and noisier than the rest."
+	}' "$OTHERS" "$PROGRESS"
+}
 
 table=$(sed -n '/^=== TABLE BEGIN/,/^=== TABLE END/{/^=== TABLE/d;p}' "$LOG")
 [ -n "$table" ] || die "the VM printed no table; see $LOG"
 echo
 printf '%s\n' "$table"
 grep -q '^=== BENCH OK' "$LOG" || die "the benchmark did not complete (the table above is partial); see $LOG"
+others_note | sed 's/^- /bench: /'
 if [ -n "${BENCH_QUICK:-}${BENCH_ONLY:-}" ]; then
 	echo "bench: partial run (BENCH_QUICK/BENCH_ONLY): $OUT left as it was"
 	exit 0
@@ -82,7 +124,7 @@ mkdir -p "$(dirname "$OUT")"
 	echo
 	echo "Made by \`make bench\` (tests/vm/bench.sh) on $(date -u +%Y-%m-%d), ezlb $(git describe --always --dirty 2>/dev/null || echo '?'),"
 	echo "in one boot of the test VM: Linux $KVER under $(qemu-system-x86_64 --version | head -n1 | sed 's/ *Copyright.*//'),"
-	echo "TCG (no KVM), 2 vCPUs, 4 GiB, on a host $(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1)."
+	echo "TCG (no KVM), 2 vCPUs, 4 GiB, on a host with $(nproc) CPUs ($(sed -n 's/^model name[^:]*: *//p' /proc/cpuinfo | head -n1))."
 	echo "$(sed -n 's/^=== INFO //p' "$LOG")"
 	echo "Times are wall clock of the whole command (ezlb: reading and parsing the YAML included),"
 	echo "medians of the number of runs shown; ratio = reference / ezlb (above 1: ezlb is better)."
@@ -92,5 +134,6 @@ mkdir -p "$(dirname "$OUT")"
 	printf '%s\n' "$table"
 	echo
 	sed -n 's/^=== NOTE /- /p' "$LOG"
+	others_note
 } >"$OUT"
 echo "bench: table written to $OUT (${secs}s)"
