@@ -3,6 +3,7 @@
  * haproxy's connect checks), so thousands of checks per second leave no TIME_WAIT behind. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 
 #include "check.h"
 
@@ -57,9 +58,27 @@ static void tcp_cancel(struct lb_probe *p) {
 	lb_probe_close(p, false); /* SYN_SENT: nothing to reset */
 }
 
+/* The deadline passed. When the checker itself is late (thousands of probes in one busy turn),
+ * the backend's answer may already wait on the socket unread: take it, rather than blame the
+ * backend for the checker's own lag. Only a socket with nothing to say times out. */
+static void tcp_expire(struct lb_probe *p) {
+	struct pollfd pfd = {.fd = p->fd, .events = POLLOUT};
+	if (p->fd >= 0 && poll(&pfd, 1, 0) == 1) {
+		uint32_t ev = (pfd.revents & POLLOUT ? EPOLLOUT : 0) | (pfd.revents & POLLERR ? EPOLLERR : 0) |
+			      (pfd.revents & POLLHUP ? EPOLLHUP : 0);
+		if (ev) {
+			tcp_ready(p->loop, p->fd, ev, p);
+			return;
+		}
+	}
+	tcp_cancel(p);
+	lb_probe_done(p, false, "timeout");
+}
+
 const struct lb_check_ops lb_check_tcp = {
 	.name = "tcp",
 	.proto = IPPROTO_TCP,
 	.start = tcp_start,
 	.cancel = tcp_cancel,
+	.expire = tcp_expire,
 };
