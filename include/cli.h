@@ -22,3 +22,5 @@ int cmd_run(const struct lb_cli *o);
 /* Loads the config, printing every diagnostic to stderr. Returns 0 or a negative errno. */
 struct lb_config;
 int cli_load_config(const char *path, struct lb_config **out);
+/* global.log_level takes effect unless --log-level was given. */
+void cli_apply_log_level(const struct lb_cli *o, const struct lb_config *cfg);

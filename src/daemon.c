@@ -377,8 +377,7 @@ int cmd_run(const struct lb_cli *o) {
 	lb_file_sig_get(o->config_path, &d.cfg_sig);
 	if (cli_load_config(o->config_path, &d.cfg) < 0)
 		return EXIT_FAIL;
-	if (o->log_level < 0 && d.cfg->log_level >= 0)
-		log_set_max_level(d.cfg->log_level);
+	cli_apply_log_level(o, d.cfg);
 	int r = setup(&d);
 	if (r == 0) {
 		log_info("ezlb %s running: %s, %zu services", EZLB_VERSION, o->config_path, d.cfg->n_services);

@@ -39,7 +39,7 @@ int cmd_check(const struct lb_cli *o) {
 	return EXIT_OK;
 }
 
-static void apply_log_level(const struct lb_cli *o, const struct lb_config *cfg) {
+void cli_apply_log_level(const struct lb_cli *o, const struct lb_config *cfg) {
 	if (o->log_level < 0 && cfg->log_level >= 0)
 		log_set_max_level(cfg->log_level);
 }
@@ -98,7 +98,7 @@ int cmd_once(const struct lb_cli *o) {
 	int r = cli_load_config(o->config_path, &cfg);
 	if (r < 0)
 		return EXIT_FAIL; /* a config error changes nothing in the kernel */
-	apply_log_level(o, cfg);
+	cli_apply_log_level(o, cfg);
 	/* IPVS first: probing backends is pointless where the table cannot be changed */
 	struct lb_ipvs *v = NULL;
 	r = lb_ipvs_open(&v);
@@ -127,7 +127,7 @@ int cmd_cleanup(const struct lb_cli *o) {
 	struct lb_sync_stats st;
 	if (cli_load_config(o->config_path, &cfg) < 0)
 		return EXIT_FAIL;
-	apply_log_level(o, cfg);
+	cli_apply_log_level(o, cfg);
 	/* The services the config names are ezlb's even if the record was lost: own them first. */
 	struct lb_owned owned = {0};
 	int r = lb_owned_path(o->state_dir, &owned_path);

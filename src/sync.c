@@ -30,6 +30,11 @@ static void log_op_error(const struct lb_op *op, int err) {
 		log_full(LOG_ERR, svc, NULL, "service %s: %s %s: %s", svc, lb_op_kind_verb(op->kind), key, why);
 }
 
+static void log_skipped(const struct lb_op *failed_svc, size_t skipped) {
+	log_error("service %s: %zu destinations not added because the service was not created",
+		  failed_svc->svc->name ? failed_svc->svc->name : "?", skipped);
+}
+
 static bool same_service(const struct lb_op *a, const struct lb_op *b) {
 	return lb_svc_key_cmp(&a->svc->key, &b->svc->key) == 0;
 }
@@ -43,8 +48,7 @@ static void report_failures(const struct lb_plan *p, const int *errs, struct lb_
 		const struct lb_op *op = &p->ops[i];
 		if (failed_svc && !same_service(op, failed_svc)) {
 			if (skipped)
-				log_error("service %s: %zu destinations not added because the service was not created",
-					  failed_svc->svc->name ? failed_svc->svc->name : "?", skipped);
+				log_skipped(failed_svc, skipped);
 			failed_svc = NULL;
 			skipped = 0;
 		}
@@ -64,8 +68,7 @@ static void report_failures(const struct lb_plan *p, const int *errs, struct lb_
 			failed_svc = op;
 	}
 	if (failed_svc && skipped)
-		log_error("service %s: %zu destinations not added because the service was not created",
-			  failed_svc->svc->name ? failed_svc->svc->name : "?", skipped);
+		log_skipped(failed_svc, skipped);
 }
 
 /* Ownership before applying: everything the config names becomes ours (created or adopted), and
