@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -90,6 +92,71 @@ static void test_addr_parse(void **state) {
 	}
 }
 
+/* The reference for IPv4 endpoints, from the rules alone: inet_pton takes the host, the port is
+ * digits (leading zeros allowed) worth 1..65535, else -ERANGE when it is only too big or zero. */
+static int ref_parse_v4(const char *s, struct in_addr *ip, uint16_t *port) {
+	const char *colon = strrchr(s, ':');
+	char host[64];
+	if (!colon || (size_t)(colon - s) >= sizeof(host))
+		return -EINVAL;
+	memcpy(host, s, colon - s);
+	host[colon - s] = 0;
+	if (inet_pton(AF_INET, host, ip) != 1)
+		return -EINVAL;
+	const char *p = colon + 1;
+	if (!*p || strspn(p, "0123456789") != strlen(p))
+		return -EINVAL;
+	while (*p == '0')
+		p++;
+	if (strlen(p) > 5 || !*p)
+		return -ERANGE;
+	unsigned long v = strtoul(p, NULL, 10);
+	if (v > 65535)
+		return -ERANGE;
+	*port = (uint16_t)v;
+	return 0;
+}
+
+/* The one-pass IPv4 reader agrees with the general rules on every string: random ones built from
+ * the characters that matter, and mutations of valid ones. */
+static void test_addr_parse_v4_differential(void **state) {
+	static const char alphabet[] = "0123456789..::1255";
+	unsigned seed = 12345;
+	size_t ok = 0;
+	for (int i = 0; i < 200000; i++) {
+		char s[32];
+		size_t len;
+		if (i % 2) {
+			len = (size_t)(rand_r(&seed) % 24);
+			for (size_t k = 0; k < len; k++)
+				s[k] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+			s[len] = 0;
+		} else {
+			snprintf(s, sizeof(s), "%u.%u.%u.%u:%u", rand_r(&seed) % 300, rand_r(&seed) % 256,
+				 rand_r(&seed) % 1000, rand_r(&seed) % 256, rand_r(&seed) % 70000);
+			len = strlen(s);
+			if (rand_r(&seed) % 3 == 0) /* one character changed */
+				s[rand_r(&seed) % len] = alphabet[rand_r(&seed) % (sizeof(alphabet) - 1)];
+		}
+		struct in_addr want_ip = {0};
+		uint16_t want_port = 0;
+		int want = ref_parse_v4(s, &want_ip, &want_port);
+		struct lb_addr a;
+		int got = lb_addr_parse(s, &a);
+		if (got != want)
+			fail_msg("\"%s\": got %d, want %d", s, got, want);
+		if (want == 0) {
+			ok++;
+			assert_int_equal(a.af, AF_INET);
+			assert_memory_equal(&a.ip.v4, &want_ip, sizeof(want_ip));
+			assert_int_equal(a.port, want_port);
+			static const uint8_t zero[12];
+			assert_memory_equal(a.ip.bytes + 4, zero, sizeof(zero));
+		}
+	}
+	assert_true(ok > 10000); /* the valid side was exercised too */
+}
+
 static void test_ipv4_padding_is_zero(void **state) {
 	struct lb_addr a;
 	assert_int_equal(lb_addr_parse("10.1.2.3:80", &a), 0);
@@ -167,6 +234,7 @@ static void test_fmt_longest(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_addr_parse),
+		cmocka_unit_test(test_addr_parse_v4_differential),
 		cmocka_unit_test(test_ipv4_padding_is_zero),
 		cmocka_unit_test(test_ip_parse),
 		cmocka_unit_test(test_cmp_order),

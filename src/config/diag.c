@@ -103,6 +103,14 @@ size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) {
 	return old;
 }
 
+size_t cfg_path_push_name(struct cfg_ctx *c, const char *name) {
+	size_t old = c->path_len;
+	if (old)
+		path_append(c, ".", 1);
+	path_append(c, name, strlen(name));
+	return old;
+}
+
 size_t cfg_path_push_index(struct cfg_ctx *c, size_t i) {
 	char buf[24], *p = buf + sizeof(buf);
 	*--p = ']';

@@ -71,6 +71,7 @@ void cfg_error_at(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fm
 	__attribute__((format(printf, 4, 5)));
 size_t cfg_path_push(struct cfg_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 size_t cfg_path_push_key(struct cfg_ctx *c, const char *key); /* ".key", or "key" at the top */
+size_t cfg_path_push_name(struct cfg_ctx *c, const char *name); /* the same for ezlb's own key names */
 size_t cfg_path_push_index(struct cfg_ctx *c, size_t i);      /* "[i]" */
 void cfg_path_pop(struct cfg_ctx *c, size_t len);
 /* Moves the messages, sorted by position, into d. Returns -ENOMEM if any message was lost. */

@@ -1,7 +1,6 @@
 /* Typed scalar values with their error messages. The value's own text is quoted in every message,
  * so the user sees exactly what was read. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -49,8 +48,13 @@ static bool get_uint(struct cfg_ctx *c, const struct cnode *n, uint32_t min, uin
 		cfg_error(c, n, "%s is a quoted string, not a number; remove the quotes", Q(n, buf));
 		return false;
 	}
-	/* more than 10 digits cannot fit; strtoull would saturate anyway */
-	unsigned long long v = negative || strlen(n->str) > 10 ? ~0ULL : strtoull(n->str, NULL, 10);
+	/* all digits: summed directly. More than 10 cannot be in range, and 10 cannot overflow. */
+	unsigned long long v = ~0ULL;
+	if (!negative && n->n <= 10) {
+		v = 0;
+		for (const char *d = n->str; *d; d++)
+			v = v * 10 + (unsigned)(*d - '0');
+	}
 	if (negative || v < min || v > max) {
 		cfg_error(c, n, "%s is out of range %u..%u", Q(n, buf), min, max);
 		return false;
@@ -141,7 +145,7 @@ static bool get_endpoint(struct cfg_ctx *c, const struct cnode *n, struct lb_add
 	({                                                                                          \
 		bool _ok = false;                                                                   \
 		if (n) {                                                                            \
-			size_t _old = cfg_path_push_key(c, key);                                    \
+			size_t _old = cfg_path_push_name(c, key);                                   \
 			_ok = (call);                                                               \
 			cfg_path_pop(c, _old);                                                      \
 		}                                                                                   \

@@ -73,7 +73,7 @@ void cfg_tree_free(struct cfg_tree *t) {
 }
 
 bool cfg_is_null(const struct cnode *n) {
-	if (n->type != CN_SCALAR || n->quoted)
+	if (n->type != CN_SCALAR || n->quoted || n->n > 4)
 		return false;
 	return !strcmp(n->str, "") || !strcmp(n->str, "~") || !strcmp(n->str, "null") ||
 	       !strcmp(n->str, "Null") || !strcmp(n->str, "NULL");
