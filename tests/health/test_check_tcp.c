@@ -1,5 +1,6 @@
 /* TCP check against loopback listeners: success (closed with RST), refused, hung SYN -> timeout
- * without delaying other probes, IPv6, no fd leak. */
+ * without delaying other probes, IPv6, no fd leak; a late deadline takes an answer already
+ * waiting on the socket (success or refusal) and times out only when nothing waits. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -10,6 +11,7 @@
 
 #include "health_test.h"
 #include "loop.h"
+#include "../../src/health/check.h"
 
 static bool have_ipv6(void) {
 	int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -209,6 +211,199 @@ static void test_tcp_hung_syn_times_out_without_delaying_others(void **state) {
 	free_conf(&cfg);
 }
 
+/* --- the late checker: the deadline fires while the answer already waits on the socket ---
+ * Under overload the deadline timer of a probe can be dispatched before its socket's EPOLLOUT,
+ * in the same loop turn. The tests below build that state on purpose instead of hoping for an
+ * epoll ordering: start a probe, never run the loop, let the kernel finish (or refuse) the
+ * handshake and the deadline pass, then call the kind's expire op as the timer would. */
+
+/* The real TCP kind, keeping the probe it starts and counting the engine's own calls of expire
+ * (the tests call lb_check_tcp.expire themselves, so the engine must make none). */
+static struct {
+	struct lb_probe *p;
+	int starts, engine_expires;
+} late;
+
+static void late_start(struct lb_probe *p) {
+	late.p = p;
+	late.starts++;
+	lb_check_tcp.start(p);
+}
+
+static void late_cancel(struct lb_probe *p) { lb_check_tcp.cancel(p); }
+
+static void late_expire(struct lb_probe *p) {
+	late.engine_expires++;
+	lb_check_tcp.expire(p);
+}
+
+static const struct lb_check_ops late_tcp = {.name = "tcp", .proto = IPPROTO_TCP,
+					     .start = late_start, .cancel = late_cancel,
+					     .expire = late_expire};
+static const struct lb_check_ops *const late_kinds[] = {&late_tcp};
+
+#define LATE_TIMEOUT_MS 50
+
+struct late_fx {
+	struct lb_loop *l;
+	struct lb_health_mgr *h;
+	struct lb_config cfg;
+	struct changes ch;
+	int fds_before, fd;
+	usec_t deadline;
+};
+
+/* One decisive probe of addr, started without running the loop: only the test looks at its
+ * socket until the test calls expire. The interval is long, so no other probe follows. */
+static void late_begin(struct late_fx *fx, const char *addr, bool initial_up) {
+	memset(&late, 0, sizeof(late));
+	*fx = (struct late_fx){0};
+	const char *be[] = {addr};
+	add_service(&fx->cfg, "web", IPPROTO_TCP,
+		    check_conf(10000, LATE_TIMEOUT_MS, 1, 1, initial_up), be, 1);
+	assert_int_equal(lb_loop_new(&fx->l), 0);
+	assert_int_equal(lb_health_new(fx->l, on_change, &fx->ch, &fx->h), 0);
+	lb_health_set_kinds(fx->h, late_kinds, 1);
+	assert_int_equal(lb_health_sync(fx->h, &fx->cfg), 0);
+	fx->fds_before = count_fds();
+	fx->deadline = now_usec(CLOCK_MONOTONIC) + LATE_TIMEOUT_MS * USEC_PER_MSEC;
+	assert_int_equal(lb_health_probe_all(fx->h), 0);
+	/* connect() went EINPROGRESS: the probe runs and holds one socket, registered in the loop. */
+	assert_int_equal(late.starts, 1);
+	assert_true(lb_health_round_pending(fx->h));
+	assert_non_null(late.p);
+	fx->fd = late.p->fd;
+	assert_true(fx->fd >= 0);
+	assert_true(late.p->io.added);
+	assert_int_equal(count_fds(), fx->fds_before + 1);
+	assert_int_equal(fx->ch.n, 0);
+}
+
+/* Sleep past the probe's deadline, still without running the loop. */
+static void late_pass_deadline(const struct late_fx *fx) {
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	if (now < fx->deadline + 5 * USEC_PER_MSEC)
+		usleep(fx->deadline + 5 * USEC_PER_MSEC - now);
+}
+
+/* Wait until the kernel has the answer for the probe's socket (revents has all of want), then
+ * let the deadline pass: the state a late timer finds. poll() leaves SO_ERROR unread. */
+static void late_answer_waits(const struct late_fx *fx, short want) {
+	struct pollfd pfd = {.fd = fx->fd, .events = POLLOUT};
+	assert_int_equal(poll(&pfd, 1, 2000), 1);
+	assert_int_equal(pfd.revents & want, want);
+	late_pass_deadline(fx);
+}
+
+/* The deadline fires now: the kind's expire op, as the engine's timer calls it. Returns the log,
+ * which the caller frees. */
+static char *late_expire_now(struct late_fx *fx) {
+	capture_start();
+	lb_check_tcp.expire(late.p);
+	return capture_take();
+}
+
+/* Exactly one result, state st after failures failed probes; the socket is closed and gone from
+ * the loop; and running the loop past the old deadline brings no second probe or result. */
+static void late_check_one_result(struct late_fx *fx, enum lb_health st, uint64_t failures) {
+	struct lb_health_stats s;
+	assert_int_equal(fx->ch.n, 1);
+	assert_int_equal(fx->ch.state[0], st);
+	assert_false(lb_health_round_pending(fx->h));
+	lb_health_get_stats(fx->h, &s);
+	assert_int_equal(s.in_flight, 0);
+	assert_int_equal(s.probes, 1);
+	assert_int_equal(s.failures, failures);
+	assert_int_equal(late.p->fd, -1);
+	assert_false(late.p->io.added);
+	assert_int_equal(fcntl(fx->fd, F_GETFD), -1); /* nothing opened an fd since: no reuse */
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(count_fds(), fx->fds_before);
+
+	capture_start();
+	usec_t end = now_usec(CLOCK_MONOTONIC) + 2 * LATE_TIMEOUT_MS * USEC_PER_MSEC;
+	while (now_usec(CLOCK_MONOTONIC) < end)
+		assert_true(lb_loop_run_once(fx->l, 10) >= 0);
+	char *log = capture_take();
+	assert_string_equal(log, "");
+	free(log);
+	assert_int_equal(fx->ch.n, 1);
+	assert_int_equal(late.starts, 1);
+	assert_int_equal(late.engine_expires, 0);
+	lb_health_get_stats(fx->h, &s);
+	assert_int_equal(s.probes, 1);
+	assert_int_equal(s.in_flight, 0);
+	assert_int_equal(lb_health_state(fx->h, &fx->cfg.services[0], &fx->cfg.services[0].backends[0]),
+			 st);
+	assert_int_equal(count_fds(), fx->fds_before);
+}
+
+static void late_end(struct late_fx *fx) {
+	lb_health_free(fx->h);
+	lb_loop_free(fx->l);
+	free_conf(&fx->cfg);
+}
+
+/* The handshake completed before the deadline fired: the backend is up, not timed out. */
+static void test_tcp_late_checker_takes_waiting_success(void **state) {
+	char addr[64], want[160];
+	int lfd = listener(AF_INET, 16, addr, sizeof(addr));
+	struct late_fx fx;
+	late_begin(&fx, addr, false);
+	late_answer_waits(&fx, POLLOUT);
+	char *log = late_expire_now(&fx);
+	snprintf(want, sizeof(want), "web %s down -> up (1 success)\n", addr);
+	assert_string_equal(log, want);
+	late_check_one_result(&fx, LB_HEALTH_UP, 0);
+	/* Taken as a success, so closed like one: with RST, no TIME_WAIT. */
+	int c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	assert_true(c >= 0);
+	char b;
+	assert_int_equal(recv(c, &b, 1, 0), -1);
+	assert_int_equal(errno, ECONNRESET);
+	close(c);
+	close(lfd);
+	free(log);
+	late_end(&fx);
+}
+
+/* The refusal arrived before the deadline fired: down for the backend's own reason. */
+static void test_tcp_late_checker_takes_waiting_refusal(void **state) {
+	char addr[64], want[200];
+	closed_port(AF_INET, addr, sizeof(addr));
+	struct late_fx fx;
+	late_begin(&fx, addr, true);
+	late_answer_waits(&fx, POLLERR);
+	char *log = late_expire_now(&fx);
+	snprintf(want, sizeof(want), "web %s up -> down (1 failure: connection refused)\n", addr);
+	assert_string_equal(log, want);
+	late_check_one_result(&fx, LB_HEALTH_DOWN, 1);
+	free(log);
+	late_end(&fx);
+}
+
+/* Nothing waits on the socket (the SYN was dropped): the same late expire is a timeout. */
+static void test_tcp_late_checker_times_out_when_nothing_waits(void **state) {
+	char hung[64], want[200];
+	int hfd = listener(AF_INET, 0, hung, sizeof(hung));
+	int fillers[8];
+	size_t nf = fill_accept_queue(hung, fillers, 8);
+	struct late_fx fx;
+	late_begin(&fx, hung, true);
+	late_pass_deadline(&fx);
+	struct pollfd pfd = {.fd = fx.fd, .events = POLLOUT};
+	assert_int_equal(poll(&pfd, 1, 0), 0);
+	char *log = late_expire_now(&fx);
+	snprintf(want, sizeof(want), "web %s up -> down (1 failure: timeout)\n", hung);
+	assert_string_equal(log, want);
+	late_check_one_result(&fx, LB_HEALTH_DOWN, 1);
+	free(log);
+	late_end(&fx);
+	for (size_t i = 0; i < nf; i++)
+		close(fillers[i]);
+	close(hfd);
+}
+
 /* Scheduled probes (not a decisive round): fail_count refusals take the backend down; a
  * listener appearing brings it back after rise_count successes. */
 static void test_tcp_scheduled_down_then_up(void **state) {
@@ -351,6 +546,9 @@ int main(void) {
 		cmocka_unit_test(test_tcp_refused_v4),
 		cmocka_unit_test(test_tcp_refused_v6),
 		cmocka_unit_test(test_tcp_hung_syn_times_out_without_delaying_others),
+		cmocka_unit_test(test_tcp_late_checker_takes_waiting_success),
+		cmocka_unit_test(test_tcp_late_checker_takes_waiting_refusal),
+		cmocka_unit_test(test_tcp_late_checker_times_out_when_nothing_waits),
 		cmocka_unit_test(test_tcp_scheduled_down_then_up),
 		cmocka_unit_test(test_local_error_is_not_a_failure),
 		cmocka_unit_test(test_no_fd_leak),
