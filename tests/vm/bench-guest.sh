@@ -8,13 +8,15 @@
 # Prints progress lines "bench: ...", "=== INFO/NOTE ..." lines for the host, and the result table
 # between "=== TABLE BEGIN" and "=== TABLE END"; "=== BENCH OK" when every section ran.
 # Sections (ezlb.bench_only=a,b on the kernel command line runs some):
-#   program  100x10, 1000x10, 1000x100 from an empty table: ezlb once vs ipvsadm -R
+#   program  100x10, 1000x10, 1000x100 from an empty table: ezlb once vs ipvsadm -R; on the biggest
+#            file, ezlb check and libyaml's parser alone (yamlscan)
 #   noop     reconcile the 100k table again: ezlb once vs ipvsadm -Ln
 #   weights  change 1% of the weights: ezlb once, and the daemon on a file change, vs ipvsadm -R
 #            of the -e lines
 #   down     one backend goes down and up in the running daemon: latency and netlink cost
 #   health   TCP checks of 1k targets every 1 s, 10k every 1 s, 10k every 10 s: ezlb run vs
-#            keepalived -C (TCP_CHECK), CPU, checks done, regularity, RSS
+#            keepalived -C (TCP_CHECK), CPU (the checker's and the whole VM's), checks done,
+#            regularity, RSS
 #   memory   peak RSS with 100k destinations and 10k checks; CPU of an idle daemon
 #   flap     the kernel's trash of deleted destinations: remove vs quiesce
 #
@@ -36,6 +38,7 @@ fi
 SELF=$(readlink -f "$0")
 W=/tmp/bench
 HZ=100 # USER_HZ: /proc/PID/stat counts CPU time in 1/100 s
+NCPU=$(grep -c '^cpu[0-9]' /proc/stat)
 rm -rf "$W"
 mkdir -p "$W"
 only="" quick=""
@@ -49,9 +52,11 @@ done
 if [ -z "$quick" ]; then
 	SIZES="100x10:5 1000x10:5 1000x100:3" BIG_S=1000 BIG_D=100 BIG_RUNS=3
 	HEALTH="1000:1 10000:1 10000:10" HEALTH_RUNS=3 WINDOW=15 FLAP_S=10 TRASH="10000 100000" IDLE_WINDOW=10
+	VM_IDLE=10
 else
 	SIZES="10x10:2 50x20:1" BIG_S=50 BIG_D=20 BIG_RUNS=1
 	HEALTH="200:1 400:2" HEALTH_RUNS=2 WINDOW=4 FLAP_S=2 TRASH="1000" IDLE_WINDOW=3
+	VM_IDLE=3
 fi
 FAILED=0
 
@@ -239,10 +244,22 @@ sec_program() {
 		expect_rc0 "ezlb check ${s}x$d"
 		ez_ms+=("$MS")
 	done
+	# The floor under any loader built on libyaml: its event parser alone over the same file. The
+	# event count proves it read all of it: gen without health checks writes 9 events around
+	# the services and 11 + 6 per destination in each (see the YAML it prints).
+	local ys_ms=() events=$((9 + s * (11 + 6 * d)))
+	for r in $(seq 1 "$runs"); do
+		tm bp /dev/null "$W/out" yamlscan "$p.yaml"
+		expect_rc0 "yamlscan ${s}x$d"
+		expect_out "yamlscan ${s}x$d" "^$events\$"
+		ys_ms+=("$MS")
+	done
 	ns_del bp
-	say "  ezlb check: ${ez_ms[*]} ms"
+	say "  ezlb check: ${ez_ms[*]} ms; yamlscan ($events events): ${ys_ms[*]} ms"
 	row "... of which reading and validating the $((s * d / 1000))k file (\`ezlb check\`)" \
 		"$(fmt_ms "$(median "${ez_ms[@]}")")" "—" "—" "$runs"
+	row "... of which libyaml alone scanning the same file (no tree, no checks)" \
+		"$(fmt_ms "$(median "${ys_ms[@]}")")" "—" "—" "$runs"
 }
 
 # ---- 2. no-op reconcile, 3. 1% weights (same namespace, the big table) ----
@@ -423,19 +440,65 @@ utime_stime() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 
 # window PID: CPU of PID over WINDOW seconds, with benchsrv's report (and ezlb's, on SIGUSR1, by
 # the caller) at both ends. Sets CPU (percent of one core), USR and SYS (its user and kernel parts),
 # PER (CPU ms per connection the targets saw), and the benchsrv figures RATE, GAP50, GAP99.
+# On loopback the kernel runs both ends of a handshake in softirq context inside the system call
+# that sends the packet, so how kernel work splits between checker and target depends on who
+# sends what (a close with RST or with FIN): the busy CPU of the whole VM over the same window
+# does not. Sets VM (percent of one core, every process and the kernel) and VMPER (ms per
+# connection), the same way.
 window() {
-	local u0 s0 u1 s1
+	local u0 s0 u1 s1 m0 busy
 	kill -USR1 "$BS"
+	vm_mark
+	m0=$VMC
 	read -r u0 s0 < <(utime_stime "$1")
 	sleep "$WINDOW"
 	read -r u1 s1 < <(utime_stime "$1")
+	vm_mark
 	kill -USR2 "$BS"
 	sleep 0.5
 	pct() { awk -v t="$1" -v w="$WINDOW" -v hz=$HZ 'BEGIN { printf "%.1f\n", 100 * t / (w * hz) }'; }
 	CPU=$(pct $((u1 - u0 + s1 - s0))) USR=$(pct $((u1 - u0))) SYS=$(pct $((s1 - s0)))
 	RATE=$(bs_field rate) GAP50=$(bs_field gap_dev_p50_ms) GAP99=$(bs_field gap_dev_p99_ms)
-	PER=$(awk -v t=$((u1 - u0 + s1 - s0)) -v hz=$HZ -v r="$RATE" -v w="$WINDOW" \
-		'BEGIN { if (r > 0) printf "%.2f\n", 1000 * t / hz / (r * w) }')
+	PER=$(per_conn $((u1 - u0 + s1 - s0)))
+	busy=$(vm_busy "$m0" "$VMC")
+	VM=$(pct "$busy") VMPER=$(per_conn "$busy")
+}
+# per_conn TICKS: ms of CPU per connection the targets saw in the window (after RATE is set)
+per_conn() {
+	awk -v t="$1" -v hz=$HZ -v r="$RATE" -v w="$WINDOW" \
+		'BEGIN { if (r > 0) printf "%.2f\n", 1000 * t / hz / (r * w) }'
+}
+
+# vm_mark: sets VMC to "MICROSECONDS IDLE": the wall clock, and the idle + iowait time of all
+# CPUs so far (/proc/stat, in USER_HZ ticks), read without a fork so that the two stay close.
+vm_mark() {
+	local idle iowait
+	read -r _ _ _ _ idle iowait _ </proc/stat # cpu user nice system idle iowait irq...
+	VMC="${EPOCHREALTIME/./} $((idle + iowait))"
+}
+# vm_busy MARK0 MARK1: busy CPU of the whole VM between two vm_marks, in USER_HZ ticks: the time of
+# every CPU minus its idle and iowait. Not the sum of the busy fields of /proc/stat: this kernel
+# samples those at each tick (no IRQ_TIME_ACCOUNTING; VIRT_CPU_ACCOUNTING_GEN only on nohz_full
+# CPUs), which misses the short bursts of a process that wakes and sleeps between two ticks,
+# while NO_HZ times idle exactly. Tried: over one 4 s window the busy fields added up to 83 ticks
+# for the whole VM while ezlb alone had 106 (utime + stime, which follow the scheduler's clock).
+vm_busy() {
+	local w0 i0 w1 i1
+	read -r w0 i0 <<<"$1"
+	read -r w1 i1 <<<"$2"
+	awk -v w=$((w1 - w0)) -v i=$((i1 - i0)) -v n="$NCPU" -v hz=$HZ \
+		'BEGIN { printf "%.1f\n", n * w * hz / 1e6 - i }'
+}
+# vm_idle SECS: busy CPU of the whole VM over SECS with nothing running (once it is quiet), as
+# percent of one core: the floor under the whole-VM rows (timers, this script's own sleeps).
+vm_idle() {
+	local m0
+	wait_idle
+	vm_mark
+	m0=$VMC
+	sleep "$1"
+	vm_mark
+	awk -v t="$(vm_busy "$m0" "$VMC")" -v w="$1" -v hz=$HZ 'BEGIN { printf "%.2f\n", 100 * t / (w * hz) }'
 }
 
 # bs_field NAME: from benchsrv's last report
@@ -460,14 +523,15 @@ health_ezlb() {
 	kill -USR1 "$daemon"
 	wait_lines "$log" 'health: [0-9]+ targets' 2 10 || fail "health ezlb $n/$iv s: no stats line"
 	E_CPU=$CPU E_USR=$USR E_SYS=$SYS E_PER=$PER E_RATE=$RATE E_GAP50=$GAP50 E_GAP99=$GAP99
+	E_VM=$VM E_VMPER=$VMPER
 	E_HWM=$(hwm_kb "$daemon") E_LEFT=$(dests bh)
 	st=$(grep 'health: ' "$log" | tail -n 1)
 	say "  ezlb: ${st#*: }"
 	E_L50=$(echo "$st" | sed -n 's/.*lateness p50 \([0-9.]*\) ms.*/\1/p')
 	E_L99=$(echo "$st" | sed -n 's/.*lateness p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p')
 	say "  ezlb: CPU ${E_CPU}% (user $E_USR, sys $E_SYS), targets saw $E_RATE conn/s ($E_PER ms CPU" \
-		"each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms, VmHWM $E_HWM kB, $E_LEFT of $n" \
-		"destinations left, $(grep -c 'up -> down' "$log") down transitions"
+		"each), whole VM ${E_VM}% ($E_VMPER ms each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms," \
+		"VmHWM $E_HWM kB, $E_LEFT of $n destinations left, $(grep -c 'up -> down' "$log") down transitions"
 	stop_pid "$daemon"
 	stop_pid "$BS"
 	ns_del bh
@@ -476,7 +540,7 @@ health_ezlb() {
 # health_keepalived N IV PREFIX: keepalived -C (checker only) on the same targets. Sets K_*.
 health_keepalived() {
 	local n=$1 iv=$2 p=$3 log=$W/health-ka-$1-$2.log parent checker end
-	K_CPU="" K_USR="" K_SYS="" K_PER="" K_RATE="" K_GAP50="" K_GAP99="" K_HWM="" K_LEFT=""
+	K_CPU="" K_USR="" K_SYS="" K_PER="" K_RATE="" K_GAP50="" K_GAP99="" K_HWM="" K_LEFT="" K_VM="" K_VMPER=""
 	command -v keepalived >/dev/null || return 0
 	ns_new bk
 	rm -f "$W/bs.out" "$W/ka.pid" "$W/kac.pid"
@@ -498,10 +562,12 @@ health_keepalived() {
 	sleep $((iv + 4))
 	window "$checker"
 	K_CPU=$CPU K_USR=$USR K_SYS=$SYS K_PER=$PER K_RATE=$RATE K_GAP50=$GAP50 K_GAP99=$GAP99
+	K_VM=$VM K_VMPER=$VMPER
 	K_HWM=$(($(hwm_kb "$checker") + $(hwm_kb "$parent"))) K_LEFT=$(dests bk)
 	say "  keepalived: checker CPU ${K_CPU}% (user $K_USR, sys $K_SYS; parent $(utime_stime "$parent")" \
-		"ticks in all), targets saw $K_RATE conn/s ($K_PER ms CPU each), gap deviation p50 $K_GAP50" \
-		"ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker), $K_LEFT of $n destinations left"
+		"ticks in all), targets saw $K_RATE conn/s ($K_PER ms CPU each), whole VM ${K_VM}% ($K_VMPER" \
+		"ms each), gap deviation p50 $K_GAP50 ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker)," \
+		"$K_LEFT of $n destinations left"
 	stop_pid "$parent"
 	stop_pid "$checker"
 	stop_pid "$BS"
@@ -515,6 +581,10 @@ med() { local m; m=$(median ${ACC[$1]:-}); echo "${m:-n/a}"; }
 
 sec_health() {
 	local spec n iv p k h r
+	# Whole-VM CPU counts everything, so say what the VM burns with nothing running.
+	say "health: whole VM CPU with nothing running, over $VM_IDLE s"
+	VM_IDLE_PCT=$(vm_idle "$VM_IDLE")
+	say "  ${VM_IDLE_PCT}% of one core"
 	for spec in $HEALTH; do
 		n=${spec%%:*} iv=${spec#*:}
 		p=$W/h$n-$iv
@@ -523,9 +593,9 @@ sec_health() {
 		ACC=()
 		for r in $(seq 1 "$HEALTH_RUNS"); do
 			health_ezlb "$n" "$iv" "$p"
-			acc E_CPU E_USR E_SYS E_PER E_RATE E_GAP50 E_GAP99 E_LEFT E_HWM E_L50 E_L99
+			acc E_CPU E_USR E_SYS E_PER E_RATE E_GAP50 E_GAP99 E_LEFT E_HWM E_L50 E_L99 E_VM E_VMPER
 			health_keepalived "$n" "$iv" "$p"
-			[ -n "$K_CPU" ] && acc K_CPU K_USR K_SYS K_PER K_RATE K_GAP50 K_GAP99 K_LEFT K_HWM
+			[ -n "$K_CPU" ] && acc K_CPU K_USR K_SYS K_PER K_RATE K_GAP50 K_GAP99 K_LEFT K_HWM K_VM K_VMPER
 		done
 		k="" h="Health, $((n / 1000))k targets every $iv s ($((n / iv))/s due)"
 		[ "$n" -lt 1000 ] && h="Health, $n targets every $iv s ($((n / iv))/s due)"
@@ -537,6 +607,10 @@ sec_health() {
 		row "$h: checks done per second, counted by the targets" "$(med E_RATE)" "keepalived: ${k:-$(med K_RATE)}" "—" "$runs"
 		row "$h: CPU per check" "$(med E_PER) ms" "keepalived: ${k:-$(med K_PER) ms}" \
 			"$(ratio "$(med K_PER)" "$(med E_PER)")" "$runs"
+		row "$h: whole VM CPU, % of one core (every process and the kernel)" "$(med E_VM)%" \
+			"keepalived: ${k:-$(med K_VM)%}" "$(ratio "$(med K_VM)" "$(med E_VM)")" "$runs"
+		row "$h: whole VM CPU per check" "$(med E_VMPER) ms" "keepalived: ${k:-$(med K_VMPER) ms}" \
+			"$(ratio "$(med K_VMPER)" "$(med E_VMPER)")" "$runs"
 		row "$h: probe lateness (ezlb's own count: start minus due time, since the start)" \
 			"p50 $(med E_L50) ms, p99 $(med E_L99) ms" "— (keepalived does not count it)" "—" "$runs"
 		row "$h: gap between two checks of a target minus the interval, seen by the target" \
@@ -709,8 +783,21 @@ note "Health checks: every target is 127.1.x.y:9000, all served by one listener"
 	"shown, timeout 500 ms, fail_count 3; keepalived -C: delay_loop as shown, TCP_CHECK" \
 	"connect_timeout 0.5, retry 3, delay_before_retry 1, same targets. CPU is utime + stime of" \
 	"the process over the window (for keepalived its checker process; its parent is idle). On" \
-	"loopback the kernel runs both ends of every TCP handshake in the checker's system calls," \
-	"so kernel time dominates."
+	"loopback the kernel runs both ends of a TCP exchange in softirq context inside the system" \
+	"call of whichever process sends the packet, so the kernel's work splits between checker" \
+	"and target by who sends what: ezlb closes with RST, keepalived with FIN, so the target's" \
+	"close and the TIME_WAIT work land elsewhere. The whole-VM rows are fairer: the busy CPU of" \
+	"the VM over the same window, every process and the kernel, benchsrv the same in both" \
+	"cases: the window's length times the $NCPU CPUs minus their idle and iowait time in" \
+	"/proc/stat (idle is timed exactly; the busy fields are only sampled at each tick and miss" \
+	"short bursts). It includes the kernel's entries into and exits from idle, costly under TCG," \
+	"so a checker that wakes more often pays more for them here than it would on hardware."
+if [ -n "${VM_IDLE_PCT:-}" ]; then
+	note "Whole VM CPU with nothing running (measured once, at the start of the health section," \
+		"over $VM_IDLE s): ${VM_IDLE_PCT}% of one core, i.e." \
+		"$(awk -v p="$VM_IDLE_PCT" 'BEGIN { printf "%.1f", 10 * p }') ms of CPU per second;" \
+		"subtract it from the whole-VM rows (per check: that divided by the checks per second)."
+fi
 note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of" \
 	"100 us buckets up to 100 ms; above that the maximum is shown."
 note "Flapping: every deleted destination stays in the kernel's trash while connections use it" \

@@ -7,8 +7,9 @@
 #   BENCH_QUICK=1 ...      tiny sizes, to try the harness itself in a minute; results not written
 #   BENCH_TIMEOUT=1800     seconds for the whole VM
 # The image is the test suite's (tests/vm/mkinitramfs.sh) plus a second cpio archive appended to
-# it, which the kernel unpacks over the first: benchsrv (the health-check target), keepalived with
-# its libraries, and the guest script. Exit status non-zero if the VM did not finish the run.
+# it, which the kernel unpacks over the first: benchsrv (the health-check target), yamlscan (libyaml
+# alone), keepalived with its libraries, and the guest script. Exit status non-zero if the VM did
+# not finish the run.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 die() { echo "bench: $*" >&2; exit 1; }
@@ -42,6 +43,11 @@ copy() {
 
 cc -O2 -Wall -Wextra -Werror -o build/vm/benchsrv tests/vm/tools/benchsrv.c || die "cannot build benchsrv"
 copy build/vm/benchsrv /usr/bin/benchsrv
+# yamlscan: libyaml's parser alone over a file, the floor under ezlb's loader (program section).
+yaml_flags=$(pkg-config --cflags --libs yaml-0.1) || die "no yaml-0.1 for pkg-config (apt-get install libyaml-dev)"
+# shellcheck disable=SC2086 # the flags are words
+cc -O2 -Wall -Wextra -Werror -o build/vm/yamlscan tests/vm/tools/yamlscan.c $yaml_flags || die "cannot build yamlscan"
+copy build/vm/yamlscan /usr/bin/yamlscan
 KEEPALIVED=$(command -v keepalived || ls /usr/sbin/keepalived 2>/dev/null || true)
 if [ -n "$KEEPALIVED" ]; then
 	copy "$KEEPALIVED" /usr/sbin/keepalived
