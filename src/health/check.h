@@ -49,6 +49,12 @@ void lb_probe_fail_errno(struct lb_probe *p, int err);
 const char *lb_probe_reason(int err);
 /* Fill ss from a; returns its length. */
 socklen_t lb_probe_sockaddr(const struct lb_addr *a, struct sockaddr_storage *ss);
+/* Open the probe's non-blocking socket (p->fd) for p->addr's family; on failure the probe is
+ * aborted and -1 returned. */
+int lb_probe_open(struct lb_probe *p, int type, int proto);
+/* Wait for events on the probe's socket with cb(userdata = p); on failure the socket is closed,
+ * the probe aborted, and false returned. */
+bool lb_probe_watch(struct lb_probe *p, uint32_t events, lb_io_fn cb);
 /* Remove the probe's socket from the loop and close it; with rst, close with SO_LINGER 0 so a
  * connected TCP socket sends RST and leaves no TIME_WAIT behind (10k checks/s would otherwise
  * keep ~600k TIME_WAIT sockets). */

@@ -29,12 +29,9 @@ static void tcp_ready(struct lb_loop *l, int fd, uint32_t revents, void *userdat
 static void tcp_start(struct lb_probe *p) {
 	struct sockaddr_storage ss;
 	socklen_t len = lb_probe_sockaddr(p->addr, &ss);
-	int fd = socket(p->addr->af, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
-	if (fd < 0) {
-		lb_probe_abort(p, errno);
+	int fd = lb_probe_open(p, SOCK_STREAM, IPPROTO_TCP);
+	if (fd < 0)
 		return;
-	}
-	p->fd = fd;
 	if (connect(fd, (struct sockaddr *)&ss, len) == 0) {
 		lb_probe_close(p, true);
 		lb_probe_done(p, true, NULL);
@@ -46,12 +43,7 @@ static void tcp_start(struct lb_probe *p) {
 		lb_probe_fail_errno(p, err);
 		return;
 	}
-	int r = lb_loop_io_add(p->loop, &p->io, fd, EPOLLOUT, tcp_ready, p);
-	if (r < 0) {
-		lb_probe_close(p, false);
-		lb_probe_abort(p, -r);
-		return;
-	}
+	lb_probe_watch(p, EPOLLOUT, tcp_ready);
 }
 
 static void tcp_cancel(struct lb_probe *p) {

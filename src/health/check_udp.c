@@ -27,12 +27,9 @@ static void udp_ready(struct lb_loop *l, int fd, uint32_t revents, void *userdat
 static void udp_start(struct lb_probe *p) {
 	struct sockaddr_storage ss;
 	socklen_t len = lb_probe_sockaddr(p->addr, &ss);
-	int fd = socket(p->addr->af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-	if (fd < 0) {
-		lb_probe_abort(p, errno);
+	int fd = lb_probe_open(p, SOCK_DGRAM, IPPROTO_UDP);
+	if (fd < 0)
 		return;
-	}
-	p->fd = fd;
 	/* Connected, so that the kernel reports ICMP errors for this peer on the socket. */
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0 || send(fd, "", 0, 0) < 0) {
 		int err = errno;
@@ -40,12 +37,7 @@ static void udp_start(struct lb_probe *p) {
 		lb_probe_fail_errno(p, err);
 		return;
 	}
-	int r = lb_loop_io_add(p->loop, &p->io, fd, EPOLLIN, udp_ready, p);
-	if (r < 0) {
-		lb_probe_close(p, false);
-		lb_probe_abort(p, -r);
-		return;
-	}
+	lb_probe_watch(p, EPOLLIN, udp_ready);
 }
 
 static void udp_cancel(struct lb_probe *p) { lb_probe_close(p, false); }

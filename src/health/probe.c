@@ -51,6 +51,25 @@ socklen_t lb_probe_sockaddr(const struct lb_addr *a, struct sockaddr_storage *ss
 	return sizeof(*sin6);
 }
 
+int lb_probe_open(struct lb_probe *p, int type, int proto) {
+	int fd = socket(p->addr->af, type | SOCK_NONBLOCK | SOCK_CLOEXEC, proto);
+	if (fd < 0) {
+		lb_probe_abort(p, errno);
+		return -1;
+	}
+	p->fd = fd;
+	return fd;
+}
+
+bool lb_probe_watch(struct lb_probe *p, uint32_t events, lb_io_fn cb) {
+	int r = lb_loop_io_add(p->loop, &p->io, p->fd, events, cb, p);
+	if (r < 0) {
+		lb_probe_close(p, false);
+		lb_probe_abort(p, -r);
+	}
+	return r == 0;
+}
+
 void lb_probe_close(struct lb_probe *p, bool rst) {
 	if (p->fd < 0)
 		return;

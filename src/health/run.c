@@ -90,8 +90,13 @@ static bool probe_end(struct target *t) {
 	return decisive;
 }
 
+/* The probe is embedded in its target. */
+static struct target *target_of(struct lb_probe *p) {
+	return (struct target *)((char *)p - offsetof(struct target, probe));
+}
+
 void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
-	struct target *t = (struct target *)((char *)p - offsetof(struct target, probe));
+	struct target *t = target_of(p);
 	struct lb_health_mgr *h = t->h;
 	if (!t->running)
 		return;
@@ -112,7 +117,7 @@ void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
 }
 
 void lb_probe_abort(struct lb_probe *p, int err) {
-	struct target *t = (struct target *)((char *)p - offsetof(struct target, probe));
+	struct target *t = target_of(p);
 	struct lb_health_mgr *h = t->h;
 	if (!t->running)
 		return;
