@@ -1,5 +1,4 @@
 /* Event loop: timer order, cancel/re-arm, 10k timers, fd sources, turn hook, signals, no leaks. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
@@ -14,16 +13,7 @@
 #include <cmocka.h>
 
 #include "loop.h"
-
-static int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
+#include "test_fds.h"
 
 /* Timers that record the order they fired in. */
 struct rec {

@@ -1,6 +1,5 @@
 /* Helpers shared by the health tests: hand-built configs, log capture, fd counting. */
 #pragma once
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,16 +15,7 @@
 #include "config.h"
 #include "health.h"
 #include "log.h"
-
-static inline int count_fds(void) {
-	DIR *d = opendir("/proc/self/fd");
-	assert_non_null(d);
-	int n = 0;
-	while (readdir(d))
-		n++;
-	closedir(d);
-	return n;
-}
+#include "../test_fds.h"
 
 static inline struct lb_check_conf check_conf(uint32_t interval_ms, uint32_t timeout_ms,
 					      uint32_t fail, uint32_t rise, bool initial_up) {
@@ -95,4 +85,13 @@ static inline char *capture_take(void) {
 	}
 	free(raw);
 	return out;
+}
+
+/* Group setup of the health tests: notices and above are logged, into the capture, which is opened
+ * here once so that its fds are there before any fd count. */
+static inline int health_test_setup(void **state) {
+	log_set_max_level(LOG_NOTICE);
+	capture_start();
+	free(capture_take());
+	return 0;
 }

@@ -532,13 +532,6 @@ static void test_local_error_is_not_a_failure(void **state) {
 	free_conf(&cfg);
 }
 
-static int setup(void **state) {
-	log_set_max_level(LOG_NOTICE);
-	capture_start(); /* opens the capture fds once, before any fd count */
-	free(capture_take());
-	return 0;
-}
-
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tcp_up_v4),
@@ -553,5 +546,5 @@ int main(void) {
 		cmocka_unit_test(test_local_error_is_not_a_failure),
 		cmocka_unit_test(test_no_fd_leak),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, health_test_setup, NULL);
 }

@@ -157,13 +157,6 @@ static void test_udp_no_fd_leak(void **state) {
 	close(fd);
 }
 
-static int setup(void **state) {
-	log_set_max_level(LOG_NOTICE);
-	capture_start();
-	free(capture_take());
-	return 0;
-}
-
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_refused_v4),
@@ -172,5 +165,5 @@ int main(void) {
 		cmocka_unit_test(test_udp_reply_is_up_at_once),
 		cmocka_unit_test(test_udp_no_fd_leak),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, health_test_setup, NULL);
 }

@@ -493,13 +493,6 @@ static void test_round_decides_with_one_probe(void **state) {
 	fx_free(&fx);
 }
 
-static int setup(void **state) {
-	log_set_max_level(LOG_NOTICE);
-	capture_start();
-	free(capture_take());
-	return 0;
-}
-
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_verdict_table),
@@ -514,5 +507,5 @@ int main(void) {
 		cmocka_unit_test(test_first_probes_spread_then_periodic),
 		cmocka_unit_test(test_round_decides_with_one_probe),
 	};
-	return cmocka_run_group_tests(tests, setup, NULL);
+	return cmocka_run_group_tests(tests, health_test_setup, NULL);
 }
