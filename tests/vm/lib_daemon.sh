@@ -80,6 +80,27 @@ notify_value() {
 
 # ---- the daemon ----
 
+# web3_config FILE: the daemon tests' common config, written to FILE: service web, 10.0.0.1:80,
+# rr, health checks every 1 s (timeout 500 ms, fail_count 2, rise_count 2), the three backends
+# of vm_net_setup 3. WEB3_TABLE is what `ipvsadm -Sn` shows for it.
+WEB3_TABLE='-A -t 10.0.0.1:80 -s rr
+-a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 1
+-a -t 10.0.0.1:80 -r 10.1.2.2:8080 -m -w 1
+-a -t 10.0.0.1:80 -r 10.1.3.2:8080 -m -w 1'
+web3_config() {
+	cat >"$1" <<'EOF_'
+services:
+  - name: web
+    listen: 10.0.0.1:80
+    scheduler: rr
+    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
+    backends:
+      - {address: 10.1.1.2:8080}
+      - {address: 10.1.2.2:8080}
+      - {address: 10.1.3.2:8080}
+EOF_
+}
+
 # dstart LOG CONFIG [ARGS...]: starts `ezlb run -c CONFIG --state-dir $DSTATE ARGS` in the
 # background (NOTIFY_SOCKET set, DENV added) and sets DPID to the daemon's own pid: the subshell
 # execs ezlb, so $BASHPID in it is the daemon's pid, for WATCHDOG_PID=@PID@.

@@ -8,22 +8,9 @@
 cd "$WORK" || exit 1
 vm_net_setup 3 || not_ok "network setup"
 
-INTERVAL=1000 FAILS=2 RISES=2 # interval in ms, fail_count, rise_count: as in the config below
-cat >"$WORK/ezlb.yaml" <<'EOF_'
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
-EOF_
-ALL='-A -t 10.0.0.1:80 -s rr
--a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.2.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.3.2:8080 -m -w 1'
+INTERVAL=1000 FAILS=2 RISES=2 # interval in ms, fail_count, rise_count: as in web3_config
+web3_config "$WORK/ezlb.yaml"
+ALL=$WEB3_TABLE
 LOG=$WORK/ezlb.log
 dstart "$LOG" "$WORK/ezlb.yaml"
 D=$DPID

@@ -11,17 +11,7 @@ vm_net_setup 3 || not_ok "network setup"
 
 mkdir -p "$WORK/etc"
 CFG=$WORK/etc/ezlb.yaml
-cat >"$WORK/a.yaml" <<'EOF_'
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
-EOF_
+web3_config "$WORK/a.yaml"
 cat >"$WORK/b.yaml" <<'EOF_'
 global: {resync_interval: 5s}
 services:
@@ -40,10 +30,7 @@ services:
       - {address: 10.1.1.2:8080}
 EOF_
 sed 's/10.1.2.2:8080/10.1.2.999:8080/' "$WORK/a.yaml" >"$WORK/bad.yaml"
-WANT_A='-A -t 10.0.0.1:80 -s rr
--a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.2.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.3.2:8080 -m -w 1'
+WANT_A=$WEB3_TABLE
 
 cp "$WORK/a.yaml" "$CFG"
 LOG=$WORK/ezlb.log

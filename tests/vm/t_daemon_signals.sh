@@ -10,21 +10,8 @@
 cd "$WORK" || exit 1
 vm_net_setup 3 || not_ok "network setup"
 
-cat >"$WORK/ezlb.yaml" <<'EOF_'
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
-EOF_
-WANT='-A -t 10.0.0.1:80 -s rr
--a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.2.2:8080 -m -w 1
--a -t 10.0.0.1:80 -r 10.1.3.2:8080 -m -w 1'
+web3_config "$WORK/ezlb.yaml"
+WANT=$WEB3_TABLE
 LOG1=$WORK/ezlb1.log
 dstart "$LOG1" "$WORK/ezlb.yaml"
 D1=$DPID
