@@ -37,6 +37,12 @@ static int diff_dests(struct lb_plan *p, const struct lb_service *want,
 		      const struct lb_service *have, enum lb_op_kind only) {
 	size_t i = 0, j = 0, nh = have ? have->n_dests : 0;
 	while (i < want->n_dests || j < nh) {
+		/* a torn dump may list one destination twice: the copy is the same destination, not
+		 * one more to delete */
+		if (j > 0 && j < nh && lb_addr_cmp(&have->dests[j - 1].addr, &have->dests[j].addr) == 0) {
+			j++;
+			continue;
+		}
 		const struct lb_dest *w = i < want->n_dests ? &want->dests[i] : NULL;
 		const struct lb_dest *h = j < nh ? &have->dests[j] : NULL;
 		int c = !w ? 1 : !h ? -1 : lb_addr_cmp(&w->addr, &h->addr);
@@ -77,13 +83,20 @@ static int plan_services(struct lb_plan *p, const struct lb_table *desired,
 			 const struct lb_table *actual, const struct lb_owned *owned, int pass) {
 	size_t i = 0, j = 0;
 	while (i < desired->n || j < actual->n) {
+		/* a torn dump may list a service twice (see lb_ipvs_dump): plan against one copy */
+		if (j > 0 && j < actual->n &&
+		    lb_svc_key_cmp(&actual->svcs[j - 1].key, &actual->svcs[j].key) == 0) {
+			j++;
+			continue;
+		}
 		const struct lb_service *w = i < desired->n ? &desired->svcs[i] : NULL;
 		const struct lb_service *h = j < actual->n ? &actual->svcs[j] : NULL;
 		int c = !w ? 1 : !h ? -1 : lb_svc_key_cmp(&w->key, &h->key);
 		int r = 0;
 		if (pass == 1 && c <= 0)
 			r = lb_plan_service(p, w, c == 0 ? h : NULL);
-		else if (pass == 2 && c > 0 && lb_owned_has(owned, &h->key))
+		else if (pass == 2 && c > 0 && lb_owned_has(owned, &h->key) &&
+			 !lb_table_find(desired, &h->key)) /* never delete what the config wants */
 			r = push(p, LB_OP_DEL_SVC, h, NULL, NULL, NULL);
 		if (r < 0)
 			return r;

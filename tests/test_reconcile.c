@@ -190,10 +190,30 @@ static void apply_op(struct lb_table *t, const struct lb_op *op) {
 	}
 }
 
+/* The kernel behind a torn dump holds each entry once, however often the dump listed it. */
+static void dedupe(struct lb_table *t) {
+	size_t n = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		struct lb_service *s = &t->svcs[i];
+		if (n && lb_svc_key_cmp(&t->svcs[n - 1].key, &s->key) == 0) {
+			free(s->dests);
+			continue;
+		}
+		size_t m = 0;
+		for (size_t j = 0; j < s->n_dests; j++)
+			if (!m || lb_addr_cmp(&s->dests[m - 1].addr, &s->dests[j].addr) != 0)
+				s->dests[m++] = s->dests[j];
+		s->n_dests = m;
+		t->svcs[n++] = *s;
+	}
+	t->n = n;
+}
+
 static void apply_plan(const struct lb_table *actual, const struct lb_plan *p,
 		       struct lb_table *out) {
 	for (size_t i = 0; i < actual->n; i++)
 		copy_service(out, &actual->svcs[i]);
+	dedupe(out);
 	for (size_t i = 0; i < p->n; i++)
 		apply_op(out, &p->ops[i]);
 	lb_table_sort(out);
@@ -258,6 +278,7 @@ static void expected_after(const struct lb_table *desired, const struct lb_table
 		    !lb_owned_has(owned, &actual->svcs[i].key))
 			copy_service(out, &actual->svcs[i]);
 	lb_table_sort(out);
+	dedupe(out);
 }
 
 /* The properties every plan must have; `p` was planned from (desired, actual, owned). */
@@ -396,6 +417,17 @@ static const struct plan_case cases[] = {
 	  "+ service t4b tcp 10.0.0.1:443 scheduler rr", "+ service t6 tcp [::1]:80 scheduler rr",
 	  "+ service u4 udp 10.0.0.1:53 scheduler rr", "+ service u6 udp [::1]:53 scheduler rr",
 	  "+ service s sctp 10.0.0.1:9 scheduler rr"}},
+	/* A torn kernel dump (IPVS resumes a dump by counting entries) can list an entry twice. */
+	{"torn dump: a wanted service listed twice is neither deleted nor re-added",
+	 WEB " rr | " D10, K_WEB " rr | " D10 "; " K_WEB " rr | " D10, K_WEB, {NULL}},
+	{"torn dump: an owned unwanted service listed twice is deleted once", WEB " rr | " D10,
+	 K_WEB " rr | " D10 "; tcp 10.0.0.9:80 rr; tcp 10.0.0.9:80 rr", K_WEB "; tcp 10.0.0.9:80",
+	 {"- service tcp 10.0.0.9:80"}},
+	{"torn dump: a wanted destination listed twice is not deleted", WEB " rr | " D10 ", " D11,
+	 K_WEB " rr | " D10 ", " D10 ", " D11 ", " D11, K_WEB, {NULL}},
+	{"torn dump: a duplicated destination still gets its edit", WEB " rr | " D10 " w4",
+	 K_WEB " rr | " D10 " w2, " D10 " w2", K_WEB,
+	 {"~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: weight 2 -> 4"}},
 	{"create with every field shown",
 	 "@full tcp 10.0.0.1:80 sh p300 m255.255.0.0 f0x18 | " D10 " w7 dr u50 l5", "", "",
 	 {"+ service full tcp 10.0.0.1:80 scheduler sh flags sched1|sched2 persistence 300s netmask "
