@@ -66,6 +66,10 @@ static int open_checked(const char *path, int *out, char *why, size_t len) {
 
 int lb_statedir_open(const char *path, struct lb_statedir *sd) {
 	*sd = (struct lb_statedir){.fd = -1, .lock_fd = -1};
+	if (!path[0]) {
+		log_error("--state-dir: an empty path names no directory");
+		return -EINVAL;
+	}
 	sd->path = strdup(path);
 	if (!sd->path)
 		return -ENOMEM;

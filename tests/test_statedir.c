@@ -109,6 +109,7 @@ static void test_open_refuses(void **state) {
 	write_file(file, "x\n");
 	assert_int_equal(lb_statedir_open(file, &sd), -ENOTDIR);
 	assert_int_equal(lb_statedir_open(below, &sd), -ENOTDIR); /* cannot be made */
+	assert_int_equal(lb_statedir_open("", &sd), -EINVAL);
 }
 
 /* The real check of the owner needs a directory owned by someone else: root can make one. */
