@@ -15,7 +15,7 @@ struct lb_sync_stats {
 };
 
 struct lb_sync_opts {
-	const char *owned_path; /* ownership record */
+	const struct lb_statedir *state; /* holds the ownership record; locked */
 	bool dry_run;           /* print the plan to plan_out, change nothing */
 	FILE *plan_out;
 };
@@ -23,7 +23,8 @@ struct lb_sync_opts {
 /* actual: the kernel's table as last seen; refreshed by a dump when *actual_stale (then cleared).
  * After the pass actual reflects the ops that succeeded, so a caller may keep it as its view.
  * Returns 0 when every op applied, -EIO when some failed (each logged), or a negative errno when
- * the pass could not run at all. */
+ * the pass could not run at all (logged too). The kernel is changed only after the ownership
+ * record covers every service the pass may create: if it cannot be saved, nothing is applied. */
 int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_table *actual,
 		bool *actual_stale, const struct lb_sync_opts *o, struct lb_sync_stats *st);
 
@@ -34,6 +35,3 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
  * is not in the view (run lb_sync_run instead), or another negative errno. */
 int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_table *view,
 		     struct lb_sync_stats *st);
-
-/* The ownership record path inside a state directory. */
-int lb_owned_path(const char *state_dir, char **out);

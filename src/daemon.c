@@ -24,7 +24,7 @@
 
 struct daemon {
 	const struct lb_cli *cli;
-	char *owned_path;
+	struct lb_statedir state;    /* locked for the daemon's whole life */
 	struct lb_loop *loop;
 	struct lb_ipvs *ipvs;
 	struct lb_health_mgr *health;
@@ -129,7 +129,7 @@ static int reconcile_targeted(struct daemon *d) {
 
 static int reconcile_full(struct daemon *d) {
 	struct lb_table desired = {0};
-	struct lb_sync_opts so = {.owned_path = d->owned_path};
+	struct lb_sync_opts so = {.state = &d->state};
 	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
 	if (r == 0)
 		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
@@ -335,7 +335,8 @@ static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc
 
 static int setup(struct daemon *d) {
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
-	int r = lb_owned_path(d->cli->state_dir, &d->owned_path);
+	/* the lock first: a second daemon must stop before it touches anything */
+	int r = lb_statedir_acquire(d->cli->state_dir, "run", &d->state);
 	lb_raise_fd_limit();
 	if (r == 0) r = lb_loop_new(&d->loop);
 	if (r == 0) r = lb_loop_add_signals(d->loop, sigs, ARRAY_SIZE(sigs), on_signal, d);
@@ -368,12 +369,12 @@ static void teardown(struct daemon *d) {
 	lb_table_clear(&d->view);
 	lb_config_free(d->cfg);
 	free(d->config_error);
-	free(d->owned_path);
+	lb_statedir_close(&d->state);
 	free(d->changed);
 }
 
 int cmd_run(const struct lb_cli *o) {
-	struct daemon d = {.cli = o, .view_stale = true};
+	struct daemon d = {.cli = o, .view_stale = true, .state = {.fd = -1, .lock_fd = -1}};
 	lb_file_sig_get(o->config_path, &d.cfg_sig);
 	if (cli_load_config(o->config_path, &d.cfg) < 0)
 		return EXIT_FAIL;
@@ -384,7 +385,7 @@ int cmd_run(const struct lb_cli *o) {
 		r = lb_loop_run(d.loop);
 		sd_notify(0, "STOPPING=1");
 	}
-	if (r < 0)
+	if (r < 0 && r != -EWOULDBLOCK) /* refused for the lock: said so, nothing had started */
 		log_error("ezlb stopped: %s", strerror(-r));
 	teardown(&d);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;

@@ -22,7 +22,7 @@ static void usage(FILE *f) {
 		"  -c, --config FILE      configuration (default " LB_CONFIG_DEFAULT ")\n"
 		"  -n, --dry-run          once: print the plan, change nothing\n"
 		"      --no-health-check  once: do not probe backends first\n"
-		"      --state-dir DIR    where the ownership record lives (default " LB_STATE_DIR_DEFAULT ")\n"
+		"      --state-dir DIR    ownership record and lock, one ezlb each (default " LB_STATE_DIR_DEFAULT ")\n"
 		"  -l, --log-level LEVEL  debug|info|warn|error (overrides global.log_level)\n"
 		"  -h, --help             this help\n");
 }

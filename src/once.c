@@ -54,18 +54,12 @@ static void print_summary(const char *what, const struct lb_sync_stats *st) {
 }
 
 /* Runs one pass to make the kernel hold `desired`. */
-static int sync_once(const struct lb_cli *o, struct lb_ipvs *v, const struct lb_table *desired,
-		     struct lb_sync_stats *st) {
-	_cleanup_free_ char *owned_path = NULL;
+static int sync_once(const struct lb_cli *o, const struct lb_statedir *sd, struct lb_ipvs *v,
+		     const struct lb_table *desired, struct lb_sync_stats *st) {
 	struct lb_table actual = {0};
 	bool stale = true;
-	int r = lb_owned_path(o->state_dir, &owned_path);
-	if (r < 0)
-		return r;
-	struct lb_sync_opts so = {.owned_path = owned_path, .dry_run = o->dry_run, .plan_out = stdout};
-	r = lb_sync_run(v, desired, &actual, &stale, &so, st);
-	if (r < 0 && r != -EIO)
-		log_error("reconcile failed: %s", strerror(-r));
+	struct lb_sync_opts so = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout};
+	int r = lb_sync_run(v, desired, &actual, &stale, &so, st); /* logs its own failures */
 	lb_table_clear(&actual);
 	return r;
 }
@@ -94,20 +88,24 @@ int cmd_once(const struct lb_cli *o) {
 	struct lb_table desired = {0};
 	struct lb_loop *loop = NULL;
 	struct lb_health_mgr *h = NULL;
+	struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
 	struct lb_sync_stats st;
 	int r = cli_load_config(o->config_path, &cfg);
 	if (r < 0)
 		return EXIT_FAIL; /* a config error changes nothing in the kernel */
 	cli_apply_log_level(o, cfg);
-	/* IPVS first: probing backends is pointless where the table cannot be changed */
+	/* the lock first: with a daemon running, a second writer would fight it */
 	struct lb_ipvs *v = NULL;
-	r = lb_ipvs_open(&v);
+	r = lb_statedir_acquire(o->state_dir, "once", &sd);
+	/* IPVS next: probing backends is pointless where the table cannot be changed */
+	if (r == 0)
+		r = lb_ipvs_open(&v);
 	if (r == 0 && !o->no_health_check)
 		r = probe_round(cfg, &loop, &h);
 	if (r == 0)
 		r = lb_desired_build(cfg, h ? backend_up : NULL, h, &desired);
 	if (r == 0) {
-		r = sync_once(o, v, &desired, &st);
+		r = sync_once(o, &sd, v, &desired, &st);
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
@@ -116,13 +114,14 @@ int cmd_once(const struct lb_cli *o) {
 		lb_ipvs_close(v);
 	lb_health_free(h);
 	lb_loop_free(loop);
+	lb_statedir_close(&sd);
 	lb_config_free(cfg);
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
 int cmd_cleanup(const struct lb_cli *o) {
 	struct lb_config *cfg = NULL;
-	_cleanup_free_ char *owned_path = NULL;
+	struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
 	struct lb_table empty = {0};
 	struct lb_sync_stats st;
 	if (cli_load_config(o->config_path, &cfg) < 0)
@@ -130,25 +129,26 @@ int cmd_cleanup(const struct lb_cli *o) {
 	cli_apply_log_level(o, cfg);
 	/* The services the config names are ezlb's even if the record was lost: own them first. */
 	struct lb_owned owned = {0};
-	int r = lb_owned_path(o->state_dir, &owned_path);
+	int r = lb_statedir_acquire(o->state_dir, "cleanup", &sd);
 	if (r == 0 && !o->dry_run) {
-		r = lb_owned_load(owned_path, &owned);
+		r = lb_owned_load(&sd, &owned);
 		r = (r == -ENOENT || r == -EBADMSG) ? 0 : r;
 		for (size_t i = 0; r == 0 && i < cfg->n_services; i++) {
 			struct lb_svc_key k = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
 			r = lb_owned_add(&owned, &k);
 		}
 		if (r == 0)
-			r = lb_owned_save(owned_path, &owned);
+			r = lb_owned_save(&sd, &owned);
 	}
 	lb_owned_free(&owned);
 	struct lb_ipvs *v = NULL;
 	if (r == 0)
 		r = lb_ipvs_open(&v);
 	if (r == 0)
-		r = sync_once(o, v, &empty, &st);
+		r = sync_once(o, &sd, v, &empty, &st);
 	if (v)
 		lb_ipvs_close(v);
+	lb_statedir_close(&sd);
 	if (!o->dry_run && (r == 0 || r == -EIO))
 		print_summary("cleanup", &st);
 	lb_config_free(cfg);

@@ -91,16 +91,45 @@ static int parse_line(struct lb_owned *o, char *line, ssize_t len, unsigned line
 	return lb_owned_add(o, &k);
 }
 
-int lb_owned_load(const char *path, struct lb_owned *out) {
+/* The record as a stream. Never through a symbolic link, and only a regular file: a FIFO
+ * planted there would block the read for ever (O_NONBLOCK keeps the open itself from blocking). */
+static FILE *open_record(const struct lb_statedir *sd, int *err) {
+	_cleanup_close_ int fd = lb_statedir_openat(sd, LB_OWNED_FILE, O_RDONLY | O_NONBLOCK, 0);
+	struct stat st;
+	if (fd < 0)
+		return *err = fd, NULL;
+	if (fstat(fd, &st) < 0)
+		return *err = -errno, NULL;
+	if (!S_ISREG(st.st_mode))
+		return *err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, NULL;
+	FILE *f = fdopen(fd, "r");
+	if (!f)
+		return *err = -errno, NULL;
+	TAKE_FD(fd);
+	return f;
+}
+
+static void log_unreadable(const char *path, int r) {
+	if (r == -ENOENT)
+		log_info("no ownership record at %s: ezlb owns only the services the config names", path);
+	else if (r == -ELOOP)
+		log_error("cannot read ownership record %s: it is a symbolic link, which ezlb never "
+			  "follows; remove it (nothing is changed until then)", path);
+	else if (r == -EINVAL)
+		log_error("cannot read ownership record %s: not a regular file", path);
+	else
+		log_error("cannot read ownership record %s: %s", path, strerror(-r));
+}
+
+int lb_owned_load(const struct lb_statedir *sd, struct lb_owned *out) {
 	out->n = 0;
-	FILE *f = fopen(path, "re");
+	_cleanup_free_ char *path = NULL;
+	if (asprintf(&path, "%s/" LB_OWNED_FILE, sd->path) < 0)
+		return path = NULL, -ENOMEM;
+	int r = 0;
+	FILE *f = open_record(sd, &r);
 	if (!f) {
-		int r = -errno;
-		if (r == -ENOENT)
-			log_info("no ownership record at %s: ezlb owns only the services the config names",
-				 path);
-		else
-			log_error("cannot read ownership record %s: %s", path, strerror(-r));
+		log_unreadable(path, r);
 		return r;
 	}
 	_cleanup_free_ char *line = NULL;
@@ -108,7 +137,6 @@ int lb_owned_load(const char *path, struct lb_owned *out) {
 	unsigned lineno = 0;
 	const char *why = NULL;
 	ssize_t len;
-	int r = 0;
 	/* errno is cleared before each read so a failed one (EISDIR, EIO) can be told from EOF */
 	while (r >= 0 && (errno = 0, len = getline(&line, &cap, f)) >= 0)
 		r = parse_line(out, line, len, ++lineno, &why);
@@ -135,28 +163,6 @@ int lb_owned_load(const char *path, struct lb_owned *out) {
 }
 
 /* ---- save ---- */
-
-/* mkdir -p for the directory that holds path. */
-static int make_parent_dirs(const char *path) {
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	char *slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return 0;
-	*slash = 0;
-	for (char *p = dir + 1;; p++) {
-		bool end = *p == 0;
-		if (*p == '/' || end) {
-			*p = 0;
-			if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-				return -errno;
-			if (end)
-				return 0;
-			*p = '/';
-		}
-	}
-}
 
 static int write_all(int fd, const char *buf, size_t len) {
 	while (len) {
@@ -188,15 +194,17 @@ static char *render(const struct lb_owned *o, size_t *len) {
 	return text;
 }
 
-/* Writes tmp completely and durably; the rename that publishes it comes after. */
-static int write_tmp(const char *tmp, const struct lb_owned *o, const char **step) {
+/* Writes a new temporary file completely and durably; the rename that publishes it comes after.
+ * Its name is in tmp once it exists, so the caller can remove it. */
+static int write_tmp(const struct lb_statedir *sd, char *tmp, const struct lb_owned *o,
+		     const char **step) {
 	size_t len;
 	_cleanup_free_ char *text = render(o, &len);
 	if (!text)
 		return *step = "format", -ENOMEM;
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	_cleanup_close_ int fd = lb_statedir_create_tmp(sd, LB_OWNED_FILE, 0644, tmp);
 	if (fd < 0)
-		return *step = "create temporary file", -errno;
+		return *step = "create temporary file", fd;
 	int r = write_all(fd, text, len);
 	if (r < 0)
 		return *step = "write", r;
@@ -207,47 +215,19 @@ static int write_tmp(const char *tmp, const struct lb_owned *o, const char **ste
 	return 0;
 }
 
-/* Makes the rename itself durable. */
-static int sync_parent_dir(const char *path) {
-	_cleanup_free_ char *dir = strdup(path);
-	if (!dir)
-		return -ENOMEM;
-	char *slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		slash[1] = 0;
-	else
-		*slash = 0;
-	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return -errno;
-	return 0;
-}
-
-int lb_owned_save(const char *path, const struct lb_owned *o) {
-	_cleanup_free_ char *tmp = NULL;
-	const char *step = "create directory";
-	int r = make_parent_dirs(path);
-	if (r >= 0 && asprintf(&tmp, "%s.tmp", path) < 0) {
-		tmp = NULL;
-		r = -ENOMEM;
-		step = "format";
-	}
-	if (r >= 0)
-		r = write_tmp(tmp, o, &step);
-	if (r >= 0 && rename(tmp, path) < 0) {
-		r = -errno;
-		step = "rename";
-	}
-	if (r >= 0 && (r = sync_parent_dir(path)) < 0)
-		step = "fsync directory";
+int lb_owned_save(const struct lb_statedir *sd, const struct lb_owned *o) {
+	char tmp[LB_STATEDIR_TMPNAME_MAX] = "";
+	const char *step = NULL;
+	int r = write_tmp(sd, tmp, o, &step);
+	if (r < 0 && tmp[0])
+		lb_statedir_discard(sd, tmp);
+	if (r == 0)
+		r = lb_statedir_replace(sd, tmp, LB_OWNED_FILE, &step);
 	if (r < 0) {
-		if (tmp)
-			unlink(tmp);
-		log_error("cannot save ownership record %s: %s: %s", path, step, strerror(-r));
+		log_error("cannot save ownership record %s/" LB_OWNED_FILE ": %s: %s", sd->path, step,
+			  strerror(-r));
 		return r;
 	}
-	log_debug("saved ownership record %s: %zu owned services", path, o->n);
+	log_debug("saved ownership record %s/" LB_OWNED_FILE ": %zu owned services", sd->path, o->n);
 	return 0;
 }

@@ -7,10 +7,6 @@
 #include "log.h"
 #include "util.h"
 
-int lb_owned_path(const char *state_dir, char **out) {
-	return asprintf(out, "%s/owned", state_dir) < 0 ? -ENOMEM : 0;
-}
-
 static const char *op_service_label(const struct lb_op *op, char *buf, size_t len) {
 	if (op->svc->name)
 		return op->svc->name;
@@ -151,8 +147,8 @@ static void print_plan(FILE *f, const struct lb_plan *p) {
 		fprintf(f, "plan: no changes\n");
 }
 
-static int load_owned(const char *path, struct lb_owned *owned) {
-	int r = lb_owned_load(path, owned);
+static int load_owned(const struct lb_statedir *sd, struct lb_owned *owned) {
+	int r = lb_owned_load(sd, owned);
 	/* a missing or corrupt record leaves an empty set: safe, already logged */
 	return (r == -ENOENT || r == -EBADMSG) ? 0 : r;
 }
@@ -186,23 +182,24 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 	struct lb_owned owned = {0};
 	struct lb_plan plan = {0};
 	bool changed = false;
-	r = load_owned(o->owned_path, &owned);
-	if (r == 0)
-		r = lb_plan_build(desired, actual, &owned, &plan);
+	r = load_owned(o->state, &owned);
+	if (r == 0 && (r = lb_plan_build(desired, actual, &owned, &plan)) < 0)
+		log_error("reconcile: planning: %s", strerror(-r));
 	if (r < 0)
 		goto out;
 	if (o->dry_run) {
 		print_plan(o->plan_out, &plan);
 		goto out;
 	}
-	r = own_desired(&owned, desired, &changed);
+	if ((r = own_desired(&owned, desired, &changed)) < 0)
+		log_error("reconcile: ownership: %s", strerror(-r));
 	if (r == 0 && changed)
-		r = lb_owned_save(o->owned_path, &owned);
+		r = lb_owned_save(o->state, &owned);
 	if (r < 0)
-		goto out;
+		goto out; /* logged; and the kernel is not touched: the record would not cover it */
 	r = apply_plan(v, &plan, st);
-	if (r == 0 && plan.n)
-		r = rebuild_view(actual, desired, &plan);
+	if (r == 0 && plan.n && (r = rebuild_view(actual, desired, &plan)) < 0)
+		log_error("reconcile: rebuilding the view: %s", strerror(-r));
 	if (r < 0)
 		*actual_stale = true; /* the view no longer matches the kernel: dump next time */
 	if (*actual_stale && lb_ipvs_dump(v, actual) == 0)
@@ -211,7 +208,7 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 	if (!*actual_stale) /* only a fresh view can tell what is gone from the kernel */
 		prune_owned(&owned, desired, actual, &changed);
 	if (changed) {
-		int q = lb_owned_save(o->owned_path, &owned);
+		int q = lb_owned_save(o->state, &owned);
 		if (r == 0)
 			r = q;
 	}

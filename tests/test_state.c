@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "state.h"
+#include "statedir.h"
 #include "util.h"
 
 static char dir[] = "/tmp/ezlb-test-state-XXXXXX";
@@ -65,6 +66,27 @@ static void write_bytes(const char *path, const char *data, size_t len) {
 
 static void write_file(const char *path, const char *text) {
 	write_bytes(path, text, strlen(text));
+}
+
+/* The state directory dir/name, made if missing. */
+static void sd_open(const char *name, struct lb_statedir *sd) {
+	_cleanup_free_ char *p = path_in(name);
+	assert_int_equal(lb_statedir_open(p, sd), 0);
+}
+
+/* The names in a directory other than . and .., as "a b c" (sorted). */
+static void list_dir(const char *name, char *buf, size_t len) {
+	_cleanup_free_ char *p = path_in(name);
+	struct dirent **e;
+	int n = scandir(p, &e, NULL, alphasort);
+	assert_true(n >= 0);
+	buf[0] = 0;
+	for (int i = 0; i < n; i++) {
+		if (e[i]->d_name[0] != '.')
+			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " " : "", e[i]->d_name);
+		free(e[i]);
+	}
+	free(e);
 }
 
 static char *read_file(const char *path) {
@@ -128,14 +150,15 @@ static void test_set_many(void **state) {
 
 static void test_roundtrip(void **state) {
 	_cleanup_free_ char *path = path_in("run/ezlb/owned"); /* directories made on demand */
-	_cleanup_free_ char *tmp = path_in("run/ezlb/owned.tmp");
 	struct lb_owned o = {0}, back = {0};
+	struct lb_statedir sd;
 	char a[512], b[512];
+	sd_open("run/ezlb", &sd);
 	add(&o, "udp [2001:db8::1]:53");
 	add(&o, "tcp 10.0.0.1:80");
 	add(&o, "sctp 10.0.0.1:9");
 	mode_t old = umask(022);
-	assert_int_equal(lb_owned_save(path, &o), 0);
+	assert_int_equal(lb_owned_save(&sd, &o), 0);
 	umask(old);
 	_cleanup_free_ char *text = read_file(path);
 	assert_string_equal(text, "# ezlb owned services v1\n"
@@ -145,69 +168,132 @@ static void test_roundtrip(void **state) {
 	struct stat st;
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0644);
-	assert_int_equal(access(tmp, F_OK), -1); /* no temporary file left behind */
+	list_dir("run/ezlb", a, sizeof(a));
+	assert_string_equal(a, "owned"); /* no temporary file left behind */
 	add(&back, "tcp 10.9.9.9:1"); /* load replaces what was there */
-	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_int_equal(lb_owned_load(&sd, &back), 0);
 	assert_string_equal(dump(&back, b, sizeof(b)), dump(&o, a, sizeof(a)));
 	/* an empty set saves and loads as empty */
 	struct lb_owned none = {0};
-	assert_int_equal(lb_owned_save(path, &none), 0);
-	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_int_equal(lb_owned_save(&sd, &none), 0);
+	assert_int_equal(lb_owned_load(&sd, &back), 0);
 	assert_int_equal(back.n, 0);
 	lb_owned_free(&o);
 	lb_owned_free(&back);
+	lb_statedir_close(&sd);
 }
 
 static void test_overwrite_and_stale_tmp(void **state) {
-	_cleanup_free_ char *path = path_in("owned");
-	_cleanup_free_ char *tmp = path_in("owned.tmp");
+	_cleanup_free_ char *tmp = path_in("stale/owned.tmp");
 	struct lb_owned o = {0}, back = {0};
+	struct lb_statedir sd;
+	struct lb_statedir_holder h;
 	char buf[256];
+	sd_open("stale", &sd);
 	add(&o, "tcp 10.0.0.1:80");
 	add(&o, "tcp 10.0.0.2:80");
-	assert_int_equal(lb_owned_save(path, &o), 0);
+	assert_int_equal(lb_owned_save(&sd, &o), 0);
 	/* a crash mid-save left a longer temporary file; the next save must not inherit its tail */
 	write_file(tmp, "garbage garbage garbage garbage garbage garbage garbage garbage\n");
 	struct lb_svc_key k;
 	key("tcp 10.0.0.1:80", &k);
 	lb_owned_remove(&o, &k);
-	assert_int_equal(lb_owned_save(path, &o), 0);
-	assert_int_equal(access(tmp, F_OK), -1);
-	assert_int_equal(lb_owned_load(path, &back), 0);
+	assert_int_equal(lb_owned_save(&sd, &o), 0);
+	assert_int_equal(lb_owned_load(&sd, &back), 0);
 	assert_string_equal(dump(&back, buf, sizeof(buf)), "tcp 10.0.0.2:80");
+	/* ...and it goes when the lock is next taken */
+	assert_int_equal(lb_statedir_lock(&sd, "once", &h), 0);
+	list_dir("stale", buf, sizeof(buf));
+	assert_string_equal(buf, "lock owned");
 	lb_owned_free(&o);
 	lb_owned_free(&back);
+	lb_statedir_close(&sd);
 }
 
 /* Only files in the test dir: the directory listing must show exactly what the test made. */
 static void test_atomic_leaves_only_the_record(void **state) {
-	_cleanup_free_ char *sub = path_in("clean");
-	_cleanup_free_ char *path = path_in("clean/owned");
 	struct lb_owned o = {0};
+	struct lb_statedir sd;
+	char buf[256];
+	sd_open("clean", &sd);
 	add(&o, "tcp 10.0.0.1:80");
 	for (int i = 0; i < 3; i++)
-		assert_int_equal(lb_owned_save(path, &o), 0);
-	DIR *d = opendir(sub);
-	assert_non_null(d);
-	int files = 0;
-	struct dirent *e;
-	while ((e = readdir(d)))
-		if (e->d_name[0] != '.') {
-			assert_string_equal(e->d_name, "owned");
-			files++;
-		}
-	closedir(d);
-	assert_int_equal(files, 1);
+		assert_int_equal(lb_owned_save(&sd, &o), 0);
+	list_dir("clean", buf, sizeof(buf));
+	assert_string_equal(buf, "owned");
 	lb_owned_free(&o);
+	lb_statedir_close(&sd);
+}
+
+static int load_logged(const struct lb_statedir *sd, struct lb_owned *o, char *buf, size_t len);
+
+static void assert_precious(const char *target) {
+	_cleanup_free_ char *text = read_file(target);
+	assert_string_equal(text, "precious\n");
+}
+
+/* A symbolic link planted where the older versions wrote their temporary file (owned.tmp) used
+ * to redirect the write to its target. Now the write goes to a new file and the link is left:
+ * the target is untouched and the record is a regular file. */
+static void test_planted_tmp_symlink(void **state) {
+	_cleanup_free_ char *target = path_in("victim");
+	_cleanup_free_ char *planted = path_in("plant/owned.tmp");
+	_cleanup_free_ char *path = path_in("plant/owned");
+	struct lb_owned o = {0}, back = {0};
+	struct lb_statedir sd;
+	char buf[256];
+	write_file(target, "precious\n");
+	sd_open("plant", &sd);
+	assert_int_equal(symlink(target, planted), 0);
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(lb_owned_save(&sd, &o), 0);
+	assert_precious(target);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(lb_owned_load(&sd, &back), 0);
+	assert_string_equal(dump(&back, buf, sizeof(buf)), "tcp 10.0.0.1:80");
+	lb_owned_free(&o);
+	lb_owned_free(&back);
+	lb_statedir_close(&sd);
+}
+
+/* A symbolic link at the record itself is not followed: load refuses it (-ELOOP, which the
+ * callers treat as an error, not as an empty record), and its target is never read or written. */
+static void test_planted_record_symlink(void **state) {
+	_cleanup_free_ char *target = path_in("victim2");
+	_cleanup_free_ char *path = path_in("plant2/owned");
+	struct lb_owned o = {0};
+	struct lb_statedir sd;
+	char log[1024];
+	write_file(target, "precious\n");
+	sd_open("plant2", &sd);
+	assert_int_equal(symlink(target, path), 0);
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(load_logged(&sd, &o, log, sizeof(log)), -ELOOP);
+	assert_int_equal(o.n, 0);
+	assert_non_null(strstr(log, "cannot read ownership record "));
+	assert_non_null(strstr(log, "/plant2/owned: it is a symbolic link, which ezlb never follows"));
+	/* a save replaces the link itself, never writes through it */
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(lb_owned_save(&sd, &o), 0);
+	assert_precious(target);
+	struct stat st;
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	lb_owned_free(&o);
+	lb_statedir_close(&sd);
 }
 
 static void test_missing(void **state) {
-	_cleanup_free_ char *path = path_in("nothing-here");
 	struct lb_owned o = {0};
+	struct lb_statedir sd;
+	sd_open("nothing-here", &sd);
 	add(&o, "tcp 10.0.0.1:80");
-	assert_int_equal(lb_owned_load(path, &o), -ENOENT);
+	assert_int_equal(lb_owned_load(&sd, &o), -ENOENT);
 	assert_int_equal(o.n, 0);
 	lb_owned_free(&o);
+	lb_statedir_close(&sd);
 }
 
 /* Every one is refused whole: a record that is partly wrong cannot be trusted for the rest. */
@@ -228,13 +314,15 @@ static const char *const corrupt[] = {
 };
 
 static void test_corrupt(void **state) {
-	_cleanup_free_ char *path = path_in("corrupt");
+	_cleanup_free_ char *path = path_in("corrupt/owned");
+	struct lb_statedir sd;
+	sd_open("corrupt", &sd);
 	for (size_t i = 0; i < ARRAY_SIZE(corrupt); i++) {
 		struct lb_owned o = {0};
 		add(&o, "tcp 10.0.0.1:80");
 		write_file(path, corrupt[i]);
 		print_message("  corrupt[%zu]\n", i);
-		assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+		assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
 		assert_int_equal(o.n, 0);
 		lb_owned_free(&o);
 	}
@@ -245,25 +333,26 @@ static void test_corrupt(void **state) {
 	strcpy(big + 1500, "\n");
 	write_bytes(path, big, strlen(big));
 	struct lb_owned o = {0};
-	assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+	assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
 	assert_int_equal(o.n, 0);
 	/* a NUL byte inside a line that would parse if the line ended there */
 	static const char nul[] = "# ezlb owned services v1\ntcp 10.0.0.1:80\0tcp 10.0.0.2:80\n";
 	write_bytes(path, nul, sizeof(nul) - 1);
-	assert_int_equal(lb_owned_load(path, &o), -EBADMSG);
+	assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
 	assert_int_equal(o.n, 0);
 	lb_owned_free(&o);
+	lb_statedir_close(&sd);
 }
 
 /* Runs load with stderr (where log lines go off the journal) captured into buf. */
-static int load_logged(const char *path, struct lb_owned *o, char *buf, size_t len) {
+static int load_logged(const struct lb_statedir *sd, struct lb_owned *o, char *buf, size_t len) {
 	_cleanup_free_ char *cap = path_in("stderr");
 	int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(fd >= 0);
 	int saved = dup(STDERR_FILENO);
 	assert_true(saved >= 0);
 	assert_true(dup2(fd, STDERR_FILENO) >= 0);
-	int r = lb_owned_load(path, o);
+	int r = lb_owned_load(sd, o);
 	assert_true(dup2(saved, STDERR_FILENO) >= 0);
 	close(saved);
 	close(fd);
@@ -273,56 +362,68 @@ static int load_logged(const char *path, struct lb_owned *o, char *buf, size_t l
 }
 
 static void test_messages(void **state) {
-	_cleanup_free_ char *missing = path_in("missing");
-	_cleanup_free_ char *bad = path_in("bad");
+	_cleanup_free_ char *missing = path_in("msg-missing/owned");
+	_cleanup_free_ char *bad = path_in("msg-bad/owned");
 	_cleanup_free_ char *want = NULL;
 	struct lb_owned o = {0};
+	struct lb_statedir sd1, sd2;
 	char log[1024];
-	assert_int_equal(load_logged(missing, &o, log, sizeof(log)), -ENOENT);
+	sd_open("msg-missing", &sd1);
+	sd_open("msg-bad", &sd2);
+	assert_int_equal(load_logged(&sd1, &o, log, sizeof(log)), -ENOENT);
 	assert_true(asprintf(&want, "ezlb[info]: no ownership record at %s: ezlb owns only the "
 				    "services the config names\n", missing) > 0);
 	assert_non_null(strstr(log, want));
 	free(want);
 	write_file(bad, "# ezlb owned services v1\ntcp 10.0.0.1:80\ntcp 10.0.0.1\n");
-	assert_int_equal(load_logged(bad, &o, log, sizeof(log)), -EBADMSG);
+	assert_int_equal(load_logged(&sd2, &o, log, sizeof(log)), -EBADMSG);
 	assert_true(asprintf(&want, "ezlb[warn]: %s:3: corrupt ownership record: not a service key "
 				    "(expected e.g. \"tcp 10.0.0.1:80\"); ignoring it, so nothing "
 				    "outside the config will be deleted this run\n", bad) > 0);
 	assert_non_null(strstr(log, want));
 	lb_owned_free(&o);
+	lb_statedir_close(&sd1);
+	lb_statedir_close(&sd2);
 }
 
 static void test_comments_and_blank_lines(void **state) {
-	_cleanup_free_ char *path = path_in("commented");
+	_cleanup_free_ char *path = path_in("commented/owned");
 	struct lb_owned o = {0};
+	struct lb_statedir sd;
 	char buf[256];
+	sd_open("commented", &sd);
 	write_file(path, "# ezlb owned services v1\n\n# added by hand\nudp 10.0.0.1:53\n"
 			 "tcp 10.0.0.1:80\ntcp 10.0.0.1:80\n\n");
-	assert_int_equal(lb_owned_load(path, &o), 0);
+	assert_int_equal(lb_owned_load(&sd, &o), 0);
 	assert_string_equal(dump(&o, buf, sizeof(buf)), "tcp 10.0.0.1:80; udp 10.0.0.1:53");
 	lb_owned_free(&o);
+	lb_statedir_close(&sd);
 }
 
 static void test_io_errors(void **state) {
+	_cleanup_free_ char *asdir = path_in("io/owned");
+	_cleanup_free_ char *fifo = path_in("io2/owned");
 	struct lb_owned o = {0};
+	struct lb_statedir sd, sd2;
+	char buf[256], log[1024];
+	sd_open("io", &sd);
+	sd_open("io2", &sd2);
 	add(&o, "tcp 10.0.0.1:80");
-	/* the record's path is a directory */
-	assert_int_equal(lb_owned_load(dir, &o), -EISDIR);
-	assert_int_equal(o.n, 0);
-	/* its directory cannot be made: a file is in the way */
-	_cleanup_free_ char *file = path_in("a-file");
-	_cleanup_free_ char *below = path_in("a-file/sub/owned");
-	write_file(file, "x\n");
-	add(&o, "tcp 10.0.0.1:80");
-	assert_int_equal(lb_owned_save(below, &o), -ENOTDIR);
-	assert_int_equal(lb_owned_load(below, &o), -ENOTDIR);
-	/* the path itself is a directory: rename fails and the temporary file is removed */
-	_cleanup_free_ char *asdir = path_in("is-a-dir");
-	_cleanup_free_ char *asdir_tmp = path_in("is-a-dir.tmp");
+	/* the record is a directory: not read, and rename fails and the temporary file is removed */
 	assert_int_equal(mkdir(asdir, 0755), 0);
-	assert_int_equal(lb_owned_save(asdir, &o), -EISDIR);
-	assert_int_equal(access(asdir_tmp, F_OK), -1);
+	assert_int_equal(lb_owned_load(&sd, &o), -EISDIR);
+	assert_int_equal(o.n, 0);
+	add(&o, "tcp 10.0.0.1:80");
+	assert_int_equal(lb_owned_save(&sd, &o), -EISDIR);
+	list_dir("io", buf, sizeof(buf));
+	assert_string_equal(buf, "owned");
+	/* a FIFO would block a plain open for ever */
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(load_logged(&sd2, &o, log, sizeof(log)), -EINVAL);
+	assert_non_null(strstr(log, "/io2/owned: not a regular file"));
 	lb_owned_free(&o);
+	lb_statedir_close(&sd);
+	lb_statedir_close(&sd2);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
@@ -345,6 +446,8 @@ int main(void) {
 		cmocka_unit_test(test_roundtrip),
 		cmocka_unit_test(test_overwrite_and_stale_tmp),
 		cmocka_unit_test(test_atomic_leaves_only_the_record),
+		cmocka_unit_test(test_planted_tmp_symlink),
+		cmocka_unit_test(test_planted_record_symlink),
 		cmocka_unit_test(test_missing),
 		cmocka_unit_test(test_corrupt),
 		cmocka_unit_test(test_messages),
