@@ -14,10 +14,25 @@ struct lb_ipvs;
 int lb_ipvs_open(struct lb_ipvs **out);
 void lb_ipvs_close(struct lb_ipvs *v);
 
-/* Dumps every service and its destinations into out (cleared first), sorted. Firewall-mark
- * services have no address key and are left out (ezlb never touches them); IP_VS_SVC_F_HASHED is
- * masked out of flags. On failure (logged) out is left empty. */
-int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out);
+/* Which services' destinations a dump reads; the others are listed with dests_unknown set. */
+typedef bool (*lb_ipvs_want_fn)(const struct lb_svc_key *k, void *ud);
+
+/* Dumps every service into out (cleared first), sorted, and the destinations of those `want`
+ * accepts (all if want is NULL). Firewall-mark services have no address key and are left out
+ * (ezlb never touches them); IP_VS_SVC_F_HASHED is masked out of flags. A list that shows the
+ * kernel changing under the dump (an entry listed twice) is read again, a few times; if it never
+ * settles, out->torn is set and the duplicates are dropped (logged): then an entry missing from
+ * out may still exist. A reply that does not parse fails the dump; a dropped reply (ENOBUFS)
+ * repeats it. On failure (logged) out is left empty. */
+int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out, lb_ipvs_want_fn want, void *ud);
+/* The two halves, for a caller that spreads a large dump over several loop turns:
+ * the service list (every service has dests_unknown set), then one service's destinations
+ * (sets *torn if they never settled). Same rules and logging as lb_ipvs_dump. */
+int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out);
+int lb_ipvs_dump_dests(struct lb_ipvs *v, struct lb_service *svc, bool *torn);
+/* Asks the kernel for one service by its key: 1 if it exists, 0 if not, or a negative errno.
+ * Unlike a dump this is answered under one lock: the way to be sure something is gone. */
+int lb_ipvs_has_service(struct lb_ipvs *v, const struct lb_svc_key *k);
 
 /* Applies ops in order; continues past failures. errs[i] is 0 or the kernel's -errno for ops[i]
  * (EEXIST on add and ENOENT/ESRCH on delete count as success: ops are idempotent; an op lacking
@@ -35,6 +50,7 @@ struct lb_ipvs_stats {
 	uint64_t requests; /* netlink requests sent (ops and dump requests) */
 	uint64_t sendmsgs; /* sendmsg calls */
 	uint64_t dumps;    /* full table dumps */
+	uint64_t torn;     /* reads that listed an entry twice and were repeated */
 };
 void lb_ipvs_get_stats(const struct lb_ipvs *v, struct lb_ipvs_stats *out);
 

@@ -28,6 +28,8 @@ struct lb_service {
 	uint32_t flags;    /* IP_VS_SVC_F_* that ezlb manages (PERSISTENT, ONEPACKET, SCHED1..3) */
 	uint32_t timeout;  /* persistence timeout, seconds */
 	uint32_t netmask;  /* IPv4: network byte order mask; IPv6: prefix length */
+	bool dests_unknown; /* dumped without its destinations (a service ezlb neither wants nor
+			     * owns: there is no need to read them); never planned against */
 	const char *name;  /* config name for messages; NULL for a dumped service. Borrowed: the
 			    * table never frees it, so it must outlive the table */
 	struct lb_dest *dests;
@@ -37,6 +39,7 @@ struct lb_service {
 struct lb_table {
 	struct lb_service *svcs;
 	size_t n, cap;
+	bool torn; /* dumped while the kernel table changed (see lb_ipvs_dump): may lack entries */
 };
 
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b);

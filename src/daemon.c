@@ -84,12 +84,23 @@ static void stamp_now(struct daemon *d) {
 	strftime(d->last_time, sizeof(d->last_time), "%H:%M:%S", &tm);
 }
 
+/* Destinations are read only for the services the config names (the adopted ones). */
+static bool config_names(const struct lb_svc_key *k, void *ud) {
+	const struct lb_config *cfg = ud;
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct lb_svc_key c = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
+		if (lb_svc_key_cmp(&c, k) == 0)
+			return true;
+	}
+	return false;
+}
+
 /* A restarted daemon continues from the table it adopts: a checked backend of an existing service
  * counts as what the kernel shows until its first verdict, instead of health_check.initial. So a
  * restart neither re-adds a backend the previous run had taken out nor drops one it had in. */
 static int adopt_health(struct daemon *d) {
 	if (d->view_stale) {
-		int r = lb_ipvs_dump(d->ipvs, &d->view);
+		int r = lb_ipvs_dump(d->ipvs, &d->view, config_names, d->cfg);
 		if (r < 0)
 			return r;
 		d->view_stale = false;

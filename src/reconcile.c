@@ -68,6 +68,8 @@ int lb_plan_service(struct lb_plan *p, const struct lb_service *want, const stru
 		r = push(p, LB_OP_ADD_SVC, want, NULL, NULL, NULL);
 	else if (svc_differs(want, have))
 		r = push(p, LB_OP_EDIT_SVC, want, NULL, have, NULL);
+	if (have && have->dests_unknown)
+		return r; /* nothing known to compare with: the caller reads them first */
 	if (r >= 0)
 		r = diff_dests(p, want, have, LB_OP_ADD_DEST);
 	if (r >= 0 && have)

@@ -82,16 +82,61 @@ static int own_desired(struct lb_owned *owned, const struct lb_table *desired, b
 }
 
 /* Ownership after applying: drop services that are gone from the kernel (deleted, or never
- * created because the add failed), unless the config still names them. */
-static void prune_owned(struct lb_owned *owned, const struct lb_table *desired,
+ * created because the add failed), unless the config still names them. A dump may skip an entry
+ * (see lb_ipvs_dump), so absence from it is only a hint: each candidate is asked for by its key,
+ * and nothing is pruned on a dump known to be torn. A record entry lost by mistake would leave a
+ * service ezlb can never clean up. */
+static void prune_owned(struct lb_ipvs *v, struct lb_owned *owned, const struct lb_table *desired,
 			const struct lb_table *view, bool *changed) {
+	char key[LB_SVC_KEYSTRLEN];
+	if (view->torn)
+		return;
 	for (size_t i = owned->n; i-- > 0;) {
 		const struct lb_svc_key *k = &owned->keys[i];
 		if (lb_table_find(view, k) || lb_table_find(desired, k))
 			continue;
+		int r = lb_ipvs_has_service(v, k);
+		if (r < 0) {
+			log_warn("ownership: cannot ask the kernel for %s: %s; still owned",
+				 lb_svc_key_fmt(k, key, sizeof(key)), strerror(-r));
+			continue;
+		}
+		if (r > 0) {
+			log_info("ownership: %s was missing from a dump of a changing table but exists; "
+				 "still owned", lb_svc_key_fmt(k, key, sizeof(key)));
+			continue;
+		}
+		log_debug("ownership: %s is gone from the kernel; no longer owned",
+			  lb_svc_key_fmt(k, key, sizeof(key)));
 		lb_owned_remove(owned, k);
 		*changed = true;
 	}
+}
+
+/* Which services' destinations a pass must read: those it may change. */
+struct want_ctx {
+	const struct lb_table *desired;
+	const struct lb_owned *owned;
+};
+
+static bool want_dests(const struct lb_svc_key *k, void *ud) {
+	const struct want_ctx *c = ud;
+	return lb_table_find(c->desired, k) || lb_owned_has(c->owned, k);
+}
+
+/* A view kept from an earlier pass may hold a service that was foreign then (destinations not
+ * read) and that the config now names: read them before planning it. */
+static int read_missing_dests(struct lb_ipvs *v, const struct lb_table *desired,
+			      struct lb_table *actual) {
+	for (size_t i = 0; i < desired->n; i++) {
+		struct lb_service *have = lb_table_find(actual, &desired->svcs[i].key);
+		if (have && have->dests_unknown) {
+			int r = lb_ipvs_dump_dests(v, have, &actual->torn);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
 }
 
 static int copy_service(struct lb_table *t, const struct lb_service *from) {
@@ -116,6 +161,7 @@ static int copy_service(struct lb_table *t, const struct lb_service *from) {
  * services it had that were neither desired nor deleted. */
 static int rebuild_view(struct lb_table *view, const struct lb_table *desired, const struct lb_plan *p) {
 	struct lb_table next = {0};
+	bool torn = view->torn;
 	int r = 0;
 	for (size_t i = 0; i < desired->n && r == 0; i++)
 		r = copy_service(&next, &desired->svcs[i]);
@@ -133,6 +179,7 @@ static int rebuild_view(struct lb_table *view, const struct lb_table *desired, c
 		return r;
 	}
 	lb_table_sort(&next);
+	next.torn = torn; /* what the dump may have missed, the rebuilt view misses too */
 	*view = next;
 	return 0;
 }
@@ -172,17 +219,18 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 	memset(st, 0, sizeof(*st));
 	st->services = desired->n;
 	st->dests = lb_table_count_dests(desired);
-	int r;
-	if (*actual_stale) {
-		r = lb_ipvs_dump(v, actual);
-		if (r < 0)
-			return r;
-		*actual_stale = false;
-	}
 	struct lb_owned owned = {0};
 	struct lb_plan plan = {0};
 	bool changed = false;
-	r = load_owned(o->state, &owned);
+	int r = load_owned(o->state, &owned);
+	struct want_ctx wc = {desired, &owned};
+	if (r == 0 && *actual_stale) {
+		r = lb_ipvs_dump(v, actual, want_dests, &wc);
+		*actual_stale = r < 0;
+	} else if (r == 0) {
+		r = read_missing_dests(v, desired, actual);
+		*actual_stale = r < 0;
+	}
 	if (r == 0 && (r = lb_plan_build(desired, actual, &owned, &plan)) < 0)
 		log_error("reconcile: planning: %s", strerror(-r));
 	if (r < 0)
@@ -202,11 +250,11 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 		log_error("reconcile: rebuilding the view: %s", strerror(-r));
 	if (r < 0)
 		*actual_stale = true; /* the view no longer matches the kernel: dump next time */
-	if (*actual_stale && lb_ipvs_dump(v, actual) == 0)
+	if (*actual_stale && lb_ipvs_dump(v, actual, want_dests, &wc) == 0)
 		*actual_stale = false;
 	changed = false;
 	if (!*actual_stale) /* only a fresh view can tell what is gone from the kernel */
-		prune_owned(&owned, desired, actual, &changed);
+		prune_owned(v, &owned, desired, actual, &changed);
 	if (changed) {
 		int q = lb_owned_save(o->state, &owned);
 		if (r == 0)

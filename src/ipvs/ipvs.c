@@ -26,7 +26,9 @@
 #define SNDBUF_WANT (1024 * 1024)
 #define REPLY_TRUESIZE 2048
 #define BATCH_MSGS_MAX 2048
-#define REPLY_TIMEOUT_MS 30000
+/* A reply the kernel owes us is normally there at once; waiting longer than this would be a hung
+ * loop, and systemd's watchdog (WatchdogSec=30s) must never be what notices. */
+#define REPLY_TIMEOUT_MS 5000
 
 static int nlerr_to_errno(int nlerr) {
 	switch (nlerr < 0 ? -nlerr : nlerr) {

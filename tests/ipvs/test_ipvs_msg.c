@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -764,19 +765,20 @@ static void test_dump_reads_services_then_dests(void **state) {
 				   IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED, 300, 0xffffffff));
 	put_done(&dg, 500);
 	fake_reply(&f, &dg);
-	/* GET_DEST of the udp service (seq 501): none */
+	/* destinations are read in key order: tcp v4 first. GET_DEST of the tcp service (seq 501),
+	 * unsorted, one IPv6 tunnel destination */
+	put_msg(&dg, dest_reply(501, AF_INET6, AF_INET6, "2001:db8::9", 80, IP_VS_CONN_F_TUNNEL, 2, 0, 0));
+	put_msg(&dg, dest_reply(501, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_MASQ, 5, 0, 0));
+	put_msg(&dg, dest_reply(501, AF_INET, 0, "192.168.1.2", 8080, IP_VS_CONN_F_DROUTE, 1, 9, 3));
 	put_done(&dg, 501);
 	fake_reply(&f, &dg);
-	/* GET_DEST of the tcp service (seq 502), unsorted, one IPv6 tunnel destination */
-	put_msg(&dg, dest_reply(502, AF_INET6, AF_INET6, "2001:db8::9", 80, IP_VS_CONN_F_TUNNEL, 2, 0, 0));
-	put_msg(&dg, dest_reply(502, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_MASQ, 5, 0, 0));
-	put_msg(&dg, dest_reply(502, AF_INET, 0, "192.168.1.2", 8080, IP_VS_CONN_F_DROUTE, 1, 9, 3));
+	/* GET_DEST of the udp service (seq 502): none */
 	put_done(&dg, 502);
 	fake_reply(&f, &dg);
 
 	struct lb_table t = {0};
 	lb_table_add_service(&t); /* stale content: the dump starts from a clean table */
-	assert_int_equal(lb_ipvs_dump(&f.v, &t), 0);
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
 	assert_int_equal(t.n, 2);
 	struct lb_service s0 = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", IP_VS_SVC_F_PERSISTENT, 300,
 				   0xffffffff);
@@ -811,7 +813,7 @@ static void test_dump_reads_services_then_dests(void **state) {
 	assert_int_equal(p.genl_cmd, IPVS_CMD_GET_SERVICE);
 	assert_null(p.cmd[IPVS_CMD_ATTR_SERVICE]);
 	nlmsg_free(p.msg);
-	const struct lb_service *order[2] = {&s1, &s0};
+	const struct lb_service *order[2] = {&s0, &s1};
 	for (int i = 0; i < 2; i++) {
 		len = fake_read(&f, buf, sizeof(buf));
 		assert_int_equal(len, h->nlmsg_len);
@@ -838,10 +840,192 @@ static void test_dump_error_leaves_empty_table(void **state) {
 	put_err(&dg, 901, -EPERM);
 	fake_reply(&f, &dg);
 	struct lb_table t = {0};
-	assert_int_equal(lb_ipvs_dump(&f.v, &t), -EPERM);
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), -EPERM);
 	assert_int_equal(t.n, 0);
 	assert_null(t.svcs);
 	lb_nlbuf_free(&dg);
+	fake_close(&f);
+}
+
+/* ---- dumps of a kernel table that changes while it is read ---- */
+
+/* A fake kernel in a child process: it answers request i with datagram answers[i] only once
+ * request i has arrived, so what the code drains after a failure cannot swallow later answers. */
+static pid_t fake_kernel(struct fake *f, struct lb_nlbuf *answers, size_t n) {
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t buf[8192];
+		for (size_t i = 0; i < n; i++) {
+			if (recv(f->peer, buf, sizeof(buf), 0) < 0)
+				_exit(1);
+			if (send(f->peer, answers[i].data, answers[i].len, 0) < 0)
+				_exit(2);
+		}
+		_exit(0);
+	}
+	return pid;
+}
+
+static void fake_kernel_done(pid_t pid, struct lb_nlbuf *answers, size_t n) {
+	int st;
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0); /* every scripted request was made */
+	for (size_t i = 0; i < n; i++)
+		lb_nlbuf_free(&answers[i]);
+}
+
+#define SVC_A(seq) service_reply(seq, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "rr", 0, 0, 0xffffffff)
+#define SVC_B(seq) service_reply(seq, AF_INET, "10.0.0.2", IPPROTO_TCP, 80, "rr", 0, 0, 0xffffffff)
+
+static void dests_none(struct lb_nlbuf *dg, uint32_t seq) { put_done(dg, seq); }
+
+/* A service listed twice means the list moved under the dump: it is read again, and the second,
+ * clean read is what counts. */
+static void test_torn_service_list_is_read_again(void **state) {
+	struct fake f;
+	fake_open(&f, 100, 100);
+	struct lb_nlbuf a[4] = {0};
+	put_msg(&a[0], SVC_A(100));
+	put_msg(&a[0], SVC_B(100));
+	put_msg(&a[0], SVC_A(100)); /* resumed by count after an insert: A again */
+	put_done(&a[0], 100);
+	put_msg(&a[1], SVC_B(101));
+	put_msg(&a[1], SVC_A(101));
+	put_done(&a[1], 101);
+	dests_none(&a[2], 102);
+	put_msg(&a[3], dest_reply(103, AF_INET, AF_INET, "192.168.1.1", 80, IP_VS_CONN_F_MASQ, 1, 0, 0));
+	put_msg(&a[3], dest_reply(103, AF_INET, AF_INET, "192.168.1.1", 80, IP_VS_CONN_F_MASQ, 1, 0, 0));
+	put_done(&a[3], 103);
+	/* B's destinations (seq 103) are torn too, listed twice: read again */
+	struct lb_nlbuf all[5] = {a[0], a[1], a[2], a[3], {0}};
+	put_msg(&all[4], dest_reply(104, AF_INET, AF_INET, "192.168.1.1", 80, IP_VS_CONN_F_MASQ, 1, 0, 0));
+	put_done(&all[4], 104);
+	pid_t pid = fake_kernel(&f, all, 5);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
+	fake_kernel_done(pid, all, 5);
+	assert_int_equal(t.n, 2);
+	assert_false(t.torn);
+	assert_int_equal(f.v.stats.torn, 2);
+	assert_false(t.svcs[0].dests_unknown);
+	assert_int_equal(t.svcs[0].n_dests, 0);
+	assert_int_equal(t.svcs[1].n_dests, 1);
+	lb_table_clear(&t);
+	fake_close(&f);
+}
+
+/* A list that never settles: planned around, duplicates dropped, marked torn. */
+static void test_torn_service_list_that_never_settles(void **state) {
+	struct fake f;
+	fake_open(&f, 200, 100);
+	struct lb_nlbuf a[6] = {0};
+	for (uint32_t i = 0; i < 4; i++) {
+		put_msg(&a[i], SVC_A(200 + i));
+		put_msg(&a[i], SVC_A(200 + i));
+		put_msg(&a[i], SVC_B(200 + i));
+		put_done(&a[i], 200 + i);
+	}
+	dests_none(&a[4], 204);
+	dests_none(&a[5], 205);
+	pid_t pid = fake_kernel(&f, a, 6);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
+	fake_kernel_done(pid, a, 6);
+	assert_int_equal(t.n, 2);
+	assert_true(t.torn);
+	assert_int_not_equal(lb_svc_key_cmp(&t.svcs[0].key, &t.svcs[1].key), 0);
+	lb_table_clear(&t);
+	assert_false(t.torn);
+	fake_close(&f);
+}
+
+/* Replies dropped for lack of buffer space (ENOBUFS): read again, never planned against. */
+static void test_dump_repeated_after_enobufs(void **state) {
+	struct fake f;
+	fake_open(&f, 300, 100);
+	struct lb_nlbuf a[3] = {0};
+	put_msg(&a[0], SVC_A(300));
+	put_err(&a[0], 300, -ENOBUFS);
+	put_msg(&a[1], SVC_B(301));
+	put_done(&a[1], 301);
+	dests_none(&a[2], 302);
+	pid_t pid = fake_kernel(&f, a, 3);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
+	fake_kernel_done(pid, a, 3);
+	assert_int_equal(t.n, 1); /* only the second read's content */
+	struct lb_service b = svc("10.0.0.2:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	assert_int_equal(lb_svc_key_cmp(&t.svcs[0].key, &b.key), 0);
+	lb_table_clear(&t);
+	fake_close(&f);
+}
+
+/* A reply that does not parse fails the dump: an empty table and an error, never a partial one. */
+static void test_dump_malformed_reply_fails(void **state) {
+	struct fake f;
+	fake_open(&f, 400, 100);
+	struct lb_nlbuf a[1] = {0};
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, 400);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+	nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET); /* and nothing else */
+	nla_nest_end(m, n);
+	put_msg(&a[0], SVC_A(400));
+	put_msg(&a[0], m);
+	put_done(&a[0], 400);
+	pid_t pid = fake_kernel(&f, a, 1);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), -EPROTO);
+	fake_kernel_done(pid, a, 1);
+	assert_int_equal(t.n, 0);
+	fake_close(&f);
+}
+
+static bool only_b(const struct lb_svc_key *k, void *ud) {
+	struct lb_service b = svc("10.0.0.2:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	return lb_svc_key_cmp(k, &b.key) == 0;
+}
+
+/* Destinations are read only for the services the caller may change. */
+static void test_dump_reads_only_wanted_dests(void **state) {
+	struct fake f;
+	fake_open(&f, 500, 100);
+	struct lb_nlbuf a[2] = {0};
+	put_msg(&a[0], SVC_A(500));
+	put_msg(&a[0], SVC_B(500));
+	put_done(&a[0], 500);
+	put_msg(&a[1], dest_reply(501, AF_INET, AF_INET, "192.168.1.1", 80, IP_VS_CONN_F_MASQ, 1, 0, 0));
+	put_done(&a[1], 501);
+	pid_t pid = fake_kernel(&f, a, 2);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, only_b, NULL), 0);
+	fake_kernel_done(pid, a, 2); /* exactly two requests: no GET_DEST for A */
+	assert_int_equal(t.n, 2);
+	assert_true(t.svcs[0].dests_unknown);
+	assert_false(t.svcs[1].dests_unknown);
+	assert_int_equal(t.svcs[1].n_dests, 1);
+	assert_int_equal(recv(f.v.fd, f.v.rbuf, LB_IPVS_RBUF, MSG_DONTWAIT), -1);
+	lb_table_clear(&t);
+	fake_close(&f);
+}
+
+/* The point lookup that decides whether an owned service is really gone. */
+static void test_has_service(void **state) {
+	struct fake f;
+	fake_open(&f, 600, 100);
+	struct lb_nlbuf a[3] = {0};
+	struct nl_msg *m = SVC_A(600);
+	nlmsg_hdr(m)->nlmsg_flags = 0; /* a plain reply, not part of a dump */
+	put_msg(&a[0], m);
+	put_err(&a[1], 601, -ESRCH);
+	put_err(&a[2], 602, -EPERM);
+	pid_t pid = fake_kernel(&f, a, 3);
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	assert_int_equal(lb_ipvs_has_service(&f.v, &s.key), 1);
+	assert_int_equal(lb_ipvs_has_service(&f.v, &s.key), 0);
+	assert_int_equal(lb_ipvs_has_service(&f.v, &s.key), -EPERM);
+	fake_kernel_done(pid, a, 3);
 	fake_close(&f);
 }
 
@@ -939,6 +1123,12 @@ int main(void) {
 		cmocka_unit_test(test_apply_nothing),
 		cmocka_unit_test(test_dump_reads_services_then_dests),
 		cmocka_unit_test(test_dump_error_leaves_empty_table),
+		cmocka_unit_test(test_torn_service_list_is_read_again),
+		cmocka_unit_test(test_torn_service_list_that_never_settles),
+		cmocka_unit_test(test_dump_repeated_after_enobufs),
+		cmocka_unit_test(test_dump_malformed_reply_fails),
+		cmocka_unit_test(test_dump_reads_only_wanted_dests),
+		cmocka_unit_test(test_has_service),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_benign_errors),
 	};
