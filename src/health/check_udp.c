@@ -42,8 +42,18 @@ static void udp_start(struct lb_probe *p) {
 
 static void udp_cancel(struct lb_probe *p) { lb_probe_close(p, false); }
 
-/* No ICMP error within the timeout: nothing says the backend is down. */
+/* No ICMP error within the timeout: nothing says the backend is down. But a late loop (a busy
+ * turn, a stalled process) may not have read an error that arrived in time: look at the socket
+ * before judging, as TCP does. */
 static void udp_expire(struct lb_probe *p) {
+	char buf[1];
+	if (p->fd >= 0 && recv(p->fd, buf, sizeof(buf), MSG_DONTWAIT) < 0 && errno != EAGAIN &&
+	    errno != EINTR) {
+		int err = errno;
+		lb_probe_close(p, false);
+		lb_probe_fail_errno(p, err);
+		return;
+	}
 	lb_probe_close(p, false);
 	lb_probe_done(p, true, NULL);
 }

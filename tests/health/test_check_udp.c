@@ -2,8 +2,10 @@
  * up at once; silence -> up at the deadline. */
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include "../../src/health/check.h"
 #include "health_test.h"
 #include "loop.h"
 
@@ -157,6 +159,51 @@ static void test_udp_no_fd_leak(void **state) {
 	close(fd);
 }
 
+/* The real UDP kind, keeping the probe it starts: the test calls expire itself, as a late timer
+ * would, without the loop ever reading the socket. */
+static struct lb_probe *late_probe;
+static void late_start(struct lb_probe *p) {
+	late_probe = p;
+	lb_check_udp.start(p);
+}
+static void late_cancel(struct lb_probe *p) { lb_check_udp.cancel(p); }
+static const struct lb_check_ops late_udp = {.name = "udp", .proto = IPPROTO_UDP,
+					     .start = late_start, .cancel = late_cancel,
+					     .expire = late_cancel};
+static const struct lb_check_ops *const late_kinds[] = {&late_udp};
+
+/* The port refused (ICMP queued on the socket) before the deadline, but the loop never got to
+ * read it: at the deadline the refusal counts, not the silence. */
+static void test_udp_late_checker_takes_waiting_refusal(void **state) {
+	char addr[64], want[160];
+	int fd = udp_socket(AF_INET, addr, sizeof(addr));
+	assert_true(fd >= 0);
+	close(fd);
+	struct run r;
+	memset(&r, 0, sizeof(r));
+	const char *be[] = {addr};
+	add_service(&r.cfg, "dns", IPPROTO_UDP, check_conf(5000, 50, 1, 1, true), be, 1);
+	assert_int_equal(lb_loop_new(&r.l), 0);
+	assert_int_equal(lb_health_new(r.l, on_change, &r, &r.h), 0);
+	lb_health_set_kinds(r.h, late_kinds, 1);
+	late_probe = NULL;
+	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
+	assert_int_equal(lb_health_probe_all(r.h), 0);
+	assert_non_null(late_probe);
+	struct pollfd pfd = {.fd = late_probe->fd, .events = POLLIN};
+	assert_int_equal(poll(&pfd, 1, 2000), 1); /* the error is there, unread */
+	assert_true(pfd.revents & POLLERR);
+	usleep(60 * 1000);
+	capture_start();
+	lb_check_udp.expire(late_probe);
+	char *log = capture_take();
+	snprintf(want, sizeof(want), "dns %s up -> down (1 failure: connection refused)\n", addr);
+	assert_string_equal(log, want);
+	assert_int_equal(r.changes, 1);
+	free(log);
+	run_end(&r);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_udp_refused_v4),
@@ -164,6 +211,7 @@ int main(void) {
 		cmocka_unit_test(test_udp_silent_is_up_at_deadline),
 		cmocka_unit_test(test_udp_reply_is_up_at_once),
 		cmocka_unit_test(test_udp_no_fd_leak),
+		cmocka_unit_test(test_udp_late_checker_takes_waiting_refusal),
 	};
 	return cmocka_run_group_tests(tests, health_test_setup, NULL);
 }
