@@ -32,8 +32,15 @@ static int read_all(int fd, char **buf, size_t *len) {
 	return 0;
 }
 
+static const char *kind_of(mode_t m) {
+	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
+	       : S_ISSOCK(m) ? "a socket" : "not a regular file";
+}
+
 int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len) {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer, for ever; the file type is
+	 * checked before anything is read (it has no effect on a regular file) */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		int r = -errno;
 		cfg_file_error(c, "cannot open: %s", strerror(-r));
@@ -49,7 +56,11 @@ int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len) 
 		cfg_file_error(c, "is a directory, not a configuration file");
 		return -EISDIR;
 	}
-	if (S_ISREG(st.st_mode) && st.st_size > (off_t)CFG_MAX_BYTES) {
+	if (!S_ISREG(st.st_mode)) {
+		cfg_file_error(c, "is %s, not a regular file: refused", kind_of(st.st_mode));
+		return -EINVAL;
+	}
+	if (st.st_size > (off_t)CFG_MAX_BYTES) {
 		cfg_file_error(c, "file too large (%lld bytes; the limit is 16 MiB)", (long long)st.st_size);
 		return -EFBIG;
 	}

@@ -206,6 +206,37 @@ static void test_directory(void **state) {
 			  "tests/config/fixtures: is a directory, not a configuration file");
 }
 
+/* A FIFO or a device as the config is refused at once, by name, never waited on: the load runs
+ * in a child with an alarm, so a load that blocks fails the test instead of hanging it. */
+static int load_special(const char *path, const char *want) {
+	pid_t pid = fork();
+	if (pid == 0) {
+		alarm(3);
+		struct lb_config *c = NULL;
+		struct lb_diag d = {0};
+		int r = lb_config_load(path, &c, &d);
+		_exit(r != -EINVAL ? 11 : c ? 12 : d.n != 1 ? 13 : strcmp(d.msgs[0], want) ? 14 : 0);
+	}
+	int st = -1;
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static void test_fifo_and_device(void **state) {
+	char path[] = "/tmp/ezlb-test-fifo-XXXXXX", want[256];
+	assert_non_null(mkdtemp(path));
+	char fifo[sizeof(path) + 16];
+	snprintf(fifo, sizeof(fifo), "%s/ezlb.yaml", path);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file: refused", fifo);
+	assert_int_equal(load_special(fifo, want), 0);
+	assert_int_equal(load_special("/dev/null", "/dev/null: is a character device, not a regular "
+						   "file: refused"), 0);
+	unlink(fifo);
+	rmdir(path);
+}
+
 static void test_huge_file(void **state) {
 	char path[] = "/tmp/ezlb-test-huge-XXXXXX";
 	int fd = mkstemp(path);
@@ -296,6 +327,7 @@ int main(void) {
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_huge_file),
 		cmocka_unit_test(test_unreadable),
+		cmocka_unit_test(test_fifo_and_device),
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_diag_appends),
 		cmocka_unit_test(test_names),
