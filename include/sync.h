@@ -17,6 +17,9 @@ struct lb_sync_stats {
 struct lb_sync_opts {
 	const struct lb_statedir *state; /* holds the ownership record; locked */
 	bool dry_run;           /* print the plan to plan_out, change nothing */
+	/* Keys that are ezlb's even if the record lost them (cleanup: the config's services). They
+	 * join the owned set before planning, so a dry run plans exactly what a real run does. */
+	const struct lb_owned *also_owned;
 	FILE *plan_out;
 };
 

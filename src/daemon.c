@@ -115,7 +115,10 @@ static int adopt_health(struct daemon *d) {
 		for (size_t j = 0; j < sc->n_backends; j++) {
 			const struct lb_backend_conf *be = &sc->backends[j];
 			const struct lb_dest *dst = lb_service_find_dest(have, &be->addr);
-			bool in = dst && (dst->weight > 0 || be->weight == 0);
+			/* weight 0 means "taken out" only where ezlb takes backends out that way
+			 * (quiesce); under remove it is a hand edit the next pass repairs */
+			bool quiesce = sc->check.on_failure == LB_ON_FAILURE_QUIESCE;
+			bool in = dst && (dst->weight > 0 || be->weight == 0 || !quiesce);
 			lb_health_assume(d->health, sc, be, in ? LB_HEALTH_UP : LB_HEALTH_DOWN);
 			held += !in;
 		}

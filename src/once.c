@@ -55,10 +55,12 @@ static void print_summary(const char *what, const struct lb_sync_stats *st) {
 
 /* Runs one pass to make the kernel hold `desired`. */
 static int sync_once(const struct lb_cli *o, const struct lb_statedir *sd, struct lb_ipvs *v,
-		     const struct lb_table *desired, struct lb_sync_stats *st) {
+		     const struct lb_table *desired, const struct lb_owned *also_owned,
+		     struct lb_sync_stats *st) {
 	struct lb_table actual = {0};
 	bool stale = true;
-	struct lb_sync_opts so = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout};
+	struct lb_sync_opts so = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout,
+				  .also_owned = also_owned};
 	int r = lb_sync_run(v, desired, &actual, &stale, &so, st); /* logs its own failures */
 	lb_table_clear(&actual);
 	return r;
@@ -105,7 +107,7 @@ int cmd_once(const struct lb_cli *o) {
 	if (r == 0)
 		r = lb_desired_build(cfg, h ? backend_up : NULL, h, &desired);
 	if (r == 0) {
-		r = sync_once(o, &sd, v, &desired, &st);
+		r = sync_once(o, &sd, v, &desired, NULL, &st);
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
@@ -119,35 +121,38 @@ int cmd_once(const struct lb_cli *o) {
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
+/* The services the config names are ezlb's even if the record was lost: they are owned for the
+ * plan (dry run or not), and recorded before anything is deleted. */
+static int config_keys(const struct lb_config *cfg, struct lb_owned *out) {
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct lb_svc_key k = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
+		int r = lb_owned_add(out, &k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int cmd_cleanup(const struct lb_cli *o) {
 	struct lb_config *cfg = NULL;
 	struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
 	struct lb_table empty = {0};
+	struct lb_owned named = {0};
 	struct lb_sync_stats st;
 	if (cli_load_config(o->config_path, &cfg) < 0)
 		return EXIT_FAIL;
 	cli_apply_log_level(o, cfg);
-	/* The services the config names are ezlb's even if the record was lost: own them first. */
-	struct lb_owned owned = {0};
 	int r = lb_statedir_acquire(o->state_dir, "cleanup", &sd);
-	if (r == 0 && !o->dry_run) {
-		r = lb_owned_load(&sd, &owned);
-		r = (r == -ENOENT || r == -EBADMSG) ? 0 : r;
-		for (size_t i = 0; r == 0 && i < cfg->n_services; i++) {
-			struct lb_svc_key k = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
-			r = lb_owned_add(&owned, &k);
-		}
-		if (r == 0)
-			r = lb_owned_save(&sd, &owned);
-	}
-	lb_owned_free(&owned);
 	struct lb_ipvs *v = NULL;
+	if (r == 0 && (r = config_keys(cfg, &named)) < 0)
+		log_error("cleanup: %s", strerror(-r));
 	if (r == 0)
 		r = lb_ipvs_open(&v);
 	if (r == 0)
-		r = sync_once(o, &sd, v, &empty, &st);
+		r = sync_once(o, &sd, v, &empty, &named, &st);
 	if (v)
 		lb_ipvs_close(v);
+	lb_owned_free(&named);
 	lb_statedir_close(&sd);
 	if (!o->dry_run && (r == 0 || r == -EIO))
 		print_summary("cleanup", &st);

@@ -223,6 +223,12 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 	struct lb_plan plan = {0};
 	bool changed = false;
 	int r = load_owned(o->state, &owned);
+	for (size_t i = 0; r == 0 && o->also_owned && i < o->also_owned->n; i++) {
+		if (lb_owned_has(&owned, &o->also_owned->keys[i]))
+			continue;
+		r = lb_owned_add(&owned, &o->also_owned->keys[i]);
+		changed = true;
+	}
 	struct want_ctx wc = {desired, &owned};
 	if (r == 0 && *actual_stale) {
 		r = lb_ipvs_dump(v, actual, want_dests, &wc);
