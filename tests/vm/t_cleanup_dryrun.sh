@@ -21,7 +21,7 @@ ez cleanup --dry-run -c c.yaml --state-dir "$STATE"
 assert_rc "cleanup --dry-run" 0
 PLAN=$OUT
 assert_eq "cleanup --dry-run: the plan deletes the config's service, and only it" \
-	"- service web tcp 10.0.0.1:80
+	"- service tcp 10.0.0.1:80
 plan: 1 changes" "$PLAN"
 assert_unchanged "cleanup --dry-run: the table is untouched" "$WORK/before"
 assert_true "cleanup --dry-run: no ownership record written" test ! -e "$STATE/owned"
