@@ -12,8 +12,14 @@ struct lb_watch;
 int lb_watch_new(const char *config_path, struct lb_watch **out);
 void lb_watch_free(struct lb_watch *w);
 int lb_watch_fd(const struct lb_watch *w);
-/* Reads all pending events. Returns 1 if any may concern the config file, 0 if none, or -errno. */
+/* Reads all pending events. Returns 1 if a complete new version of the config file may be there,
+ * 0 if not, or -errno. Writing to the file in place (IN_MODIFY) is not a new version: the file is
+ * complete when its writer closes it (IN_CLOSE_WRITE), when another file is renamed over it, or
+ * when a symlink is put in its place. */
 int lb_watch_drain(struct lb_watch *w);
+/* True between a write to the file in place and its close: the file on disk may be a prefix of
+ * what is being written, and must not be loaded. */
+bool lb_watch_writing(const struct lb_watch *w);
 
 /* What identifies a version of a file (following symlinks); all zero when it cannot be stat'ed. */
 struct lb_file_sig {

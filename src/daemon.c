@@ -19,7 +19,7 @@
 #include "watch.h"
 
 #define DEBOUNCE_USEC (100 * USEC_PER_MSEC)  /* a burst of file events becomes one reload */
-#define DEBOUNCE_MAX_USEC (USEC_PER_SEC)     /* ...but a file written for ever still gets loaded */
+#define DEBOUNCE_MAX_USEC (USEC_PER_SEC)     /* ...but a stream of saves still gets loaded */
 #define RETRY_MIN_USEC (USEC_PER_SEC)        /* after a failed reconcile, retry soon, backing off */
 
 struct daemon {
@@ -292,7 +292,14 @@ static void on_signal(struct lb_loop *l, const struct signalfd_siginfo *si, void
 }
 
 static void on_debounce(struct lb_loop *l, struct lb_timer *t, void *ud) {
-	reload(ud, false);
+	struct daemon *d = ud;
+	/* written to again since the event that armed us: wait for that writer's close */
+	if (lb_watch_writing(d->watch)) {
+		log_debug("config watcher: %s is being written; loading it when closed",
+			  d->cli->config_path);
+		return;
+	}
+	reload(d, false);
 }
 
 static void on_watch(struct lb_loop *l, int fd, uint32_t revents, void *ud) {

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <libgen.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
@@ -16,6 +17,8 @@ struct lb_watch {
 	char *base;
 	int target_wd;   /* the directory of the file a symlinked config points to, or -1 */
 	char *target;    /* that file's name there */
+	bool writing;    /* the file was modified or created and not closed since: still being
+			  * written, so a version on disk now may be a prefix of the real one */
 };
 
 /* Events that can mean a new version of a file in the directory. */
@@ -74,20 +77,59 @@ void lb_watch_free(struct lb_watch *w) {
 
 int lb_watch_fd(const struct lb_watch *w) { return w->fd; }
 
-/* Our file, or a name whose change can swap what our path resolves to (a "..data" style link, a
- * rename over the directory): anything but obviously unrelated files. Editors' swap files
- * (".x.swp", "x~", "4913") are ignored; the signature check settles the rest. */
-static bool concerns(const struct lb_watch *w, const struct inotify_event *ev) {
+bool lb_watch_writing(const struct lb_watch *w) { return w->writing; }
+
+/* The config file itself: its name in the watched directory, or the target of a symlinked one. */
+static bool is_our_file(const struct lb_watch *w, const struct inotify_event *ev) {
+	if (ev->wd == w->target_wd)
+		return w->target && strcmp(ev->name, w->target) == 0;
+	return strcmp(ev->name, w->base) == 0;
+}
+
+/* A name whose change can swap what our path resolves to (a "..data" style link, a rename over
+ * the directory): anything but obviously unrelated files. Editors' swap files (".x.swp", "x~",
+ * "4913") are ignored; the signature check settles the rest. */
+static bool may_swap_path(const struct lb_watch *w, const struct inotify_event *ev) {
 	if (!ev->len || (ev->mask & (IN_DELETE_SELF | IN_MOVE_SELF)))
 		return true;
 	if (ev->wd == w->target_wd)
-		return w->target && strcmp(ev->name, w->target) == 0;
-	if (strcmp(ev->name, w->base) == 0)
-		return true;
+		return false;
 	size_t n = strlen(ev->name);
 	bool swap = (n > 4 && strcmp(ev->name + n - 4, ".swp") == 0) || ev->name[n - 1] == '~' ||
 		    strcmp(ev->name, "4913") == 0;
 	return !swap && !(ev->mask & (IN_MODIFY | IN_CLOSE_WRITE | IN_ATTRIB));
+}
+
+/* A new name in the directory: a symlink is complete as soon as it exists; a regular file is
+ * complete when its writer closes it (IN_CLOSE_WRITE follows). */
+static bool created_link(const struct lb_watch *w, const struct inotify_event *ev) {
+	_cleanup_free_ char *p = NULL;
+	const char *dir = ev->wd == w->target_wd ? NULL : w->dir;
+	struct stat st;
+	if (!dir || asprintf(&p, "%s/%s", dir, ev->name) < 0)
+		return false;
+	return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
+}
+
+/* What one event means for our file: 1 a complete new version may be there, 0 nothing.
+ * A version is complete after close-after-write, a rename over it, a new symlink, a delete (then
+ * the load reports the missing file), a chmod or touch; IN_MODIFY alone means a writer is at work
+ * (scp, `cat >`, rsync --inplace): nothing is loaded until it closes the file. */
+static int classify(struct lb_watch *w, const struct inotify_event *ev) {
+	if (!is_our_file(w, ev))
+		return may_swap_path(w, ev);
+	if (ev->mask & IN_MODIFY) {
+		w->writing = true;
+		return 0;
+	}
+	if (ev->mask & IN_CREATE) {
+		bool link = created_link(w, ev);
+		w->writing = !link;
+		return link;
+	}
+	if (ev->mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE))
+		w->writing = false;
+	return 1;
 }
 
 int lb_watch_drain(struct lb_watch *w) {
@@ -99,7 +141,9 @@ int lb_watch_drain(struct lb_watch *w) {
 			return errno == EAGAIN ? hit : -errno;
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
-			if (ev->mask & IN_Q_OVERFLOW || concerns(w, ev))
+			if (ev->mask & IN_Q_OVERFLOW)
+				hit = 1;
+			else if (classify(w, ev))
 				hit = 1;
 			p += sizeof(*ev) + ev->len;
 		}

@@ -124,6 +124,50 @@ static void test_symlink_elsewhere(void **state) {
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A slow in-place write (scp, `cat >`, rsync --inplace): the prefix on disk is never announced as
+ * a version; the close is. */
+static void test_half_written_file_waits_for_close(void **state) {
+	struct fx *f = *state;
+	int fd = open(f->path, O_WRONLY | O_TRUNC);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "services:\n  - name: a\n", 22), 22);
+	assert_int_equal(lb_watch_drain(f->w), 0);
+	assert_true(lb_watch_writing(f->w));
+	assert_int_equal(write(fd, "    listen: 10.0.0.1:80\n", 24), 24);
+	assert_int_equal(lb_watch_drain(f->w), 0); /* still open: still not a version */
+	assert_true(lb_watch_writing(f->w));
+	close(fd);
+	expect_change(f);
+	assert_false(lb_watch_writing(f->w));
+}
+
+/* Delete, then create and write: complete only at the close. */
+static void test_created_file_waits_for_close(void **state) {
+	struct fx *f = *state;
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(lb_watch_drain(f->w), 1); /* gone: the load will say so */
+	int fd = open(f->path, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(lb_watch_drain(f->w), 0);
+	assert_true(lb_watch_writing(f->w));
+	assert_int_equal(write(fd, "services: []\n", 13), 13);
+	assert_int_equal(lb_watch_drain(f->w), 0);
+	close(fd);
+	expect_change(f);
+}
+
+/* A symlink put in the file's place is complete at once (it has no close). */
+static void test_new_symlink_is_a_version(void **state) {
+	struct fx *f = *state;
+	write_file(at(f, "real.yaml"), "services: [] # through a link\n");
+	lb_watch_drain(f->w);
+	assert_int_equal(unlink(f->path), 0);
+	assert_int_equal(lb_watch_drain(f->w), 1);
+	assert_int_equal(symlink("real.yaml", f->path), 0);
+	expect_change(f);
+	assert_false(lb_watch_writing(f->w));
+}
+
 static void test_unrelated_files_ignored(void **state) {
 	struct fx *f = *state;
 	write_file(at(f, ".ezlb.yaml.swp"), "swap");
@@ -152,6 +196,9 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_symlink_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_elsewhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unrelated_files_ignored, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_written_file_waits_for_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_created_file_waits_for_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_new_symlink_is_a_version, setup, teardown),
 		cmocka_unit_test(test_missing_dir_fails),
 	};
 	return cmocka_run_group_tests_name("watch", tests, NULL, NULL);
