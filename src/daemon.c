@@ -56,7 +56,8 @@ static void notify_status(struct daemon *d) {
 	char buf[sizeof(d->status)];
 	lb_health_count(d->health, d->cfg, &up, &total);
 	/* "config error (previous config in force): FILE:L:C: ...; 2 services, ..." */
-	int n = snprintf(buf, sizeof(buf), "%s%s%s%zu services, %zu/%zu backends up",
+	int n = snprintf(buf, sizeof(buf), "%s%s%s%s%zu services, %zu/%zu backends up",
+			 d->ready ? "" : "starting: the table is not programmed yet, retrying; ",
 			 d->config_error ? "config error (previous config in force): " : "",
 			 d->config_error ? d->config_error : "", d->config_error ? "; " : "",
 			 d->cfg->n_services, up, total);
@@ -197,7 +198,11 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		d->retry_usec = 0;
 		arm_resync(d, d->cfg->resync_interval_ms * USEC_PER_MSEC);
 	}
-	if (!d->ready || d->reload_ready_pending) {
+	/* READY=1 means the table is programmed: a unit ordered after ezlb may rely on its VIPs.
+	 * A first pass that failed (IPVS unavailable, an op the kernel refused) is retried; systemd's
+	 * TimeoutStartSec fails the start if it never succeeds. After a reload READY=1 always ends
+	 * the RELOADING=1 state (the outcome is in STATUS). */
+	if ((!d->ready && r == 0) || (d->ready && d->reload_ready_pending)) {
 		sd_notify(0, "READY=1");
 		d->ready = true;
 		d->reload_ready_pending = false;
