@@ -33,6 +33,8 @@ int lb_ipvs_dump_dests(struct lb_ipvs *v, struct lb_service *svc, bool *torn);
 /* Asks the kernel for one service by its key: 1 if it exists, 0 if not, or a negative errno.
  * Unlike a dump this is answered under one lock: the way to be sure something is gone. */
 int lb_ipvs_has_service(struct lb_ipvs *v, const struct lb_svc_key *k);
+/* The same, and fills *out (no destinations) when it exists. */
+int lb_ipvs_get_service(struct lb_ipvs *v, const struct lb_svc_key *k, struct lb_service *out);
 
 /* Applies ops in order; continues past failures. errs[i] is 0 or the kernel's -errno for ops[i]
  * (EEXIST on add and ENOENT/ESRCH on delete count as success: ops are idempotent; an op lacking

@@ -39,7 +39,9 @@ struct lb_service {
 struct lb_table {
 	struct lb_service *svcs;
 	size_t n, cap;
-	bool torn; /* dumped while the kernel table changed (see lb_ipvs_dump): may lack entries */
+	bool torn;     /* dumped while the kernel table changed (see lb_ipvs_dump): may lack entries */
+	bool may_skip; /* the service list came in several replies: an entry may have been skipped
+			* unseen, so absence is only a hint */
 };
 
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b);

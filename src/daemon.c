@@ -14,6 +14,7 @@
 #include "ipvs.h"
 #include "log.h"
 #include "loop.h"
+#include "resync.h"
 #include "sync.h"
 #include "util.h"
 #include "watch.h"
@@ -33,6 +34,8 @@ struct daemon {
 	struct lb_file_sig cfg_sig;  /* version of the file last loaded (good or bad) */
 	char *config_error;          /* why the file on disk is not in force, or NULL */
 	struct lb_table view;        /* the kernel table as last seen and changed by us */
+	struct lb_resync *rs;        /* the periodic resync's read, spread over loop turns */
+	struct lb_owned touched;     /* services changed by targeted passes while rs reads */
 	bool view_stale;             /* dump before the next plan */
 	struct lb_timer resync, debounce, watchdog;
 	usec_t debounce_first, retry_usec, watchdog_usec;
@@ -134,8 +137,12 @@ static int adopt_health(struct daemon *d) {
 static int reconcile_targeted(struct daemon *d) {
 	struct lb_table want = {0};
 	int r = 0;
-	for (size_t i = 0; i < d->n_changed && r == 0; i++)
+	for (size_t i = 0; i < d->n_changed && r == 0; i++) {
 		r = lb_desired_add_service(&want, d->changed[i], backend_up, d->health);
+		/* the resync's read may hold this service as it was before the change */
+		if (r == 0 && lb_resync_running(d->rs))
+			r = lb_owned_add(&d->touched, &want.svcs[want.n - 1].key);
+	}
 	if (r == 0)
 		r = lb_sync_targeted(d->ipvs, &want, &d->view, &d->last);
 	lb_table_clear(&want);
@@ -164,8 +171,11 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		r = -ENOENT;
 		if (!d->full_pending && !d->view_stale && d->n_changed)
 			r = reconcile_targeted(d);
-		if (r == -ENOENT)
+		if (r == -ENOENT) {
+			/* the full pass changes what a resync's read in progress has seen: start over */
+			lb_resync_cancel(d->rs);
 			r = reconcile_full(d);
+		}
 	}
 	d->n_changed = 0;
 	d->full_pending = false;
@@ -323,10 +333,76 @@ static void on_watch(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 	lb_timer_arm(l, &d->debounce, when);
 }
 
+/* The services whose destinations a resync reads: those ezlb may change. */
+static int resync_want(struct daemon *d, struct lb_owned *want) {
+	int r = lb_owned_load(&d->state, want);
+	if (r == -ENOENT || r == -EBADMSG)
+		r = 0; /* the config's services alone; already logged */
+	for (size_t i = 0; r == 0 && i < d->cfg->n_services; i++) {
+		struct lb_svc_key k = {.proto = d->cfg->services[i].protocol,
+				       .addr = d->cfg->services[i].listen};
+		r = lb_owned_add(want, &k);
+	}
+	return r;
+}
+
+/* The read is done: the fresh table becomes the view, but services that targeted passes changed
+ * meanwhile keep the view's destinations (what was applied), then a full pass repairs drift. */
+static void on_resync_done(struct lb_table *fresh, int err, void *ud) {
+	struct daemon *d = ud;
+	lb_loop_mark_dirty(d->loop);
+	if (err < 0) {
+		d->view_stale = true; /* the next pass reads the table in one go */
+		return;
+	}
+	for (size_t i = 0; i < d->touched.n; i++) {
+		struct lb_service *f = lb_table_find(fresh, &d->touched.keys[i]);
+		const struct lb_service *v = lb_table_find(&d->view, &d->touched.keys[i]);
+		struct lb_dest *copy = v && v->n_dests ? malloc(v->n_dests * sizeof(*copy)) : NULL;
+		if (!f || !v || (v->n_dests && !copy)) {
+			free(copy);
+			continue;
+		}
+		if (v->n_dests)
+			memcpy(copy, v->dests, v->n_dests * sizeof(*copy));
+		free(f->dests);
+		f->dests = copy;
+		f->n_dests = f->cap_dests = v->n_dests;
+		f->dests_unknown = false;
+	}
+	d->touched.n = 0;
+	lb_table_clear(&d->view);
+	d->view = *fresh;
+	*fresh = (struct lb_table){0};
+	d->view_stale = false;
+	d->full_pending = true;
+}
+
+static void start_resync(struct daemon *d) {
+	struct lb_owned want = {0};
+	if (lb_resync_running(d->rs))
+		return;
+	d->touched.n = 0;
+	int r = resync_want(d, &want);
+	if (r == 0)
+		r = lb_resync_start(d->rs, &want);
+	lb_owned_free(&want);
+	if (r < 0) {
+		d->view_stale = true; /* read it in one go at the next pass */
+		lb_loop_mark_dirty(d->loop);
+	}
+}
+
 static void on_resync(struct lb_loop *l, struct lb_timer *t, void *ud) {
 	struct daemon *d = ud;
-	d->view_stale = true; /* the full safety net: re-read the kernel, repair drift */
-	lb_loop_mark_dirty(l);
+	/* the full safety net: re-read the kernel, repair drift. After a failed pass the view is
+	 * stale anyway and the retry reads it in one go. */
+	if (d->retry_usec || d->view_stale) {
+		d->view_stale = true;
+		lb_loop_mark_dirty(l);
+	} else {
+		start_resync(d);
+	}
 	arm_resync(d, d->retry_usec ? d->retry_usec : d->cfg->resync_interval_ms * USEC_PER_MSEC);
 }
 
@@ -368,6 +444,7 @@ static int setup(struct daemon *d) {
 	if (r == 0) r = lb_loop_add_signals(d->loop, sigs, ARRAY_SIZE(sigs), on_signal, d);
 	if (r == 0) r = lb_ipvs_open(&d->ipvs);
 	if (r == 0) r = lb_loop_add_fd(d->loop, lb_ipvs_fd(d->ipvs), EPOLLIN, on_netlink, d);
+	if (r == 0) r = lb_resync_new(d->loop, d->ipvs, on_resync_done, d, &d->rs);
 	if (r == 0) r = lb_health_new(d->loop, on_health, d, &d->health);
 	if (r == 0) r = lb_health_sync(d->health, d->cfg);
 	if (r == 0) r = lb_watch_new(d->cli->config_path, &d->watch);
@@ -388,6 +465,8 @@ static int setup(struct daemon *d) {
 
 static void teardown(struct daemon *d) {
 	lb_watch_free(d->watch);
+	lb_resync_free(d->rs);
+	lb_owned_free(&d->touched);
 	lb_health_free(d->health);
 	if (d->ipvs)
 		lb_ipvs_close(d->ipvs);

@@ -124,6 +124,38 @@ static bool want_dests(const struct lb_svc_key *k, void *ud) {
 	return lb_table_find(c->desired, k) || lb_owned_has(c->owned, k);
 }
 
+/* A service list read in several replies may have skipped a desired service that exists: planned
+ * as absent it would be "added" (EEXIST) and never edited. Each desired service the list lacks is
+ * asked for by its key, and read in whole if it exists. From an empty table (one reply) nothing is
+ * asked. */
+static int find_skipped(struct lb_ipvs *v, const struct lb_table *desired, struct lb_table *actual) {
+	size_t found = 0;
+	for (size_t i = 0; actual->may_skip && i < desired->n; i++) {
+		struct lb_service s;
+		if (lb_table_find(actual, &desired->svcs[i].key))
+			continue;
+		int r = lb_ipvs_get_service(v, &desired->svcs[i].key, &s);
+		if (r <= 0) {
+			if (r < 0)
+				return r;
+			continue;
+		}
+		struct lb_service *slot = lb_table_add_service(actual);
+		if (!slot)
+			return -ENOMEM;
+		*slot = s;
+		found++;
+		if ((r = lb_ipvs_dump_dests(v, slot, &actual->torn)) < 0)
+			return r;
+	}
+	if (found) {
+		log_debug("ipvs: %zu wanted services missing from a dump of a changing table found by key",
+			  found);
+		lb_table_sort(actual);
+	}
+	return 0;
+}
+
 /* A view kept from an earlier pass may hold a service that was foreign then (destinations not
  * read) and that the config now names: read them before planning it. */
 static int read_missing_dests(struct lb_ipvs *v, const struct lb_table *desired,
@@ -161,7 +193,7 @@ static int copy_service(struct lb_table *t, const struct lb_service *from) {
  * services it had that were neither desired nor deleted. */
 static int rebuild_view(struct lb_table *view, const struct lb_table *desired, const struct lb_plan *p) {
 	struct lb_table next = {0};
-	bool torn = view->torn;
+	bool torn = view->torn, may_skip = view->may_skip;
 	int r = 0;
 	for (size_t i = 0; i < desired->n && r == 0; i++)
 		r = copy_service(&next, &desired->svcs[i]);
@@ -180,6 +212,7 @@ static int rebuild_view(struct lb_table *view, const struct lb_table *desired, c
 	}
 	lb_table_sort(&next);
 	next.torn = torn; /* what the dump may have missed, the rebuilt view misses too */
+	next.may_skip = may_skip;
 	*view = next;
 	return 0;
 }
@@ -230,13 +263,13 @@ int lb_sync_run(struct lb_ipvs *v, const struct lb_table *desired, struct lb_tab
 		changed = true;
 	}
 	struct want_ctx wc = {desired, &owned};
-	if (r == 0 && *actual_stale) {
+	if (r == 0 && *actual_stale)
 		r = lb_ipvs_dump(v, actual, want_dests, &wc);
-		*actual_stale = r < 0;
-	} else if (r == 0) {
+	if (r == 0)
 		r = read_missing_dests(v, desired, actual);
-		*actual_stale = r < 0;
-	}
+	if (r == 0)
+		r = find_skipped(v, desired, actual);
+	*actual_stale = r < 0;
 	if (r == 0 && (r = lb_plan_build(desired, actual, &owned, &plan)) < 0)
 		log_error("reconcile: planning: %s", strerror(-r));
 	if (r < 0)

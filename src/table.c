@@ -151,5 +151,5 @@ void lb_table_clear(struct lb_table *t) {
 	free(t->svcs);
 	t->svcs = NULL;
 	t->n = t->cap = 0;
-	t->torn = false;
+	t->torn = t->may_skip = false;
 }

@@ -143,8 +143,10 @@ int lb_ipvs_request(struct lb_ipvs *v, struct lb_nlbuf *req, uint32_t seq, bool 
 	if (r < 0)
 		return r;
 	v->stats.requests++;
+	v->datagrams = 0;
 	for (;;) {
 		ssize_t n = lb_ipvs_recv_wait(v);
+		v->datagrams++;
 		if (n < 0)
 			return (int)n;
 		int len = (int)n;

@@ -146,6 +146,8 @@ int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
 			return r;
 		}
 		lb_table_sort(out);
+		/* the kernel fills each reply under its lock: one reply is a snapshot */
+		out->may_skip = v->datagrams > 1;
 		if (!has_dup_services(out))
 			break;
 		v->stats.torn++;
@@ -206,21 +208,37 @@ int lb_ipvs_dump(struct lb_ipvs *v, struct lb_table *out, lb_ipvs_want_fn want, 
 
 /* ---- one service by its key (not a dump: the kernel answers it under one lock) ---- */
 
-static int exists_cb(struct nlmsghdr *h, void *ctx) {
-	*(bool *)ctx = true;
+struct get_ctx {
+	struct lb_service *out;
+	bool found;
+};
+
+static int get_cb(struct nlmsghdr *h, void *ctx) {
+	struct get_ctx *c = ctx;
+	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
+	c->found = true;
+	if (!c->out)
+		return 0;
+	if (genlmsg_parse(h, 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy) < 0 ||
+	    lb_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], c->out) != 1)
+		return -EPROTO;
 	return 0;
 }
 
-int lb_ipvs_has_service(struct lb_ipvs *v, const struct lb_svc_key *k) {
+int lb_ipvs_get_service(struct lb_ipvs *v, const struct lb_svc_key *k, struct lb_service *out) {
 	struct lb_service s = {.key = *k};
 	struct lb_nlbuf req = {0};
 	uint32_t seq = v->seq++;
-	bool found = false;
+	struct get_ctx c = {.out = out};
 	int r = lb_ipvs_msg_cmd(&req, v->family, seq, 0, IPVS_CMD_GET_SERVICE, &s);
 	if (r >= 0)
-		r = lb_ipvs_request(v, &req, seq, false, exists_cb, &found);
+		r = lb_ipvs_request(v, &req, seq, false, get_cb, &c);
 	lb_nlbuf_free(&req);
 	if (r == -ESRCH || r == -ENOENT)
 		return 0;
-	return r < 0 ? r : found;
+	return r < 0 ? r : c.found;
+}
+
+int lb_ipvs_has_service(struct lb_ipvs *v, const struct lb_svc_key *k) {
+	return lb_ipvs_get_service(v, k, NULL);
 }

@@ -26,6 +26,7 @@ struct lb_ipvs {
 	size_t batch_msgs;    /* most requests per sendmsg (their error replies must fit rcvbuf) */
 	uint8_t *rbuf;        /* receive buffer, LB_IPVS_RBUF bytes */
 	int reply_timeout_ms; /* how long a missing reply is waited for */
+	unsigned datagrams;   /* replies the last request took: more than one is not atomic */
 	struct lb_ipvs_stats stats;
 };
 

@@ -667,6 +667,48 @@ sec_memory() {
 	row "Idle daemon, 1k destinations, no checks: CPU ticks (1/100 s) in $IDLE_WINDOW s" "$((t1 - t0))" "—" "—" "1"
 }
 
+# ---- 8. probes during the resync of a 100k table ----
+
+# resync_run BIN LABEL: BIN run with the 100k table (unchecked) plus 1k targets checked every 1 s
+# and resync_interval 2s, over WINDOW s after the start has settled. Sets R_GAP99 and R_GAPMAX
+# (the gap deviation between two checks of one target, seen by the targets).
+resync_run() {
+	local bin=$1 log=$W/resync-$2.log daemon
+	ns_new br
+	rm -f "$W/bs.out"
+	bg_in br "$W/bs.log" benchsrv -i 1000 -o "$W/bs.out" 9000
+	BS=$PID
+	bg_in br "$log" "$bin" run -c "$W/r.yaml" --state-dir "$W/st-br" --log-level debug
+	daemon=$PID
+	wait_lines "$log" 'reconcile: ' 1 300 || fail "resync $2: no first reconcile"
+	sleep 8 # past the first round and the first resyncs
+	window "$daemon"
+	R_GAP99=$GAP99 R_GAPMAX=$(bs_field gap_dev_max_ms)
+	[ "$(dests br)" = $((BIG_S * BIG_D)) ] || fail "resync $2: the kernel does not hold $((BIG_S * BIG_D)) destinations"
+	say "  $2: gap deviation p99 $R_GAP99 ms, max ${R_GAPMAX:-n/a} ms; $(grep 'resync: kernel table read' "$log" | tail -n 1 | sed 's/.*: //')"
+	stop_pid "$daemon"
+	stop_pid "$BS"
+	ns_del br
+}
+
+sec_resync() {
+	local nchk=1000 nbig=$((BIG_S * BIG_D - 1000))
+	say "resync: $((BIG_S * BIG_D)) destinations, $nchk checked every 1 s, resync every 2 s"
+	gen "$W/r-big" $((nbig / BIG_D)) "$BIG_D" 100 64 8080 "{enabled: false}"
+	gen "$W/r-chk" $((nchk / BIG_D)) "$BIG_D" 127 1 9000 "{interval: 1s, timeout: 500ms}" $((nbig / BIG_D))
+	{ echo "global: {resync_interval: 2s}"; sed 1q "$W/r-big.yaml"; sed 1d "$W/r-big.yaml"; sed 1d "$W/r-chk.yaml"; } >"$W/r.yaml"
+	local label="1k checks/s while the 100k table is resynced every 2 s: gap deviation p99 (max) seen by the targets"
+	resync_run ezlb after
+	local after="$R_GAP99 ms ($R_GAPMAX ms)"
+	if [ -x /usr/sbin/ezlb-before ]; then
+		resync_run /usr/sbin/ezlb-before before
+		row "$label; reference: ezlb before the fix, which read the table in one go" "$after" \
+			"$R_GAP99 ms ($R_GAPMAX ms)" "$(ratio "$R_GAP99" "${after%% *}")" "1"
+	else
+		row "$label" "$after" "—" "—" "1"
+	fi
+}
+
 # ---- 7. flapping: the kernel's trash of deleted destinations ----
 
 # Every deleted destination goes to a per-namespace trash list (ip_vs_ctl.c: __ip_vs_del_dest) and
@@ -772,6 +814,7 @@ want down && sec_down
 want health && sec_health
 want memory && sec_memory
 want flap && sec_flap
+want resync && sec_resync
 say "done in $((EPOCHSECONDS - start)) s"
 note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
 	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \

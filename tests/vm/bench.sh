@@ -55,6 +55,12 @@ if [ -n "$KEEPALIVED" ]; then
 else
 	echo "bench: keepalived not found (apt-get install keepalived): its columns will read n/a" >&2
 fi
+# BENCH_BEFORE=BINARY: an earlier ezlb, for the rows that compare a fix with what it fixed (the
+# resync section), run in the same boot as /usr/sbin/ezlb-before.
+if [ -n "${BENCH_BEFORE:-}" ]; then
+	[ -x "$BENCH_BEFORE" ] || die "BENCH_BEFORE=$BENCH_BEFORE: no such executable"
+	copy "$BENCH_BEFORE" /usr/sbin/ezlb-before
+fi
 cp tests/vm/bench-guest.sh "$OVL/tests/"
 (cd "$OVL" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$OVL.cpio.gz" ||
 	die "cannot pack the overlay"
