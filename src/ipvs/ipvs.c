@@ -58,9 +58,22 @@ static int get_buf(int fd, int opt) {
 	return v;
 }
 
+/* EZLB_NETLINK_RCVBUF=BYTES: a test knob (the resource-fault tests shrink the buffer to see that
+ * dumps and batches still complete); not for production. */
+static int rcvbuf_want(void) {
+	const char *e = getenv("EZLB_NETLINK_RCVBUF");
+	char *end;
+	long n = e ? strtol(e, &end, 10) : 0;
+	if (e && *end == 0 && n >= 1024 && n <= RCVBUF_WANT) {
+		log_warn("ipvs: netlink receive buffer %ld bytes (EZLB_NETLINK_RCVBUF, a test knob)", n);
+		return (int)n;
+	}
+	return RCVBUF_WANT;
+}
+
 static void tune_socket(struct lb_ipvs *v) {
 	int one = 1;
-	set_buf(v->fd, SO_RCVBUFFORCE, SO_RCVBUF, RCVBUF_WANT);
+	set_buf(v->fd, SO_RCVBUFFORCE, SO_RCVBUF, rcvbuf_want());
 	set_buf(v->fd, SO_SNDBUFFORCE, SO_SNDBUF, SNDBUF_WANT);
 	/* CAP_ACK: an error reply carries only the failed request's header, not its whole body.
 	 * EXT_ACK: the kernel may add a text message; we log it. Both are optional (kernel >= 4.2 /
