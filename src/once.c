@@ -12,17 +12,6 @@
 #include "sync.h"
 #include "util.h"
 
-int cli_load_config(const char *path, struct lb_config **out) {
-	struct lb_diag diag = {0};
-	int r = lb_config_load(path, out, &diag);
-	for (size_t i = 0; i < diag.n; i++)
-		fprintf(stderr, "%s\n", diag.msgs[i]);
-	if (r < 0 && diag.n == 0)
-		fprintf(stderr, "%s: %s\n", path, strerror(-r));
-	lb_diag_free(&diag);
-	return r;
-}
-
 static size_t count_backends(const struct lb_config *c) {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n_services; i++)
@@ -37,11 +26,6 @@ int cmd_check(const struct lb_cli *o) {
 	printf("configuration OK: %zu services, %zu backends\n", cfg->n_services, count_backends(cfg));
 	lb_config_free(cfg);
 	return EXIT_OK;
-}
-
-void cli_apply_log_level(const struct lb_cli *o, const struct lb_config *cfg) {
-	if (o->log_level < 0 && cfg->log_level >= 0)
-		log_set_max_level(cfg->log_level);
 }
 
 static void print_summary(const char *what, const struct lb_sync_stats *st) {
