@@ -206,16 +206,19 @@ static void test_directory(void **state) {
 			  "tests/config/fixtures: is a directory, not a configuration file");
 }
 
-/* A FIFO or a device as the config is refused at once, by name, never waited on: the load runs
- * in a child with an alarm, so a load that blocks fails the test instead of hanging it. */
-static int load_special(const char *path, const char *want) {
+/* The load in a child, as an unprivileged user if as_nobody (root reads anything), with a 3 s
+ * alarm: 0 when it failed with want_err and exactly the message `want`, else a code saying what
+ * differed (128 + the signal if it was killed, e.g. by the alarm of a load that blocked). */
+static int load_in_child(const char *path, int want_err, const char *want, bool as_nobody) {
 	pid_t pid = fork();
 	if (pid == 0) {
 		alarm(3);
+		if (as_nobody && (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0))
+			_exit(10);
 		struct lb_config *c = NULL;
 		struct lb_diag d = {0};
 		int r = lb_config_load(path, &c, &d);
-		_exit(r != -EINVAL ? 11 : c ? 12 : d.n != 1 ? 13 : strcmp(d.msgs[0], want) ? 14 : 0);
+		_exit(r != want_err ? 11 : c ? 12 : d.n != 1 ? 13 : strcmp(d.msgs[0], want) ? 14 : 0);
 	}
 	int st = -1;
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
@@ -223,6 +226,9 @@ static int load_special(const char *path, const char *want) {
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* A FIFO or a device as the config is refused at once, by name, never waited on: the load runs
+ * in a child with an alarm (load_in_child), so a load that blocks fails the test instead of
+ * hanging it. */
 static void test_fifo_and_device(void **state) {
 	char path[] = "/tmp/ezlb-test-fifo-XXXXXX", want[256];
 	assert_non_null(mkdtemp(path));
@@ -230,9 +236,9 @@ static void test_fifo_and_device(void **state) {
 	snprintf(fifo, sizeof(fifo), "%s/ezlb.yaml", path);
 	assert_int_equal(mkfifo(fifo, 0600), 0);
 	snprintf(want, sizeof(want), "%s: is a FIFO, not a regular file: refused", fifo);
-	assert_int_equal(load_special(fifo, want), 0);
-	assert_int_equal(load_special("/dev/null", "/dev/null: is a character device, not a regular "
-						   "file: refused"), 0);
+	assert_int_equal(load_in_child(fifo, -EINVAL, want, false), 0);
+	assert_int_equal(load_in_child("/dev/null", -EINVAL, "/dev/null: is a character device, not "
+				       "a regular file: refused", false), 0);
 	unlink(fifo);
 	rmdir(path);
 }
@@ -250,24 +256,6 @@ static void test_huge_file(void **state) {
 	unlink(path);
 }
 
-/* The load as an unprivileged user, in a child (root reads anything): 0 when it failed with
- * EACCES and exactly the message `want`, else a code saying what differed. */
-static int load_as_nobody(const char *path, const char *want) {
-	pid_t pid = fork();
-	if (pid == 0) {
-		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0)
-			_exit(10);
-		struct lb_config *c = NULL;
-		struct lb_diag d = {0};
-		int r = lb_config_load(path, &c, &d);
-		_exit(r != -EACCES ? 11 : c ? 12 : d.n != 1 ? 13 : strcmp(d.msgs[0], want) ? 14 : 0);
-	}
-	int st = -1;
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
 static void test_unreadable(void **state) {
 	char path[] = "/tmp/ezlb-test-unreadable-XXXXXX";
 	int fd = mkstemp(path);
@@ -277,7 +265,7 @@ static void test_unreadable(void **state) {
 	char want[256];
 	snprintf(want, sizeof(want), "%s: cannot open: Permission denied", path);
 	if (geteuid() == 0)
-		assert_int_equal(load_as_nobody(path, want), 0);
+		assert_int_equal(load_in_child(path, -EACCES, want, true), 0);
 	else
 		assert_load_fails(path, -EACCES, want);
 	unlink(path);
