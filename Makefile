@@ -19,11 +19,12 @@ ASAN_CFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-
 SRCS := $(shell find src -name '*.c' | sort)
 LIB_SRCS := $(filter-out src/main.c,$(SRCS))
 TEST_SRCS := $(shell find tests -name 'test_*.c' | sort)
+FUZZ_SRCS := $(shell find tests/fuzz -name 'fuzz_*.c' | sort)
 
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all deps test-deps unit unit-asan asan vm-test vm-test-asan test demo bench install clean check-format
+.PHONY: all deps test-deps unit unit-asan asan fuzz fuzz-smoke vm-test vm-test-asan test demo bench install clean check-format
 
 all: deps
 	@$(MAKE) --no-print-directory ezlb
@@ -80,8 +81,32 @@ vm-test-asan: test-deps
 	@$(MAKE) --no-print-directory build/asan/ezlb
 	@tests/vm/run-suite.sh build/asan/ezlb
 
+# libFuzzer harnesses (tests/fuzz/fuzz_x.c -> build/fuzz/fuzz_x), built with clang, ASan and UBSan.
+FUZZ_CC := clang
+# clang-only relaxations (gcc builds keep them): -Wno-bitwise-instead-of-logical, decode_options.c
+# uses & on bools on purpose so every check runs; -Wno-sign-compare, clang flags NLMSG_OK itself.
+FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-bitwise-instead-of-logical -Wno-sign-compare
+FUZZ_SECONDS ?= 300
+FUZZ_SMOKE_SECONDS ?= 30
+FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
+
+build/fuzz/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(BASE_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(PKG_CFLAGS) -c -o $@ $<
+
+build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(call objs,fuzz,$(LIB_SRCS))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+fuzz: test-deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
+
+fuzz-smoke: test-deps
+	@$(MAKE) --no-print-directory $(FUZZERS)
+	@tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
+
 # Everything; any failure fails the target.
-test: unit unit-asan vm-test vm-test-asan
+test: unit unit-asan fuzz-smoke vm-test vm-test-asan
 
 demo: test-deps
 	@$(MAKE) --no-print-directory ezlb

@@ -79,6 +79,16 @@ static int parse(struct cfg_ctx *c, const char *path, const char *buf, size_t le
 	return r;
 }
 
+/* Collects the diagnostics of a load; the one ending of both entry points below. */
+static int finish(struct cfg_ctx *c, int r, struct lb_config **out, struct lb_diag *diag) {
+	int f = cfg_ctx_finish(c, diag);
+	if (f < 0 && r == 0) { /* cannot happen: no message means nothing to lose */
+		lb_config_free(TAKE_PTR(*out));
+		r = f;
+	}
+	return r;
+}
+
 int lb_config_load(const char *path, struct lb_config **out, struct lb_diag *diag) {
 	struct cfg_ctx c = {.file = path};
 	_cleanup_free_ char *buf = NULL;
@@ -87,10 +97,12 @@ int lb_config_load(const char *path, struct lb_config **out, struct lb_diag *dia
 	int r = cfg_read_file(&c, path, &buf, &len);
 	if (r == 0)
 		r = parse(&c, path, buf, len, out);
-	int f = cfg_ctx_finish(&c, diag);
-	if (f < 0 && r == 0) { /* cannot happen: no message means nothing to lose */
-		lb_config_free(TAKE_PTR(*out));
-		r = f;
-	}
-	return r;
+	return finish(&c, r, out, diag);
+}
+
+int cfg_load_buf(const char *name, const char *buf, size_t len, struct lb_config **out,
+		 struct lb_diag *diag) {
+	struct cfg_ctx c = {.file = name};
+	*out = NULL;
+	return finish(&c, parse(&c, name, buf, len, out), out, diag);
 }

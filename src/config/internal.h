@@ -84,6 +84,11 @@ const char *cfg_quote(const char *s, char *buf, size_t len);
 /* read.c */
 int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len);
 
+/* config.c: lb_config_load on len bytes already in memory (name stands for the path in
+ * messages); used by the fuzzer. */
+int cfg_load_buf(const char *name, const char *buf, size_t len, struct lb_config **out,
+		 struct lb_diag *diag);
+
 /* tree.c */
 int cfg_tree_parse(struct cfg_ctx *c, const char *buf, size_t len, struct cfg_tree *t,
 		   cfg_item_fn on_service, void *ud);
