@@ -683,7 +683,11 @@ resync_run() {
 	wait_lines "$log" 'reconcile: ' 1 300 || fail "resync $2: no first reconcile"
 	sleep 8 # past the first round and the first resyncs
 	window "$daemon"
+	kill -USR1 "$daemon"
+	sleep 0.5
 	R_GAP99=$GAP99 R_GAPMAX=$(bs_field gap_dev_max_ms)
+	say "  $2: $(grep 'health: ' "$log" | tail -n 1 | sed 's/.*health: //')"
+	grep -E 'reconcile|resync: kernel|ipvs: .*dump|took' "$log" | tail -n 6 | sed "s/^/bench:   $2 log: /"
 	[ "$(dests br)" = $((BIG_S * BIG_D)) ] || fail "resync $2: the kernel does not hold $((BIG_S * BIG_D)) destinations"
 	say "  $2: gap deviation p99 $R_GAP99 ms, max ${R_GAPMAX:-n/a} ms; $(grep 'resync: kernel table read' "$log" | tail -n 1 | sed 's/.*: //')"
 	stop_pid "$daemon"
