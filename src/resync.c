@@ -51,8 +51,12 @@ static void on_step(struct lb_loop *l, struct lb_timer *t, void *ud) {
 			finish(rs, r);
 			return;
 		}
-		if (now_usec(CLOCK_MONOTONIC) >= until) {
-			lb_timer_arm(l, t, 0); /* the rest next turn, after what is due now */
+		usec_t now = now_usec(CLOCK_MONOTONIC);
+		if (now >= until) {
+			/* the rest next turn. At `now`, not at 0: the loop runs due timers in deadline
+			 * order and defers re-armed ones, so a step armed in the past would sit at the
+			 * head of the heap and hold back every probe that is due */
+			lb_timer_arm(l, t, now);
 			return;
 		}
 	}
@@ -102,7 +106,7 @@ int lb_resync_start(struct lb_resync *rs, const struct lb_owned *want) {
 	if (r == 0)
 		r = lb_ipvs_dump_services(rs->ipvs, &rs->fresh); /* one step: a few ms for 1000 */
 	if (r == 0)
-		r = lb_timer_arm(rs->loop, &rs->step, 0);
+		r = lb_timer_arm(rs->loop, &rs->step, now_usec(CLOCK_MONOTONIC));
 	if (r < 0) {
 		lb_table_clear(&rs->fresh);
 		lb_owned_free(&rs->want);
