@@ -351,8 +351,11 @@ static int resync_want(struct daemon *d, struct lb_owned *want) {
 static void on_resync_done(struct lb_table *fresh, int err, void *ud) {
 	struct daemon *d = ud;
 	lb_loop_mark_dirty(d->loop);
-	if (err < 0) {
-		d->view_stale = true; /* the next pass reads the table in one go */
+	if (err < 0 || d->view_stale) {
+		/* the read failed, or a pass failed meanwhile and nobody knows what the kernel holds
+		 * for the services it touched: the next pass reads the table in one go */
+		d->view_stale = true;
+		lb_table_clear(fresh);
 		return;
 	}
 	for (size_t i = 0; i < d->touched.n; i++) {
