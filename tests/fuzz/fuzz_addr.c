@@ -1,35 +1,52 @@
 /* libFuzzer harness: the endpoint reader (lb_addr_parse), the service-key reader
- * (lb_svc_key_parse) and the ownership-record loader (lb_owned_load, via a memfd). Whatever the
+ * (lb_svc_key_parse) and the ownership-record loader (lb_owned_load, on a file in a state
+ * directory). Whatever the
  * readers accept must survive a format-and-parse roundtrip unchanged. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "state.h"
+#include "statedir.h"
 #include "table.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* One state directory for the whole run (made at the first input, in /tmp); each input is the
+ * content of its "owned" file. */
+static struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
+static char dir[] = "/tmp/ezlb-fuzz-XXXXXX";
+
+static void remove_dir(void) {
+	unlinkat(sd.fd, "owned", 0);
+	lb_statedir_close(&sd);
+	rmdir(dir);
+}
+
 static void owned_load(const uint8_t *data, size_t size) {
-	int fd = memfd_create("owned", 0);
-	if (fd < 0)
-		return;
-	if (write(fd, data, size) == (ssize_t)size) {
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-		struct lb_owned o = {0};
-		lb_owned_load(path, &o);
-		for (size_t i = 0; i < o.n; i++) /* loaded keys are sorted and found again */
-			if ((i && lb_svc_key_cmp(&o.keys[i - 1], &o.keys[i]) >= 0) ||
-			    !lb_owned_has(&o, &o.keys[i]))
-				abort();
-		lb_owned_free(&o);
+	if (sd.fd < 0) {
+		if (!mkdtemp(dir) || lb_statedir_open(dir, &sd) < 0)
+			abort();
+		atexit(remove_dir);
 	}
+	int fd = lb_statedir_openat(&sd, "owned", O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	if (fd < 0)
+		abort();
+	ssize_t n = write(fd, data, size);
 	close(fd);
+	if (n != (ssize_t)size)
+		return;
+	struct lb_owned o = {0};
+	lb_owned_load(&sd, &o);
+	for (size_t i = 0; i < o.n; i++) /* loaded keys are sorted and found again */
+		if ((i && lb_svc_key_cmp(&o.keys[i - 1], &o.keys[i]) >= 0) ||
+		    !lb_owned_has(&o, &o.keys[i]))
+			abort();
+	lb_owned_free(&o);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
