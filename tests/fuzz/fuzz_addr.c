@@ -16,10 +16,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* One state directory for the whole run (made at the first input, in /tmp); each input is the
+/* One state directory for the whole run (made at the first input); each input is the
  * content of its "owned" file. */
 static struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
-static char dir[] = "/tmp/ezlb-fuzz-XXXXXX";
+static char dir[] = "/dev/shm/ezlb-fuzz-XXXXXX"; /* memory: a file write per input */
 
 static void remove_dir(void) {
 	unlinkat(sd.fd, "owned", 0);
@@ -29,7 +29,12 @@ static void remove_dir(void) {
 
 static void owned_load(const uint8_t *data, size_t size) {
 	if (sd.fd < 0) {
-		if (!mkdtemp(dir) || lb_statedir_open(dir, &sd) < 0)
+		if (!mkdtemp(dir)) {
+			memcpy(dir, "/tmp/ezlb-fuzz-XXXXXX", sizeof("/tmp/ezlb-fuzz-XXXXXX"));
+			if (!mkdtemp(dir))
+				abort();
+		}
+		if (lb_statedir_open(dir, &sd) < 0)
 			abort();
 		atexit(remove_dir);
 	}
