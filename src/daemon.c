@@ -88,23 +88,19 @@ static void stamp_now(struct daemon *d) {
 	strftime(d->last_time, sizeof(d->last_time), "%H:%M:%S", &tm);
 }
 
-/* Destinations are read only for the services the config names (the adopted ones). */
-static bool config_names(const struct lb_svc_key *k, void *ud) {
-	const struct lb_config *cfg = ud;
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		struct lb_svc_key c = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
-		if (lb_svc_key_cmp(&c, k) == 0)
-			return true;
-	}
-	return false;
-}
+static bool in_key_set(const struct lb_svc_key *k, void *ud) { return lb_owned_has(ud, k); }
 
 /* A restarted daemon continues from the table it adopts: a checked backend of an existing service
  * counts as what the kernel shows until its first verdict, instead of health_check.initial. So a
  * restart neither re-adds a backend the previous run had taken out nor drops one it had in. */
 static int adopt_health(struct daemon *d) {
 	if (d->view_stale) {
-		int r = lb_ipvs_dump(d->ipvs, &d->view, config_names, d->cfg);
+		/* destinations are read only for the services the config names (the adopted ones) */
+		struct lb_owned names = {0};
+		int r = lb_desired_keys(d->cfg, &names);
+		if (r == 0)
+			r = lb_ipvs_dump(d->ipvs, &d->view, in_key_set, &names);
+		lb_owned_free(&names);
 		if (r < 0)
 			return r;
 		d->view_stale = false;
@@ -112,7 +108,7 @@ static int adopt_health(struct daemon *d) {
 	size_t held = 0;
 	for (size_t i = 0; i < d->cfg->n_services; i++) {
 		const struct lb_service_conf *sc = &d->cfg->services[i];
-		struct lb_svc_key k = {.proto = sc->protocol, .addr = sc->listen};
+		struct lb_svc_key k = lb_desired_key(sc);
 		const struct lb_service *have = lb_table_find(&d->view, &k);
 		if (!have || !lb_health_checked(sc))
 			continue;
@@ -338,12 +334,7 @@ static int resync_want(struct daemon *d, struct lb_owned *want) {
 	int r = lb_owned_load(&d->state, want);
 	if (r == -ENOENT || r == -EBADMSG)
 		r = 0; /* the config's services alone; already logged */
-	for (size_t i = 0; r == 0 && i < d->cfg->n_services; i++) {
-		struct lb_svc_key k = {.proto = d->cfg->services[i].protocol,
-				       .addr = d->cfg->services[i].listen};
-		r = lb_owned_add(want, &k);
-	}
-	return r;
+	return r < 0 ? r : lb_desired_keys(d->cfg, want);
 }
 
 /* The read is done: the fresh table becomes the view, but services that targeted passes changed

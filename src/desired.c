@@ -17,9 +17,22 @@ static uint32_t fwd_flag(enum lb_fwd f) {
 	return IP_VS_CONN_F_MASQ;
 }
 
+struct lb_svc_key lb_desired_key(const struct lb_service_conf *sc) {
+	return (struct lb_svc_key){.proto = sc->protocol, .addr = sc->listen};
+}
+
+int lb_desired_keys(const struct lb_config *cfg, struct lb_owned *out) {
+	for (size_t i = 0; i < cfg->n_services; i++) {
+		struct lb_svc_key k = lb_desired_key(&cfg->services[i]);
+		int r = lb_owned_add(out, &k);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static void fill_service(struct lb_service *s, const struct lb_service_conf *sc) {
-	s->key.proto = sc->protocol;
-	s->key.addr = sc->listen;
+	s->key = lb_desired_key(sc);
 	snprintf(s->sched, sizeof(s->sched), "%s", sc->scheduler);
 	s->flags = sc->persist_timeout_s ? IP_VS_SVC_F_PERSISTENT : 0;
 	s->timeout = sc->persist_timeout_s;

@@ -105,18 +105,6 @@ int cmd_once(const struct lb_cli *o) {
 	return r < 0 ? EXIT_FAIL : EXIT_OK;
 }
 
-/* The services the config names are ezlb's even if the record was lost: they are owned for the
- * plan (dry run or not), and recorded before anything is deleted. */
-static int config_keys(const struct lb_config *cfg, struct lb_owned *out) {
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		struct lb_svc_key k = {.proto = cfg->services[i].protocol, .addr = cfg->services[i].listen};
-		int r = lb_owned_add(out, &k);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 int cmd_cleanup(const struct lb_cli *o) {
 	struct lb_config *cfg = NULL;
 	struct lb_statedir sd = {.fd = -1, .lock_fd = -1};
@@ -128,7 +116,9 @@ int cmd_cleanup(const struct lb_cli *o) {
 	cli_apply_log_level(o, cfg);
 	int r = lb_statedir_acquire(o->state_dir, "cleanup", &sd);
 	struct lb_ipvs *v = NULL;
-	if (r == 0 && (r = config_keys(cfg, &named)) < 0)
+	/* the services the config names are ezlb's even if the record was lost: owned for the
+	 * plan (dry run or not), recorded before anything is deleted */
+	if (r == 0 && (r = lb_desired_keys(cfg, &named)) < 0)
 		log_error("cleanup: %s", strerror(-r));
 	if (r == 0)
 		r = lb_ipvs_open(&v);
