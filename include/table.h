@@ -55,6 +55,8 @@ int lb_svc_key_parse(const char *s, struct lb_svc_key *out);
 /* Appends a zeroed service / destination; returns it or NULL on ENOMEM. */
 struct lb_service *lb_table_add_service(struct lb_table *t);
 struct lb_dest *lb_service_add_dest(struct lb_service *s);
+/* to's destinations become a copy of from's (to's own are freed). 0, or -ENOMEM (to unchanged). */
+int lb_service_copy_dests(struct lb_service *to, const struct lb_service *from);
 void lb_table_sort(struct lb_table *t);
 void lb_service_sort(struct lb_service *s); /* its destinations only */
 /* Binary search: t (resp. s's destinations) must be sorted. */

@@ -352,17 +352,8 @@ static void on_resync_done(struct lb_table *fresh, int err, void *ud) {
 	for (size_t i = 0; i < d->touched.n; i++) {
 		struct lb_service *f = lb_table_find(fresh, &d->touched.keys[i]);
 		const struct lb_service *v = lb_table_find(&d->view, &d->touched.keys[i]);
-		struct lb_dest *copy = v && v->n_dests ? malloc(v->n_dests * sizeof(*copy)) : NULL;
-		if (!f || !v || (v->n_dests && !copy)) {
-			free(copy);
-			continue;
-		}
-		if (v->n_dests)
-			memcpy(copy, v->dests, v->n_dests * sizeof(*copy));
-		free(f->dests);
-		f->dests = copy;
-		f->n_dests = f->cap_dests = v->n_dests;
-		f->dests_unknown = false;
+		if (f && v && lb_service_copy_dests(f, v) == 0)
+			f->dests_unknown = false;
 	}
 	d->touched.n = 0;
 	lb_table_clear(&d->view);

@@ -175,18 +175,11 @@ static int copy_service(struct lb_table *t, const struct lb_service *from) {
 	struct lb_service *s = lb_table_add_service(t);
 	if (!s)
 		return -ENOMEM;
-	struct lb_dest *dests = NULL;
-	if (from->n_dests) {
-		dests = malloc(from->n_dests * sizeof(*dests));
-		if (!dests)
-			return -ENOMEM;
-		memcpy(dests, from->dests, from->n_dests * sizeof(*dests));
-	}
 	*s = *from;
 	s->name = NULL; /* names belong to a config that may be replaced */
-	s->dests = dests;
-	s->cap_dests = from->n_dests;
-	return 0;
+	s->dests = NULL;
+	s->n_dests = s->cap_dests = 0;
+	return lb_service_copy_dests(s, from);
 }
 
 /* After a pass where every op succeeded the kernel holds exactly the desired services, plus the
@@ -305,19 +298,6 @@ out:
 	return r;
 }
 
-/* The view's copy of a service takes want's destinations (after they were applied). */
-static int replace_dests(struct lb_service *have, const struct lb_service *want) {
-	struct lb_dest *d = NULL;
-	if (want->n_dests && !(d = malloc(want->n_dests * sizeof(*d))))
-		return -ENOMEM;
-	if (want->n_dests)
-		memcpy(d, want->dests, want->n_dests * sizeof(*d));
-	free(have->dests);
-	have->dests = d;
-	have->n_dests = have->cap_dests = want->n_dests;
-	return 0;
-}
-
 int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_table *view,
 		     struct lb_sync_stats *st) {
 	memset(st, 0, sizeof(*st));
@@ -330,7 +310,8 @@ int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_t
 	if (r == 0 && plan.n)
 		r = apply_plan(v, &plan, st);
 	for (size_t i = 0; i < want->n && r == 0 && plan.n; i++)
-		r = replace_dests(lb_table_find(view, &want->svcs[i].key), &want->svcs[i]);
+		/* the view's copy takes want's destinations, now applied */
+		r = lb_service_copy_dests(lb_table_find(view, &want->svcs[i].key), &want->svcs[i]);
 	lb_plan_free(&plan);
 	return r;
 }

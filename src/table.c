@@ -145,6 +145,18 @@ size_t lb_table_count_dests(const struct lb_table *t) {
 	return n;
 }
 
+int lb_service_copy_dests(struct lb_service *to, const struct lb_service *from) {
+	struct lb_dest *d = NULL;
+	if (from->n_dests && !(d = malloc(from->n_dests * sizeof(*d))))
+		return -ENOMEM;
+	if (from->n_dests)
+		memcpy(d, from->dests, from->n_dests * sizeof(*d));
+	free(to->dests);
+	to->dests = d;
+	to->n_dests = to->cap_dests = from->n_dests;
+	return 0;
+}
+
 void lb_table_clear(struct lb_table *t) {
 	for (size_t i = 0; i < t->n; i++)
 		free(t->svcs[i].dests);
