@@ -98,23 +98,10 @@ static void reset_dests(void *ctx) {
 	s->n_dests = 0;
 }
 
-static bool has_dup_services(const struct lb_table *t) {
-	for (size_t i = 1; i < t->n; i++)
-		if (lb_svc_key_cmp(&t->svcs[i - 1].key, &t->svcs[i].key) == 0)
-			return true;
-	return false;
-}
-
-static bool has_dup_dests(const struct lb_service *s) {
-	for (size_t i = 1; i < s->n_dests; i++)
-		if (lb_addr_cmp(&s->dests[i - 1].addr, &s->dests[i].addr) == 0)
-			return true;
-	return false;
-}
-
-/* Keeps the first of each run of equal keys (sorted input). */
-static void drop_dup_services(struct lb_table *t) {
-	size_t n = 0;
+/* Keeps the first of each run of equal keys (sorted input); returns how many it dropped: more
+ * than 0 means the list moved under the dump. */
+static size_t drop_dup_services(struct lb_table *t) {
+	size_t n = 0, was = t->n;
 	for (size_t i = 0; i < t->n; i++) {
 		if (n && lb_svc_key_cmp(&t->svcs[n - 1].key, &t->svcs[i].key) == 0) {
 			free(t->svcs[i].dests);
@@ -123,19 +110,22 @@ static void drop_dup_services(struct lb_table *t) {
 		t->svcs[n++] = t->svcs[i];
 	}
 	t->n = n;
+	return was - n;
 }
 
-static void drop_dup_dests(struct lb_service *s) {
-	size_t n = 0;
+static size_t drop_dup_dests(struct lb_service *s) {
+	size_t n = 0, was = s->n_dests;
 	for (size_t i = 0; i < s->n_dests; i++)
 		if (!n || lb_addr_cmp(&s->dests[n - 1].addr, &s->dests[i].addr) != 0)
 			s->dests[n++] = s->dests[i];
 	s->n_dests = n;
+	return was - n;
 }
 
 int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
 	struct svc_ctx sc = {.t = out};
 	int r = 0;
+	size_t dropped = 0;
 	v->stats.dumps++;
 	for (int attempt = 1; attempt <= DUMP_ATTEMPTS; attempt++) {
 		reset_services(&sc);
@@ -148,20 +138,18 @@ int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
 		lb_table_sort(out);
 		/* the kernel fills each reply under its lock: one reply is a snapshot */
 		out->may_skip = v->datagrams > 1;
-		if (!has_dup_services(out))
+		if (!(dropped = drop_dup_services(out)))
 			break;
 		v->stats.torn++;
 		log_debug("ipvs: service list changed while read (an entry listed twice), attempt %d",
 			  attempt);
 	}
-	out->torn = has_dup_services(out);
-	if (out->torn) {
+	out->torn = dropped > 0;
+	if (out->torn)
 		log_warn("IPVS: the kernel's service list kept changing during %d reads (another tool is "
 			 "editing it): planning against the last read without its duplicates; nothing is "
 			 "taken as gone from it",
 			 DUMP_ATTEMPTS);
-		drop_dup_services(out);
-	}
 	for (size_t i = 0; i < out->n; i++)
 		out->svcs[i].dests_unknown = true;
 	if (sc.n_fwmark)
@@ -171,6 +159,7 @@ int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
 
 int lb_ipvs_dump_dests(struct lb_ipvs *v, struct lb_service *svc, bool *torn) {
 	int r = 0;
+	size_t dropped = 0;
 	for (int attempt = 1; attempt <= DUMP_ATTEMPTS; attempt++) {
 		svc->n_dests = 0;
 		r = dump(v, IPVS_CMD_GET_DEST, svc, dest_cb, svc, reset_dests);
@@ -183,15 +172,13 @@ int lb_ipvs_dump_dests(struct lb_ipvs *v, struct lb_service *svc, bool *torn) {
 			return r;
 		}
 		lb_service_sort(svc);
-		if (!has_dup_dests(svc))
+		if (!(dropped = drop_dup_dests(svc)))
 			break;
 		v->stats.torn++;
 	}
 	svc->dests_unknown = false;
-	if (has_dup_dests(svc)) {
+	if (dropped)
 		*torn = true;
-		drop_dup_dests(svc);
-	}
 	return 0;
 }
 
