@@ -2,10 +2,11 @@
 # Installs what ezlb needs on Debian, only when something is missing.
 #   deps.sh build   compiler and -dev libraries
 #   deps.sh test    also cmocka, qemu, busybox, ipvsadm, kmod, cpio, iproute2, valgrind, keepalived,
+#                   openssl (test certificates), dnsmasq-base (the DNS check's test server),
 #                   clang and libFuzzer (libclang-rt-dev)
 set -eu
-BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev"
-TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev"
+BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev libssl-dev"
+TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

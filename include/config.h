@@ -16,15 +16,78 @@ enum lb_on_failure {
 	LB_ON_FAILURE_QUIESCE,    /* keep it with weight 0, like keepalived's inhibit_on_failure */
 };
 
+/* The kind of health check (health_check.type). AUTO is what an absent type means: tcp for tcp
+ * services, udp for udp, none for sctp (lb_check_type_of resolves it). */
+enum lb_check_type {
+	LB_CHECK_AUTO = 0,
+	LB_CHECK_NONE,
+	LB_CHECK_TCP,
+	LB_CHECK_UDP,
+	LB_CHECK_HTTP,
+	LB_CHECK_HTTPS,
+	LB_CHECK_EXEC,
+	LB_CHECK_DNS,
+	LB_CHECK_N
+};
+
+/* An accepted HTTP status: lo..hi inclusive (a single code has lo == hi). */
+struct lb_status_range {
+	uint16_t lo, hi;
+};
+#define LB_HTTP_MAX_RANGES 16
+
+/* health_check.http, for type http and https. Strings are NUL-terminated and owned. */
+struct lb_check_http {
+	char *path;         /* default "/" */
+	char *host;         /* Host header and SNI; NULL: the probed address */
+	struct lb_status_range status[LB_HTTP_MAX_RANGES];
+	size_t n_status;    /* default one range, 200-299 */
+	char *expect;       /* NULL: any body */
+	bool tls_verify;    /* https: verify chain and name; default false */
+	char *ca_file;      /* https: trust anchors for tls_verify; NULL: the system store */
+};
+
+/* health_check.exec: argv[0] is an absolute path; argv is NULL-terminated (argv[argc] == NULL). */
+struct lb_check_exec {
+	char **argv;
+	size_t argc;
+};
+
+/* health_check.dns */
+struct lb_check_dns {
+	char *name;      /* query name; default "." */
+	uint16_t qtype;  /* DNS type number; default 6 (SOA) */
+};
+
+/* health_check.udp: the datagram sent and the prefix expected back. */
+struct lb_check_udp {
+	uint8_t *send;   /* NULL with send_len 0: an empty datagram */
+	size_t send_len;
+	uint8_t *expect; /* the reply must start with these bytes */
+	size_t expect_len;
+	bool has_expect; /* with expect, silence until the timeout is a failure */
+};
+
 struct lb_check_conf {
-	bool enabled;          /* default true */
+	bool enabled;          /* default true; false is type none */
+	enum lb_check_type type; /* default AUTO */
+	uint16_t port;         /* probe this port of each backend; 0: the backend's own */
 	uint32_t interval_ms;  /* default 5000 */
+	uint32_t fast_interval_ms; /* between states; default 1000, never longer than interval */
 	uint32_t timeout_ms;   /* default 3000, must be < interval */
 	uint32_t fail_count;   /* default 3, >= 1 */
 	uint32_t rise_count;   /* default 2, >= 1 */
 	bool initial_up;       /* state of a backend before its first verdict; default true */
 	enum lb_on_failure on_failure;
+	struct lb_check_http http;
+	struct lb_check_exec exec;
+	struct lb_check_dns dns;
+	struct lb_check_udp udp;
 };
+
+/* The check type a service's backends get: AUTO resolved by protocol, NONE when disabled. */
+enum lb_check_type lb_check_type_of(const struct lb_check_conf *c, uint16_t protocol);
+const char *lb_check_type_name(enum lb_check_type t); /* "tcp", "http", ... ; "auto" for AUTO */
 
 struct lb_backend_conf {
 	struct lb_addr addr;
@@ -48,6 +111,7 @@ struct lb_config {
 	char *path;
 	int log_level;               /* LOG_* priority, or -1 when the file does not set it */
 	uint32_t resync_interval_ms; /* default 30000 */
+	uint32_t max_exec_checks;    /* exec checks running at once; default 64 */
 	struct lb_service_conf *services;
 	size_t n_services;
 };

@@ -24,11 +24,45 @@ const char *lb_fwd_name(enum lb_fwd f) {
 	}
 }
 
+static const char *const check_type_names[LB_CHECK_N] = {
+	[LB_CHECK_AUTO] = "auto", [LB_CHECK_NONE] = "none",   [LB_CHECK_TCP] = "tcp",
+	[LB_CHECK_UDP] = "udp",   [LB_CHECK_HTTP] = "http",   [LB_CHECK_HTTPS] = "https",
+	[LB_CHECK_EXEC] = "exec", [LB_CHECK_DNS] = "dns",
+};
+
+const char *lb_check_type_name(enum lb_check_type t) {
+	return t < LB_CHECK_N ? check_type_names[t] : "unknown";
+}
+
+enum lb_check_type lb_check_type_of(const struct lb_check_conf *c, uint16_t protocol) {
+	if (!c->enabled)
+		return LB_CHECK_NONE;
+	if (c->type != LB_CHECK_AUTO)
+		return c->type;
+	return protocol == IPPROTO_TCP ? LB_CHECK_TCP : protocol == IPPROTO_UDP ? LB_CHECK_UDP
+										: LB_CHECK_NONE;
+}
+
+/* What lb_check_conf owns. */
+void cfg_check_free(struct lb_check_conf *c) {
+	free(c->http.path);
+	free(c->http.host);
+	free(c->http.expect);
+	free(c->http.ca_file);
+	for (size_t i = 0; i < c->exec.argc; i++)
+		free(c->exec.argv[i]);
+	free(c->exec.argv);
+	free(c->dns.name);
+	free(c->udp.send);
+	free(c->udp.expect);
+}
+
 void lb_config_free(struct lb_config *c) {
 	if (!c)
 		return;
 	for (size_t i = 0; i < c->n_services; i++) {
 		free(c->services[i].name);
+		cfg_check_free(&c->services[i].check);
 		free(c->services[i].backends);
 	}
 	free(c->services);
@@ -42,6 +76,7 @@ static struct lb_config *config_new(const char *path) {
 		return NULL;
 	cfg->log_level = -1;
 	cfg->resync_interval_ms = 30000;
+	cfg->max_exec_checks = 64;
 	if (!(cfg->path = strdup(path))) {
 		free(cfg);
 		return NULL;

@@ -81,6 +81,9 @@ const char *cfg_describe(const struct cnode *n, char *buf, size_t len);
 const char *cfg_quote(const char *s, char *buf, size_t len);
 #define CFG_QUOTE_MAX 96
 
+/* config.c: free what a check conf owns (its kind's strings and buffers). */
+void cfg_check_free(struct lb_check_conf *c);
+
 /* read.c */
 int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len);
 

@@ -13,28 +13,54 @@
 #include "health.h"
 #include "loop.h"
 
-/* One per target, embedded in it and reused by every probe: probing allocates nothing. */
+/* What the kinds of one health manager share (one per manager, never a global): a kind keeps
+ * here what its probes have in common (say, TLS contexts), created on first use and freed with
+ * the manager through its ops->shared_free. */
+struct lb_check_shared {
+	void *kind[LB_CHECK_N];
+};
+
+/* One per target, embedded in it and reused by every probe. */
 struct lb_probe {
-	/* Set by the engine; constant while a probe runs. */
+	/* Set by the engine; constant while a probe runs, except that a config reload may point
+	 * conf and svc at the new config's equal settings: read them through p, never keep them. */
 	struct lb_loop *loop;
-	const struct lb_addr *addr;
+	const struct lb_addr *addr;          /* what to probe: the backend, port already applied */
 	uint32_t timeout_ms;
+	const struct lb_check_conf *conf;    /* the service's health_check */
+	const struct lb_service_conf *svc;   /* the first service using this target (exec's env) */
+	struct lb_check_shared *shared;
 	/* The kind's while a probe runs; fd is -1 when the kind holds no socket. */
 	int fd;
 	struct lb_io io;
+	void *run;     /* the kind's per-probe state (buffers), NULL between probes */
+	void *persist; /* the kind's per-target state kept across probes (a TLS session); freed by
+			* ops->release when the target goes */
 };
 
 struct lb_check_ops {
-	const char *name;   /* "tcp" */
-	uint16_t proto;     /* the service protocol it checks: IPPROTO_TCP */
+	const char *name;          /* "tcp" */
+	enum lb_check_type type;   /* LB_CHECK_TCP */
 	/* Begin a probe. It ends through exactly one lb_probe_done() or lb_probe_abort(), which may
 	 * be called before start() returns. */
 	void (*start)(struct lb_probe *p);
 	/* The engine stops a running probe (target removed, shutdown, deadline): release the socket
-	 * and report nothing. */
+	 * and per-probe state, and report nothing. */
 	void (*cancel)(struct lb_probe *p);
 	/* The probe's deadline passed. NULL means: cancel, then fail with "timeout". */
 	void (*expire)(struct lb_probe *p);
+	/* Order two check confs of this kind by the settings the kind reads (http path, exec argv,
+	 * ...): targets whose settings compare equal are probed once. NULL: no settings of its own. */
+	int (*conf_cmp)(const struct lb_check_conf *a, const struct lb_check_conf *b);
+	/* Free p->persist (the target is going). NULL: the kind keeps none. */
+	void (*release)(struct lb_probe *p);
+	/* Free shared->kind[type] (the manager is going). NULL: the kind shares nothing. */
+	void (*shared_free)(void *shared);
+	/* Run at most lb_health_mgr's limit of these at once (exec); the engine queues the rest,
+	 * late, and starts them as others end. */
+	bool limited;
+	/* The probe's env names its service (exec): a backend in two services is two targets. */
+	bool per_service;
 };
 
 /* The one way a probe ends with a result. reason (failures only) must be a static string. */
@@ -63,11 +89,16 @@ void lb_probe_close(struct lb_probe *p, bool rst);
 extern const struct lb_check_ops lb_check_tcp;
 extern const struct lb_check_ops lb_check_udp;
 
-/* The built-in kinds (kinds.c), and the one for a service protocol or NULL. */
+extern const struct lb_check_ops lb_check_http;
+extern const struct lb_check_ops lb_check_https;
+extern const struct lb_check_ops lb_check_exec;
+extern const struct lb_check_ops lb_check_dns;
+
+/* The built-in kinds (kinds.c), and the one of a type, or NULL. */
 extern const struct lb_check_ops *const lb_check_kinds[];
 extern const size_t lb_check_n_kinds;
 const struct lb_check_ops *lb_check_kind(const struct lb_check_ops *const *kinds, size_t n,
-					 uint16_t proto);
+					 enum lb_check_type type);
 
 /* Tests: make h use another kind table (e.g. a fake kind completing probes on demand). Call
  * before the first lb_health_sync. */

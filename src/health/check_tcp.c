@@ -69,7 +69,7 @@ static void tcp_expire(struct lb_probe *p) {
 
 const struct lb_check_ops lb_check_tcp = {
 	.name = "tcp",
-	.proto = IPPROTO_TCP,
+	.type = LB_CHECK_TCP,
 	.start = tcp_start,
 	.cancel = tcp_cancel,
 	.expire = tcp_expire,

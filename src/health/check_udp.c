@@ -60,7 +60,7 @@ static void udp_expire(struct lb_probe *p) {
 
 const struct lb_check_ops lb_check_udp = {
 	.name = "udp",
-	.proto = IPPROTO_UDP,
+	.type = LB_CHECK_UDP,
 	.start = udp_start,
 	.cancel = udp_cancel,
 	.expire = udp_expire,

@@ -22,9 +22,13 @@
 
 struct tkey {
 	const struct lb_check_ops *ops;
-	struct lb_addr addr;
-	uint32_t interval_ms, timeout_ms, fail_count, rise_count;
+	struct lb_addr addr; /* the probed address: the backend's, with health_check.port applied */
+	uint32_t interval_ms, timeout_ms, fail_count, rise_count, fast_interval_ms;
 	bool initial_up;
+	/* Borrowed from the config: compared through ops->conf_cmp and, for per_service kinds, by
+	 * the service's name; moved to the new config's copies at each sync. */
+	const struct lb_check_conf *conf;
+	const struct lb_service_conf *svc;
 };
 
 /* One (service, backend) pair of the config that uses a target. */
@@ -43,6 +47,8 @@ struct target {
 	usec_t due;           /* the scheduled probe: next one, or the one running */
 	usec_t started;
 	bool running, decisive, queued;
+	bool waiting;           /* a limited kind's probe, due, waiting for a free slot */
+	struct target *wait_next;
 	struct lb_timer timer;
 	struct lb_probe probe;
 	const struct want *refs; /* slice of h->wants */
@@ -66,6 +72,13 @@ struct lb_health_mgr {
 	size_t n_queue, cap_queue, i_queue, round_running, round_max;
 	bool pumping;
 
+	/* Kinds marked limited (exec): at most max_limited probes at once, the rest wait in a FIFO. */
+	uint32_t max_limited;
+	size_t limited_running;
+	struct target *wait_head, *wait_tail;
+	bool limited_pumping;
+	struct lb_check_shared shared;
+
 	size_t in_flight;
 	uint64_t probes, failures, skipped, skipped_unlogged;
 	usec_t last_skip_log;
@@ -85,6 +98,8 @@ void lb_hc_target_free(struct target *t); /* stops its probe and timer */
 /* Log (once per service) and notify a change of what t counts as; see include/health.h. */
 void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, bool was_unknown);
 void lb_hc_start_probe(struct target *t);
+/* Point t's key and probe at k's conf and service (equal settings, from a newer config). */
+void lb_hc_target_rekey(struct target *t, const struct tkey *k);
 
 /* round.c */
 void lb_hc_round_pump(struct lb_health_mgr *h);

@@ -71,6 +71,9 @@ void lb_health_free(struct lb_health_mgr *h) {
 		return;
 	for (size_t i = 0; i < h->n_targets; i++)
 		lb_hc_target_free(h->targets[i]);
+	for (size_t i = 0; i < h->n_kinds; i++)
+		if (h->kinds[i]->shared_free && h->shared.kind[h->kinds[i]->type])
+			h->kinds[i]->shared_free(h->shared.kind[h->kinds[i]->type]);
 	free(h->targets);
 	free(h->wants);
 	free(h->queue);

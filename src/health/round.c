@@ -46,7 +46,7 @@ int lb_health_probe_all(struct lb_health_mgr *h) {
 		struct target *t = h->targets[i];
 		if (t->queued || t->decisive)
 			continue;
-		if (t->running) { /* its result decides */
+		if (t->running || t->waiting) { /* its result decides */
 			t->decisive = true;
 			h->round_running++;
 			continue;

@@ -45,9 +45,22 @@ void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, boo
 
 /* --- scheduling --- */
 
+/* Between states: some failures of an up target, or some successes of a down one, short of the
+ * threshold that would flip it. HAProxy's fastinter: the verdict comes sooner. */
+static bool between_states(const struct target *t) {
+	if (lb_hc_effective(t) == LB_HEALTH_UP)
+		return t->v.n_fail > 0 && t->v.n_fail < t->key.fail_count;
+	return t->v.n_ok > 0 && t->v.n_ok < t->key.rise_count;
+}
+
+static uint32_t interval_ms(const struct target *t) {
+	uint32_t ms = t->key.interval_ms, fast = t->key.fast_interval_ms;
+	return fast && fast < ms && between_states(t) ? fast : ms;
+}
+
 /* Next due time: one interval after the previous one (no drift), skipping rounds the loop missed. */
 static void schedule_next(struct target *t, bool advance) {
-	usec_t iv = (usec_t)t->key.interval_ms * USEC_PER_MSEC, now = now_usec(CLOCK_MONOTONIC);
+	usec_t iv = (usec_t)interval_ms(t) * USEC_PER_MSEC, now = now_usec(CLOCK_MONOTONIC);
 	if (iv == 0)
 		iv = USEC_PER_MSEC;
 	if (advance)
@@ -64,8 +77,68 @@ static void record_lateness(struct lb_health_mgr *h, usec_t late) {
 		h->late_max = late;
 }
 
+void lb_hc_target_rekey(struct target *t, const struct tkey *k) {
+	t->key.conf = t->probe.conf = k->conf;
+	t->key.svc = t->probe.svc = k->svc;
+}
+
+/* --- limited kinds (exec): a FIFO of due probes waiting for a slot --- */
+
+static bool must_wait(const struct target *t) {
+	return t->key.ops->limited && t->h->limited_running >= t->h->max_limited;
+}
+
+static void wait_push(struct target *t) {
+	struct lb_health_mgr *h = t->h;
+	t->waiting = true;
+	t->wait_next = NULL;
+	if (h->wait_tail)
+		h->wait_tail->wait_next = t;
+	else
+		h->wait_head = t;
+	h->wait_tail = t;
+}
+
+static void wait_remove(struct target *t) {
+	struct lb_health_mgr *h = t->h;
+	struct target **pp = &h->wait_head, *prev = NULL;
+	while (*pp && *pp != t) {
+		prev = *pp;
+		pp = &(*pp)->wait_next;
+	}
+	if (*pp)
+		*pp = t->wait_next;
+	if (h->wait_tail == t)
+		h->wait_tail = prev;
+	t->waiting = false;
+	t->wait_next = NULL;
+}
+
+/* Start waiting probes while slots are free. A probe may end inside its start and call this again:
+ * the guard keeps that from recursing once per waiter. */
+static void limited_pump(struct lb_health_mgr *h) {
+	if (h->limited_pumping)
+		return;
+	h->limited_pumping = true;
+	while (h->wait_head && h->limited_running < h->max_limited) {
+		struct target *t = h->wait_head;
+		wait_remove(t);
+		usec_t now = now_usec(CLOCK_MONOTONIC);
+		if (!t->decisive)
+			record_lateness(h, now > t->due ? now - t->due : 0); /* late, never failed */
+		lb_hc_start_probe(t);
+	}
+	h->limited_pumping = false;
+}
+
 void lb_hc_start_probe(struct target *t) {
 	struct lb_health_mgr *h = t->h;
+	if (must_wait(t)) {
+		wait_push(t);
+		return;
+	}
+	if (t->key.ops->limited)
+		h->limited_running++;
 	usec_t now = now_usec(CLOCK_MONOTONIC);
 	t->running = true;
 	t->started = now;
@@ -73,6 +146,9 @@ void lb_hc_start_probe(struct target *t) {
 	t->probe.loop = h->loop;
 	t->probe.addr = &t->key.addr;
 	t->probe.timeout_ms = t->key.timeout_ms;
+	t->probe.conf = t->key.conf;
+	t->probe.svc = t->key.svc;
+	t->probe.shared = &h->shared;
 	t->probe.fd = -1;
 	(void)lb_timer_arm(h->loop, &t->timer, now + (usec_t)t->key.timeout_ms * USEC_PER_MSEC);
 	t->key.ops->start(&t->probe); /* may end the probe before returning */
@@ -85,6 +161,8 @@ static bool probe_end(struct target *t) {
 	t->running = false;
 	t->decisive = false;
 	t->h->in_flight--;
+	if (t->key.ops->limited)
+		t->h->limited_running--;
 	if (decisive)
 		t->h->round_running--;
 	return decisive;
@@ -114,6 +192,7 @@ void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
 	lb_hc_report(t, before, changed, was_unknown);
 	if (decisive)
 		lb_hc_round_pump(h);
+	limited_pump(h);
 }
 
 void lb_probe_abort(struct lb_probe *p, int err) {
@@ -139,6 +218,7 @@ void lb_probe_abort(struct lb_probe *p, int err) {
 	schedule_next(t, !decisive);
 	if (decisive)
 		lb_hc_round_pump(h);
+	limited_pump(h);
 }
 
 static void expire_probe(struct target *t) {
@@ -155,6 +235,10 @@ static void on_timer(struct lb_loop *l, struct lb_timer *tm, void *userdata) {
 	struct target *t = userdata;
 	if (t->running) {
 		expire_probe(t);
+		return;
+	}
+	if (must_wait(t)) { /* its lateness is counted when a slot frees */
+		wait_push(t);
 		return;
 	}
 	usec_t now = now_usec(CLOCK_MONOTONIC);
@@ -175,17 +259,24 @@ struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
 
 /* Stop whatever the target is doing, without a result. */
 static void target_stop(struct target *t) {
+	bool freed_slot = t->running && t->key.ops->limited;
 	if (t->running) {
 		t->key.ops->cancel(&t->probe);
 		probe_end(t);
 	}
+	if (t->waiting)
+		wait_remove(t);
 	lb_timer_cancel(t->h->loop, &t->timer);
+	if (freed_slot)
+		limited_pump(t->h);
 }
 
 void lb_hc_target_free(struct target *t) {
 	if (!t)
 		return;
 	target_stop(t);
+	if (t->key.ops->release)
+		t->key.ops->release(&t->probe);
 	if (t->queued)
 		for (size_t i = t->h->i_queue; i < t->h->n_queue; i++)
 			if (t->h->queue[i] == t)

@@ -24,15 +24,19 @@ static int key_cmp(const struct tkey *a, const struct tkey *b) {
 	CMP_FIELD(fail_count);
 	CMP_FIELD(rise_count);
 	CMP_FIELD(initial_up);
+	CMP_FIELD(fast_interval_ms);
+	if (a->ops->conf_cmp && (r = a->ops->conf_cmp(a->conf, b->conf)) != 0)
+		return r;
+	if (a->ops->per_service)
+		return strcmp(a->svc->name, b->svc->name);
 	return 0;
 }
 #undef CMP_FIELD
 
 static const struct lb_check_ops *kind_of(const struct lb_health_mgr *h,
 					  const struct lb_service_conf *svc) {
-	if (!svc->check.enabled)
-		return NULL;
-	return lb_check_kind(h->kinds, h->n_kinds, svc->protocol);
+	enum lb_check_type type = lb_check_type_of(&svc->check, svc->protocol);
+	return type == LB_CHECK_NONE ? NULL : lb_check_kind(h->kinds, h->n_kinds, type);
 }
 
 static bool make_key(const struct lb_health_mgr *h, const struct lb_service_conf *svc,
@@ -42,8 +46,11 @@ static bool make_key(const struct lb_health_mgr *h, const struct lb_service_conf
 		return false;
 	const struct lb_check_conf *c = &svc->check;
 	*k = (struct tkey){.ops = ops, .addr = be->addr, .interval_ms = c->interval_ms,
-			   .timeout_ms = c->timeout_ms, .fail_count = c->fail_count,
-			   .rise_count = c->rise_count, .initial_up = c->initial_up};
+			   .fast_interval_ms = c->fast_interval_ms, .timeout_ms = c->timeout_ms,
+			   .fail_count = c->fail_count, .rise_count = c->rise_count,
+			   .initial_up = c->initial_up, .conf = c, .svc = svc};
+	if (c->port)
+		k->addr.port = c->port;
 	return true;
 }
 
@@ -84,7 +91,8 @@ static int collect_wants(const struct lb_health_mgr *h, const struct lb_config *
 			w[n] = (struct want){.key = k, .pos = n, .svc = svc, .be = &svc->backends[j]};
 			n++;
 		}
-		if (svc->check.enabled && svc->n_backends > 0 && !kind_of(h, svc))
+		if (svc->check.enabled && svc->check.type == LB_CHECK_AUTO && svc->n_backends > 0 &&
+		    !kind_of(h, svc))
 			log_info("service %s: no health check for %s, its backends count as up",
 				 svc->name, lb_proto_name(svc->protocol));
 	}
@@ -180,7 +188,7 @@ static void retune(struct target *t, const struct tkey *k, usec_t now) {
 }
 
 static void sync_commit(struct lb_health_mgr *h, struct want *w, struct slot *s, size_t ns,
-			bool *taken, struct target **targets) {
+			bool *taken, struct target **targets, uint32_t max_limited) {
 	usec_t now = now_usec(CLOCK_MONOTONIC);
 	size_t n_fresh = 0, i_fresh = 0;
 	for (size_t i = 0; i < h->n_targets; i++)
@@ -196,6 +204,7 @@ static void sync_commit(struct lb_health_mgr *h, struct want *w, struct slot *s,
 		t->n_refs = s[i].n;
 		s[i].before = lb_hc_effective(t);
 		s[i].was_unknown = t->v.state == LB_HEALTH_UNKNOWN;
+		lb_hc_target_rekey(t, k); /* equal settings, the new config's pointers */
 		if (s[i].fresh) {
 			/* First probes spread evenly over the interval; a lone new target goes now. */
 			usec_t iv = (usec_t)k->interval_ms * USEC_PER_MSEC;
@@ -210,6 +219,7 @@ static void sync_commit(struct lb_health_mgr *h, struct want *w, struct slot *s,
 	h->targets = targets;
 	h->n_targets = ns;
 	h->wants = w;
+	h->max_limited = max_limited;
 	/* Now that h is consistent, new thresholds or initial_up may change verdicts. */
 	for (size_t i = 0; i < ns; i++)
 		if (s[i].retuned) {
@@ -239,7 +249,8 @@ int lb_health_sync(struct lb_health_mgr *h, const struct lb_config *cfg) {
 				free(s[i].t);
 		return r;
 	}
-	sync_commit(h, TAKE_PTR(w), s, ns, taken, TAKE_PTR(targets));
+	sync_commit(h, TAKE_PTR(w), s, ns, taken, TAKE_PTR(targets),
+		    cfg->max_exec_checks ? cfg->max_exec_checks : 64);
 	return 0;
 }
 
@@ -265,7 +276,8 @@ void lb_health_assume(struct lb_health_mgr *h, const struct lb_service_conf *svc
 }
 
 bool lb_health_checked(const struct lb_service_conf *svc) {
-	return svc->check.enabled && lb_check_kind(lb_check_kinds, lb_check_n_kinds, svc->protocol);
+	enum lb_check_type type = lb_check_type_of(&svc->check, svc->protocol);
+	return type != LB_CHECK_NONE && lb_check_kind(lb_check_kinds, lb_check_n_kinds, type);
 }
 
 void lb_health_count(const struct lb_health_mgr *h, const struct lb_config *cfg, size_t *up,

@@ -242,7 +242,7 @@ static void late_expire(struct lb_probe *p) {
 	lb_check_tcp.expire(p);
 }
 
-static const struct lb_check_ops late_tcp = {.name = "tcp", .proto = IPPROTO_TCP,
+static const struct lb_check_ops late_tcp = {.name = "tcp", .type = LB_CHECK_TCP,
 					     .start = late_start, .cancel = late_cancel,
 					     .expire = late_expire};
 static const struct lb_check_ops *const late_kinds[] = {&late_tcp};

@@ -167,7 +167,7 @@ static void late_start(struct lb_probe *p) {
 	lb_check_udp.start(p);
 }
 static void late_cancel(struct lb_probe *p) { lb_check_udp.cancel(p); }
-static const struct lb_check_ops late_udp = {.name = "udp", .proto = IPPROTO_UDP,
+static const struct lb_check_ops late_udp = {.name = "udp", .type = LB_CHECK_UDP,
 					     .start = late_start, .cancel = late_cancel,
 					     .expire = late_cancel};
 static const struct lb_check_ops *const late_kinds[] = {&late_udp};

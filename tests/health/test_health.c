@@ -102,7 +102,7 @@ static void fake_cancel(struct lb_probe *p) {
 }
 
 static const struct lb_check_ops fake_tcp = {
-	.name = "fake", .proto = IPPROTO_TCP, .start = fake_start, .cancel = fake_cancel};
+	.name = "fake", .type = LB_CHECK_TCP, .start = fake_start, .cancel = fake_cancel};
 static const struct lb_check_ops *const fake_kinds[] = {&fake_tcp};
 
 struct changes {
