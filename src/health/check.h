@@ -63,7 +63,9 @@ struct lb_check_ops {
 	bool per_service;
 };
 
-/* The one way a probe ends with a result. reason (failures only) must be a static string. */
+/* The one way a probe ends with a result. reason (failures only) is copied (at most
+ * LB_PROBE_REASON_MAX - 1 bytes kept), so a kind may format it on its stack: "HTTP 503". */
+#define LB_PROBE_REASON_MAX 160
 void lb_probe_done(struct lb_probe *p, bool ok, const char *reason);
 /* The probe could not be run for a local reason (no fd, no memory, no local port): no result is
  * counted, a rate-limited warning is logged, and the target keeps its schedule. */

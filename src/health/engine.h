@@ -43,7 +43,7 @@ struct target {
 	struct tkey key;
 	struct lb_verdict v;
 	enum lb_health assumed; /* what UNKNOWN counts as, from lb_health_assume; UNKNOWN: initial_up */
-	const char *reason;   /* of the last failure */
+	char reason[LB_PROBE_REASON_MAX]; /* of the last failure; "" before any */
 	usec_t due;           /* the scheduled probe: next one, or the one running */
 	usec_t started;
 	bool running, decisive, queued;

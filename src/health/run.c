@@ -16,7 +16,7 @@ static const char *detail(const struct target *t, enum lb_health to, char *buf, 
 		snprintf(buf, len, "not probed yet");
 	else if (to == LB_HEALTH_DOWN)
 		snprintf(buf, len, "%u failure%s: %s", t->v.n_fail, t->v.n_fail == 1 ? "" : "s",
-			 t->reason ? t->reason : "unknown");
+			 t->reason[0] ? t->reason : "unknown");
 	else
 		snprintf(buf, len, "%u success%s", t->v.n_ok, t->v.n_ok == 1 ? "" : "es");
 	return buf;
@@ -182,7 +182,7 @@ void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
 	h->probes++;
 	if (!ok) {
 		h->failures++;
-		t->reason = reason ? reason : "failed";
+		snprintf(t->reason, sizeof(t->reason), "%s", reason && *reason ? reason : "failed");
 	}
 	enum lb_health before = lb_hc_effective(t);
 	bool was_unknown = t->v.state == LB_HEALTH_UNKNOWN;
