@@ -31,7 +31,7 @@ void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, boo
 	int prio = now != before ? (now == LB_HEALTH_DOWN ? LOG_WARNING : LOG_NOTICE)
 				 : (now == LB_HEALTH_DOWN ? LOG_INFO : LOG_DEBUG);
 	const char *from = now != before ? lb_health_name(before) : "unknown";
-	char addr[LB_ADDRSTRLEN], why[128];
+	char addr[LB_ADDRSTRLEN], why[LB_PROBE_REASON_MAX + 48];
 	lb_addr_fmt(&t->key.addr, addr);
 	detail(t, now, why, sizeof(why));
 	for (size_t i = 0; i < t->n_refs; i++)
