@@ -1,4 +1,4 @@
-/* The one-shot commands: check, once, cleanup. */
+/* The one-shot commands that change the kernel: once, cleanup. */
 #include <stdio.h>
 #include <string.h>
 
@@ -11,22 +11,6 @@
 #include "loop.h"
 #include "sync.h"
 #include "util.h"
-
-static size_t count_backends(const struct lb_config *c) {
-	size_t n = 0;
-	for (size_t i = 0; i < c->n_services; i++)
-		n += c->services[i].n_backends;
-	return n;
-}
-
-int cmd_check(const struct lb_cli *o) {
-	struct lb_config *cfg = NULL;
-	if (cli_load_config(o->config_path, &cfg) < 0)
-		return EXIT_FAIL;
-	printf("configuration OK: %zu services, %zu backends\n", cfg->n_services, count_backends(cfg));
-	lb_config_free(cfg);
-	return EXIT_OK;
-}
 
 static void print_summary(const char *what, const struct lb_sync_stats *st) {
 	size_t changes = st->added + st->edited + st->deleted;

@@ -10,7 +10,9 @@
 #define RESYNC_MIN_MS 1000 /* a shorter resync would turn drift repair into a busy loop */
 
 static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_config *cfg) {
-	static const struct cfg_key keys[] = {{"log_level", false, NULL}, {"resync_interval", false, NULL}};
+	static const struct cfg_key keys[] = {{"log_level", false, NULL},
+					      {"resync_interval", false, NULL},
+					      {"max_exec_checks", false, NULL}};
 	static const char *const levels[] = {"debug", "info", "notice", "warn", "error"};
 	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
 	const struct cnode *v[ARRAY_SIZE(keys)];
@@ -19,6 +21,7 @@ static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_co
 	unsigned lvl;
 	if (cfg_enum(c, v[0], "log_level", "log level", levels, ARRAY_SIZE(levels), &lvl))
 		cfg->log_level = prio[lvl];
+	cfg_uint(c, v[2], "max_exec_checks", 1, 4096, &cfg->max_exec_checks);
 	uint32_t ms;
 	if (!cfg_duration(c, v[1], "resync_interval", &ms))
 		return;

@@ -1,4 +1,4 @@
-/* A service's optional blocks: persistence and health_check. */
+/* A service's persistence block (health_check has decode_check.c). */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,6 @@
 
 #include "internal.h"
 #include "util.h"
-
-#define COUNT_MAX 1000
 
 static bool digits(const char *s) {
 	return *s && strspn(s, "0123456789") == strlen(s);
@@ -76,60 +74,6 @@ void cfg_decode_persistence(struct cfg_ctx *c, const struct cnode *n, struct lb_
 			s->persist_netmask = mask;
 		cfg_path_pop(c, at);
 	}
-out:
-	cfg_path_pop(c, old);
-}
-
-enum { K_ENABLED, K_INTERVAL, K_TIMEOUT, K_FAIL, K_RISE, K_INITIAL, K_ON_FAILURE, N_KEYS };
-
-/* The timeout bounds a probe that runs once per interval: it must end before the next starts. */
-static void check_timeout(struct cfg_ctx *c, const struct cnode *const *v,
-			  const struct lb_check_conf *chk) {
-	if (chk->timeout_ms < chk->interval_ms)
-		return;
-	char t[32], i[32], buf[CFG_QUOTE_MAX];
-	cfg_fmt_duration(chk->timeout_ms, t, sizeof(t));
-	cfg_fmt_duration(chk->interval_ms, i, sizeof(i));
-	bool at_timeout = v[K_TIMEOUT] != NULL;
-	const struct cnode *at = at_timeout ? v[K_TIMEOUT] : v[K_INTERVAL];
-	size_t old = cfg_path_push(c, at_timeout ? ".timeout" : ".interval");
-	if (at_timeout)
-		cfg_error(c, at, "%s must be shorter than the interval (%s)",
-			  cfg_quote(at->str, buf, sizeof(buf)), i);
-	else
-		cfg_error(c, at, "%s must be longer than the timeout (%s)",
-			  cfg_quote(at->str, buf, sizeof(buf)), t);
-	cfg_path_pop(c, old);
-}
-
-void cfg_decode_check(struct cfg_ctx *c, const struct cnode *n, struct lb_check_conf *chk) {
-	static const struct cfg_key keys[N_KEYS] = {
-		[K_ENABLED] = {"enabled", false, NULL},
-		[K_INTERVAL] = {"interval", false, NULL},
-		[K_TIMEOUT] = {"timeout", false, NULL},
-		[K_FAIL] = {"fail_count", false, NULL},
-		[K_RISE] = {"rise_count", false, NULL},
-		[K_INITIAL] = {"initial", false, NULL},
-		[K_ON_FAILURE] = {"on_failure", false, NULL},
-	};
-	static const char *const states[] = {"down", "up"};
-	static const char *const actions[] = {"remove", "quiesce"};
-	const struct cnode *v[N_KEYS];
-	size_t old = cfg_path_push(c, ".health_check");
-	if (!cfg_map(c, n, keys, N_KEYS, v))
-		goto out;
-	cfg_bool(c, v[K_ENABLED], "enabled", &chk->enabled);
-	bool times_ok = (!v[K_INTERVAL] || cfg_duration(c, v[K_INTERVAL], "interval", &chk->interval_ms)) &
-			(!v[K_TIMEOUT] || cfg_duration(c, v[K_TIMEOUT], "timeout", &chk->timeout_ms));
-	if (times_ok)
-		check_timeout(c, v, chk);
-	cfg_uint(c, v[K_FAIL], "fail_count", 1, COUNT_MAX, &chk->fail_count);
-	cfg_uint(c, v[K_RISE], "rise_count", 1, COUNT_MAX, &chk->rise_count);
-	unsigned i;
-	if (cfg_enum(c, v[K_INITIAL], "initial", "initial state", states, ARRAY_SIZE(states), &i))
-		chk->initial_up = i == 1;
-	if (cfg_enum(c, v[K_ON_FAILURE], "on_failure", "on_failure action", actions, ARRAY_SIZE(actions), &i))
-		chk->on_failure = i == 0 ? LB_ON_FAILURE_REMOVE : LB_ON_FAILURE_QUIESCE;
 out:
 	cfg_path_pop(c, old);
 }

@@ -88,6 +88,7 @@ static void set_defaults(struct lb_service_conf *s) {
 	s->check = (struct lb_check_conf){
 		.enabled = true,
 		.interval_ms = 5000,
+		.fast_interval_ms = 1000,
 		.timeout_ms = 3000,
 		.fail_count = 3,
 		.rise_count = 2,
@@ -123,7 +124,7 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 	if (v[K_PERSIST] && !cfg_is_null(v[K_PERSIST]))
 		cfg_decode_persistence(c, v[K_PERSIST], s);
 	if (v[K_CHECK] && !cfg_is_null(v[K_CHECK]))
-		cfg_decode_check(c, v[K_CHECK], &s->check);
+		cfg_decode_check(c, v[K_CHECK], &s->check, s->protocol);
 	if (v[K_BACKENDS])
 		cfg_decode_backends(c, v[K_BACKENDS], s, src);
 }

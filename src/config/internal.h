@@ -156,7 +156,15 @@ void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root);
 void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			struct cfg_svc_src *src);
 void cfg_decode_persistence(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s);
-void cfg_decode_check(struct cfg_ctx *c, const struct cnode *n, struct lb_check_conf *chk);
+void cfg_decode_check(struct cfg_ctx *c, const struct cnode *n, struct lb_check_conf *chk,
+		      uint16_t protocol);
+/* decode_check_kinds.c: the blocks of each check kind, and each kind's defaults. */
+void cfg_decode_check_http(struct cfg_ctx *c, const struct cnode *n, struct lb_check_http *h,
+			   bool https);
+void cfg_decode_check_exec(struct cfg_ctx *c, const struct cnode *n, struct lb_check_exec *e);
+void cfg_decode_check_dns(struct cfg_ctx *c, const struct cnode *n, struct lb_check_dns *d);
+void cfg_decode_check_udp(struct cfg_ctx *c, const struct cnode *n, struct lb_check_udp *u);
+void cfg_check_defaults(struct cfg_ctx *c, struct lb_check_conf *chk, enum lb_check_type t);
 void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			 struct cfg_svc_src *src);
 

@@ -98,6 +98,9 @@ void lb_hc_target_free(struct target *t); /* stops its probe and timer */
 /* Log (once per service) and notify a change of what t counts as; see include/health.h. */
 void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, bool was_unknown);
 void lb_hc_start_probe(struct target *t);
+/* Start waiting probes of limited kinds while slots are free. A probe may end inside its start
+ * and call this again: a guard keeps that from recursing once per waiter. */
+void lb_hc_limited_pump(struct lb_health_mgr *h);
 /* Point t's key and probe at k's conf and service (equal settings, from a newer config). */
 void lb_hc_target_rekey(struct target *t, const struct tkey *k);
 

@@ -32,11 +32,13 @@ void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, boo
 				 : (now == LB_HEALTH_DOWN ? LOG_INFO : LOG_DEBUG);
 	const char *from = now != before ? lb_health_name(before) : "unknown";
 	char addr[LB_ADDRSTRLEN], why[LB_PROBE_REASON_MAX + 48];
-	lb_addr_fmt(&t->key.addr, addr);
 	detail(t, now, why, sizeof(why));
-	for (size_t i = 0; i < t->n_refs; i++)
+	/* Each under the backend's own address (health_check.port may probe another port). */
+	for (size_t i = 0; i < t->n_refs; i++) {
+		lb_addr_fmt(&t->refs[i].be->addr, addr);
 		log_full(prio, t->refs[i].svc->name, addr, "%s %s %s -> %s (%s)", t->refs[i].svc->name,
 			 addr, from, lb_health_name(now), why);
+	}
 	if (now == before || !t->h->on_change)
 		return;
 	for (size_t i = 0; i < t->n_refs; i++)
@@ -114,9 +116,7 @@ static void wait_remove(struct target *t) {
 	t->wait_next = NULL;
 }
 
-/* Start waiting probes while slots are free. A probe may end inside its start and call this again:
- * the guard keeps that from recursing once per waiter. */
-static void limited_pump(struct lb_health_mgr *h) {
+void lb_hc_limited_pump(struct lb_health_mgr *h) {
 	if (h->limited_pumping)
 		return;
 	h->limited_pumping = true;
@@ -192,7 +192,7 @@ void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
 	lb_hc_report(t, before, changed, was_unknown);
 	if (decisive)
 		lb_hc_round_pump(h);
-	limited_pump(h);
+	lb_hc_limited_pump(h);
 }
 
 void lb_probe_abort(struct lb_probe *p, int err) {
@@ -218,7 +218,7 @@ void lb_probe_abort(struct lb_probe *p, int err) {
 	schedule_next(t, !decisive);
 	if (decisive)
 		lb_hc_round_pump(h);
-	limited_pump(h);
+	lb_hc_limited_pump(h);
 }
 
 static void expire_probe(struct target *t) {
@@ -257,9 +257,9 @@ struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
 	return t;
 }
 
-/* Stop whatever the target is doing, without a result. */
+/* Stop whatever the target is doing, without a result. A slot it frees is given to a waiter by
+ * the caller once every target that goes is gone (lb_health_sync), never to one about to go. */
 static void target_stop(struct target *t) {
-	bool freed_slot = t->running && t->key.ops->limited;
 	if (t->running) {
 		t->key.ops->cancel(&t->probe);
 		probe_end(t);
@@ -267,8 +267,6 @@ static void target_stop(struct target *t) {
 	if (t->waiting)
 		wait_remove(t);
 	lb_timer_cancel(t->h->loop, &t->timer);
-	if (freed_slot)
-		limited_pump(t->h);
 }
 
 void lb_hc_target_free(struct target *t) {

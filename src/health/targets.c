@@ -228,6 +228,7 @@ static void sync_commit(struct lb_health_mgr *h, struct want *w, struct slot *s,
 			lb_hc_report(t, s[i].before, changed, s[i].was_unknown);
 		}
 	lb_hc_round_pump(h);
+	lb_hc_limited_pump(h); /* slots freed by removed targets, or a higher max_exec_checks */
 }
 
 int lb_health_sync(struct lb_health_mgr *h, const struct lb_config *cfg) {

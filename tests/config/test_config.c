@@ -53,6 +53,89 @@ static void assert_default_check(const struct lb_check_conf *k) {
 	assert_int_equal(k->rise_count, 2);
 	assert_true(k->initial_up);
 	assert_int_equal(k->on_failure, LB_ON_FAILURE_REMOVE);
+	assert_int_equal(k->type, LB_CHECK_AUTO);
+	assert_int_equal(k->port, 0);
+	assert_int_equal(k->fast_interval_ms, 1000);
+	assert_null(k->http.path);
+	assert_null(k->exec.argv);
+}
+
+/* Every kind's block, decoded; defaults where a block leaves keys out. */
+static void test_check_kinds(void **state) {
+	struct lb_config *c = load_ok(FIX "good_checks.yaml");
+	assert_int_equal(c->max_exec_checks, 8);
+	assert_int_equal(c->n_services, 7);
+	const struct lb_check_conf *k = &c->services[0].check;
+	assert_int_equal(k->type, LB_CHECK_HTTP);
+	assert_int_equal(k->port, 8081);
+	assert_int_equal(k->interval_ms, 2000);
+	assert_int_equal(k->fast_interval_ms, 500);
+	assert_string_equal(k->http.path, "/healthz?full=1");
+	assert_string_equal(k->http.host, "www.example.com");
+	assert_string_equal(k->http.expect, "ok");
+	assert_int_equal(k->http.n_status, 3);
+	assert_int_equal(k->http.status[0].lo, 200);
+	assert_int_equal(k->http.status[0].hi, 299);
+	assert_int_equal(k->http.status[1].lo, 301);
+	assert_int_equal(k->http.status[1].hi, 301);
+	assert_int_equal(k->http.status[2].lo, 404);
+	assert_false(k->http.tls_verify);
+	assert_null(k->http.ca_file);
+
+	k = &c->services[1].check; /* https, defaults for path and status */
+	assert_int_equal(k->type, LB_CHECK_HTTPS);
+	assert_string_equal(k->http.path, "/");
+	assert_null(k->http.host);
+	assert_null(k->http.expect);
+	assert_int_equal(k->http.n_status, 1);
+	assert_int_equal(k->http.status[0].lo, 200);
+	assert_int_equal(k->http.status[0].hi, 299);
+	assert_true(k->http.tls_verify);
+	assert_string_equal(k->http.ca_file, "/etc/ezlb/ca.pem");
+	assert_int_equal(k->fast_interval_ms, 1000);
+
+	k = &c->services[2].check; /* exec; fast_interval defaults to the shorter interval */
+	assert_int_equal(k->type, LB_CHECK_EXEC);
+	assert_int_equal(k->fast_interval_ms, 500);
+	assert_int_equal(k->exec.argc, 3);
+	assert_string_equal(k->exec.argv[0], "/usr/local/lib/ezlb/check-db");
+	assert_string_equal(k->exec.argv[1], "--quick");
+	assert_string_equal(k->exec.argv[2], "");
+	assert_null(k->exec.argv[3]);
+
+	k = &c->services[3].check;
+	assert_int_equal(lb_check_type_of(k, c->services[3].protocol), LB_CHECK_DNS);
+	assert_string_equal(k->dns.name, "example.com.");
+	assert_int_equal(k->dns.qtype, 28);
+	k = &c->services[4].check; /* dns defaults: the root's SOA */
+	assert_string_equal(k->dns.name, ".");
+	assert_int_equal(k->dns.qtype, 6);
+
+	k = &c->services[5].check; /* udp by protocol, with a payload */
+	assert_int_equal(k->type, LB_CHECK_AUTO);
+	assert_int_equal(lb_check_type_of(k, IPPROTO_UDP), LB_CHECK_UDP);
+	assert_int_equal(k->udp.send_len, 3);
+	assert_memory_equal(k->udp.send, "\x00\xff\x0a", 3);
+	assert_true(k->udp.has_expect);
+	assert_int_equal(k->udp.expect_len, 4);
+	assert_memory_equal(k->udp.expect, "pong", 4);
+
+	k = &c->services[6].check;
+	assert_int_equal(lb_check_type_of(k, IPPROTO_TCP), LB_CHECK_NONE);
+	lb_config_free(c);
+}
+
+/* What an absent type means, and enabled: false over any type. */
+static void test_check_type_of(void **state) {
+	struct lb_check_conf k = {.enabled = true};
+	assert_int_equal(lb_check_type_of(&k, IPPROTO_TCP), LB_CHECK_TCP);
+	assert_int_equal(lb_check_type_of(&k, IPPROTO_UDP), LB_CHECK_UDP);
+	assert_int_equal(lb_check_type_of(&k, IPPROTO_SCTP), LB_CHECK_NONE);
+	k.type = LB_CHECK_EXEC;
+	assert_int_equal(lb_check_type_of(&k, IPPROTO_SCTP), LB_CHECK_EXEC);
+	k.enabled = false;
+	assert_int_equal(lb_check_type_of(&k, IPPROTO_TCP), LB_CHECK_NONE);
+	assert_string_equal(lb_check_type_name(LB_CHECK_HTTPS), "https");
 }
 
 static void test_full_web(void **state) {
@@ -305,6 +388,8 @@ static void test_names(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_full_web),
+		cmocka_unit_test(test_check_kinds),
+		cmocka_unit_test(test_check_type_of),
 		cmocka_unit_test(test_full_v6_udp),
 		cmocka_unit_test(test_full_sctp_dr_tun_empty),
 		cmocka_unit_test(test_minimal_defaults),

@@ -14,7 +14,7 @@
 #include "config.h"
 
 #define FIX "tests/config/fixtures/"
-#define MAX_MSGS 12
+#define MAX_MSGS 32
 
 struct bad_case {
 	const char *file;
@@ -43,6 +43,32 @@ static const struct bad_case cases[] = {
 	  ":16:5: services[4]: expected a mapping, got \"web\""}},
 	{"bad_brief_example.yaml",
 	 {":14:20: services[1].backends[0].address: \"192.168.1.300:80\" is not an IP:port"}},
+	{"bad_check_kinds.yaml",
+	 {":1:27: global.max_exec_checks: \"0\" is out of range 1..4096",
+	  ":6:13: services[0].health_check.type: \"htp\" is not a valid check type (did you mean \"http\"?)",
+	  ":7:13: services[0].health_check.port: \"0\" is out of range 1..65535",
+	  ":8:22: services[0].health_check.fast_interval: \"10s\" must not be longer than the interval (5s)",
+	  ":12:26: services[1].health_check.type: type http needs a tcp service, this one is udp",
+	  ":15:37: services[2].health_check.http: http settings need type: http or https, but the check is tcp",
+	  ":15:54: services[2].health_check.exec: exec settings need type: exec, but the check is tcp",
+	  ":15:83: services[2].health_check.dns: dns settings need type: dns, but the check is tcp",
+	  ":15:92: services[2].health_check.udp: udp settings need type: udp, but the check is tcp",
+	  ":20:20: services[3].health_check.http.path: \"healthz\" is not a request path: it must start with \"/\" and hold no spaces or control characters (encode them as %20 ...)",
+	  ":20:46: services[3].health_check.http.status: \"2xx\" is not an HTTP status code or range such as 200 or 200-299 (codes are 100..599)",
+	  ":20:60: services[3].health_check.http.expect: the value is empty; leave the key out instead",
+	  ":20:76: services[3].health_check.http.tls_verify: only applies to type: https",
+	  ":20:88: services[3].health_check.http.host: \"a b\" is not a host name or address",
+	  ":20:95: services[3].health_check.http.x: unknown key; valid keys here are path, host, status, expect, tls_verify and ca_file",
+	  ":23:48: services[4].health_check.http.status: \"600\" is not an HTTP status code or range such as 200 or 200-299 (codes are 100..599)",
+	  ":26:26: services[5].health_check.type: type exec needs exec.command, the program to run",
+	  ":29:48: services[6].health_check.exec.command: expected a sequence, got \"/bin/true\"; write the program and its arguments as a list, e.g. [\"/usr/local/bin/check\", \"--quick\"]",
+	  ":32:49: services[7].health_check.exec.command[0]: \"bin/true\" is not an absolute path; the command runs without a shell and without a PATH search",
+	  ":32:60: services[7].health_check.exec.args: unknown key; valid keys here are command",
+	  ":36:43: services[8].health_check.dns.name: \"a..b\" is not a DNS name (labels of 1 to 63 bytes, at most 253 in all)",
+	  ":36:58: services[8].health_check.dns.qtype: \"PTR\" is not a valid query type; expected A, AAAA, NS, SOA, MX, TXT or CNAME",
+	  ":40:48: services[9].health_check.udp.send: give send or send_hex, not both",
+	  ":40:66: services[9].health_check.udp.expect_hex: the value is not pairs of hex digits (1 to 1400 bytes)",
+	  ":43:49: services[10].health_check.http.ca_file: \"ca.pem\" is not an absolute path"}},
 	{"bad_check_values.yaml",
 	 {":5:16: services[0].health_check.enabled: \"yes\" is not a boolean; write true or false",
 	  ":6:19: services[0].health_check.fail_count: \"0\" is out of range 1..1000",
@@ -174,7 +200,7 @@ static const struct bad_case cases[] = {
 	  ":7:1: YAML syntax error: did not find expected node content (while parsing a flow node at "
 	  "line 7, column 1)"}},
 	{"bad_services_twice.yaml",
-	 {":5:3: global.services: unknown key; valid keys here are log_level and resync_interval",
+	 {":5:3: global.services: unknown key; valid keys here are log_level, resync_interval and max_exec_checks",
 	  ":6:1: services: duplicate key (first at line 1)"}},
 	{"bad_empty.yaml",
 	 {": empty configuration; write \"services: []\" to run with no services"}},
