@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../health/dns_msg.h"
 #include "internal.h"
 #include "util.h"
 
@@ -213,28 +214,9 @@ void cfg_decode_check_exec(struct cfg_ctx *c, const struct cnode *n, struct lb_c
 
 /* --- dns --- */
 
-/* Labels of 1..63 bytes, 253 in all; "." alone is the root. */
-static bool dns_name_ok(const char *s) {
-	size_t len = strlen(s);
-	if (!strcmp(s, "."))
-		return true;
-	if (len == 0 || len > 254 || (len == 254 && s[253] != '.'))
-		return false;
-	for (const char *p = s; *p;) {
-		size_t l = strcspn(p, ".");
-		if (l == 0 || l > 63)
-			return false;
-		p += l;
-		if (*p == '.')
-			p++;
-	}
-	return true;
-}
-
 void cfg_decode_check_dns(struct cfg_ctx *c, const struct cnode *n, struct lb_check_dns *d) {
 	static const struct cfg_key keys[] = {{"name", false, NULL}, {"qtype", false, NULL}};
 	static const char *const qtypes[] = {"A", "AAAA", "NS", "SOA", "MX", "TXT", "CNAME"};
-	static const uint16_t qtype_nums[] = {1, 28, 2, 6, 15, 16, 5}; /* RFC 1035, 3596 */
 	const struct cnode *v[ARRAY_SIZE(keys)];
 	size_t old = cfg_path_push(c, ".dns");
 	if (!cfg_map(c, n, keys, ARRAY_SIZE(keys), v))
@@ -242,15 +224,15 @@ void cfg_decode_check_dns(struct cfg_ctx *c, const struct cnode *n, struct lb_ch
 	const char *s;
 	char buf[CFG_QUOTE_MAX];
 	if (cfg_str(c, v[0], "name", &s)) {
-		if (dns_name_ok(s))
+		if (lb_dns_name_check(s) == 0)
 			set_str(c, &d->name, s);
 		else
 			KEY_ERROR(c, "name", v[0], "%s is not a DNS name (labels of 1 to 63 bytes, at "
-						   "most 253 in all)", cfg_quote(s, buf, sizeof(buf)));
+						   "most 255 bytes on the wire)", cfg_quote(s, buf, sizeof(buf)));
 	}
 	unsigned i;
 	if (cfg_enum(c, v[1], "qtype", "query type", qtypes, ARRAY_SIZE(qtypes), &i))
-		d->qtype = qtype_nums[i];
+		(void)lb_dns_qtype_parse(qtypes[i], &d->qtype); /* names from its own table */
 out:
 	cfg_path_pop(c, old);
 }
@@ -338,6 +320,6 @@ void cfg_check_defaults(struct cfg_ctx *c, struct lb_check_conf *chk, enum lb_ch
 		if (!chk->dns.name)
 			set_str(c, &chk->dns.name, ".");
 		if (!chk->dns.qtype)
-			chk->dns.qtype = 6; /* SOA */
+			chk->dns.qtype = LB_DNS_TYPE_SOA;
 	}
 }

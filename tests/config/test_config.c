@@ -264,6 +264,14 @@ static void test_example_is_valid(void **state) {
 	assert_int_equal(c->services[1].listen.af, AF_INET6);
 	assert_int_equal(c->services[1].persist_netmask, 128); /* no persistence: default /128 */
 	lb_config_free(c);
+	c = load_ok("examples/health-checks.yaml");
+	assert_int_equal(c->n_services, 6);
+	static const enum lb_check_type kinds[] = {LB_CHECK_HTTP, LB_CHECK_HTTPS, LB_CHECK_EXEC,
+						   LB_CHECK_DNS, LB_CHECK_UDP, LB_CHECK_NONE};
+	for (size_t i = 0; i < 6; i++)
+		assert_int_equal(lb_check_type_of(&c->services[i].check, c->services[i].protocol),
+				 kinds[i]);
+	lb_config_free(c);
 }
 
 /* One failing load: the return value and the only message. */

@@ -64,7 +64,7 @@ static const struct bad_case cases[] = {
 	  ":29:48: services[6].health_check.exec.command: expected a sequence, got \"/bin/true\"; write the program and its arguments as a list, e.g. [\"/usr/local/bin/check\", \"--quick\"]",
 	  ":32:49: services[7].health_check.exec.command[0]: \"bin/true\" is not an absolute path; the command runs without a shell and without a PATH search",
 	  ":32:60: services[7].health_check.exec.args: unknown key; valid keys here are command",
-	  ":36:43: services[8].health_check.dns.name: \"a..b\" is not a DNS name (labels of 1 to 63 bytes, at most 253 in all)",
+	  ":36:43: services[8].health_check.dns.name: \"a..b\" is not a DNS name (labels of 1 to 63 bytes, at most 255 bytes on the wire)",
 	  ":36:58: services[8].health_check.dns.qtype: \"PTR\" is not a valid query type; expected A, AAAA, NS, SOA, MX, TXT or CNAME",
 	  ":40:48: services[9].health_check.udp.send: give send or send_hex, not both",
 	  ":40:66: services[9].health_check.udp.expect_hex: the value is not pairs of hex digits (1 to 1400 bytes)",
