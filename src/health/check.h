@@ -34,6 +34,7 @@ struct lb_probe {
 	int fd;
 	struct lb_io io;
 	void *run;     /* the kind's per-probe state (buffers), NULL between probes */
+	uint64_t word; /* a small per-probe value of the kind's (the DNS query id) */
 	void *persist; /* the kind's per-target state kept across probes (a TLS session); freed by
 			* ops->release when the target goes */
 };

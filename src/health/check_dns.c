@@ -5,8 +5,8 @@
  * Datagrams that are not an answer to this query (another id: a stale answer to an earlier probe;
  * QR clear; shorter than a header) are ignored: the probe keeps waiting and the deadline decides.
  *
- * The only per-probe state besides the socket is the 16-bit id, kept in p->run itself (tagged so
- * that it is never NULL while a probe runs): nothing to allocate, nothing to free. */
+ * The only per-probe state besides the socket is the 16-bit id, kept in p->word: nothing to
+ * allocate, nothing to free. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -16,12 +16,9 @@
 #include "check.h"
 #include "dns_msg.h"
 
-#define RUN_TAG 0x10000u
 /* Datagrams read per wakeup: a peer flooding junk cannot keep the loop in one probe. */
 #define READS_PER_WAKEUP 16
 
-static void *run_of_id(uint16_t id) { return (void *)(uintptr_t)(RUN_TAG | id); }
-static uint16_t id_of_run(const void *run) { return (uint16_t)(uintptr_t)run; }
 
 /* Query ids from splitmix64, seeded once from getrandom: unpredictable enough that an off-path
  * host cannot answer for the backend, and no syscall per probe. The seed falls back to the clock
@@ -50,13 +47,12 @@ static uint16_t conf_qtype(const struct lb_check_conf *c) {
 
 static void dns_cancel(struct lb_probe *p) {
 	lb_probe_close(p, false);
-	p->run = NULL;
 }
 
 /* End the probe on one datagram's header; false when it was not an answer to this query. */
 static bool judge(struct lb_probe *p, const uint8_t *msg, size_t len) {
 	unsigned rcode;
-	enum lb_dns_reply r = lb_dns_reply_check(msg, len, id_of_run(p->run), &rcode);
+	enum lb_dns_reply r = lb_dns_reply_check(msg, len, (uint16_t)p->word, &rcode);
 	if (r == DNS_REPLY_IGNORE)
 		return false;
 	dns_cancel(p);
@@ -113,7 +109,7 @@ static void dns_start(struct lb_probe *p) {
 	int fd = lb_probe_open(p, SOCK_DGRAM, IPPROTO_UDP);
 	if (fd < 0)
 		return;
-	p->run = run_of_id(id);
+	p->word = id;
 	/* Connected: only the backend's datagrams are delivered, and its ICMP errors reported. */
 	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 || send(fd, query, (size_t)len, 0) < 0) {
 		int err = errno;
@@ -121,8 +117,7 @@ static void dns_start(struct lb_probe *p) {
 		lb_probe_fail_errno(p, err);
 		return;
 	}
-	if (!lb_probe_watch(p, EPOLLIN, dns_ready))
-		p->run = NULL;
+	lb_probe_watch(p, EPOLLIN, dns_ready); /* on failure it aborted the probe */
 }
 
 /* A late loop may not have read an answer, or an ICMP error, that came in time: read what is
