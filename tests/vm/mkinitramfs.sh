@@ -2,8 +2,15 @@
 # Builds the test VM's initramfs around one ezlb binary:
 #   tests/vm/mkinitramfs.sh BINARY        -> prints build/vm/initramfs-<tag>.cpio.gz
 # <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
-# ip, ipvsadm (the oracle), valgrind (memcheck only), lbnet, ezlb at /usr/sbin/ezlb, every shared
-# library those need, the IPVS/veth/dummy modules with a modules.dep, and tests/vm/*.sh under /tests.
+# ip, ipvsadm (the oracle), valgrind (memcheck only), the test tools lbnet, sdnotify and hcsrv
+# (HTTP/HTTPS/DNS test server, linked with OpenSSL), ezlb at /usr/sbin/ezlb, every shared library
+# those need, the IPVS/veth/dummy modules with a modules.dep, tests/vm/*.sh under /tests, and under
+# /etc/ezlb-test/ the https check's test PKI (EC P-256, made on the host with the openssl CLI and
+# cached in build/vm/certs, remade when missing or within 30 days of expiry):
+#   ca.pem                       the test CA (its key stays on the host)
+#   good.pem/.key                signed by the test CA for backend.test, 10.1.5.2 and 127.0.0.1
+#   wrongname.pem/.key           signed by the test CA for wrong.test and 192.0.2.1 only
+#   otherca.pem/.key             for the same names as good.pem (and 10.1.4.2), signed by another CA
 #
 # ip_vs_ovf.ko is left out ON PURPOSE: a config may name the "ovf" scheduler (valid for ezlb),
 # and the kernel then rejects that service, which t_reject.sh uses to prove that one failed op
@@ -15,7 +22,7 @@ die() { echo "mkinitramfs: $*" >&2; exit 1; }
 [ $# -eq 1 ] || die "usage: $0 BINARY"
 BIN=$1
 [ -x "$BIN" ] || die "$BIN: no such executable (build it first)"
-for tool in busybox cpio gzip ldd cc depmod readelf; do
+for tool in busybox cpio gzip ldd cc depmod readelf openssl; do
 	command -v "$tool" >/dev/null || die "'$tool' not found (run deploy/deps.sh test)"
 done
 find_tool() { # the first existing path among the arguments
@@ -65,7 +72,7 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
 # Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
-for tool in bash ip ipvsadm setpriv valgrind lbnet ezlb; do
+for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify hcsrv ezlb; do
 	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
 done
 install_file "$BASH_BIN" /bin/bash
@@ -100,6 +107,55 @@ install_file "build/vm/lbnet-$tag" /usr/bin/lbnet
 # sdnotify: the daemon tests' NOTIFY_SOCKET listener.
 cc -O2 -Wall -Wextra -Werror -o "build/vm/sdnotify-$tag" tests/vm/tools/sdnotify.c || die "cannot build sdnotify"
 install_file "build/vm/sdnotify-$tag" /usr/bin/sdnotify
+# hcsrv: the application checks' HTTP/HTTPS/DNS test server (and HTTP client).
+cc -O2 -Wall -Wextra -Werror -o "build/vm/hcsrv-$tag" tests/vm/tools/hcsrv.c -lssl -lcrypto ||
+	die "cannot build hcsrv (libssl-dev installed?)"
+install_file "build/vm/hcsrv-$tag" /usr/bin/hcsrv
+
+# The https check's test PKI, made once and cached (see the top of this file). One lock: the rel
+# and ASan images may be built at once.
+CERTS=build/vm/certs
+make_certs() {
+	local d=$CERTS.tmp
+	rm -rf "$d"
+	mkdir -p "$d"
+	key() { openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$d/$1.key" 2>/dev/null; }
+	ca() { # NAME CN: a self-signed CA
+		key "$1" && openssl req -x509 -new -key "$d/$1.key" -subj "/CN=$2" -days 3650 -sha256 \
+			-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign \
+			-out "$d/$1.pem" 2>/dev/null
+	}
+	leaf() { # NAME CA CN SUBJECT_ALT_NAMES
+		key "$1" && openssl req -new -key "$d/$1.key" -subj "/CN=$3" -out "$d/$1.csr" 2>/dev/null &&
+			printf '%s\n' "basicConstraints=critical,CA:FALSE" "keyUsage=critical,digitalSignature" \
+				"extendedKeyUsage=serverAuth" "subjectAltName=$4" >"$d/$1.ext" &&
+			openssl x509 -req -in "$d/$1.csr" -CA "$d/$2.pem" -CAkey "$d/$2.key" -CAcreateserial \
+				-days 3650 -sha256 -extfile "$d/$1.ext" -out "$d/$1.pem" 2>/dev/null
+	}
+	ca ca "ezlb test CA" && ca rogueca "ezlb rogue CA" &&
+		leaf good ca backend.test "DNS:backend.test,IP:10.1.5.2,IP:127.0.0.1" &&
+		leaf wrongname ca wrong.test "DNS:wrong.test,IP:192.0.2.1" &&
+		leaf otherca rogueca backend.test "DNS:backend.test,IP:10.1.4.2,IP:10.1.5.2,IP:127.0.0.1" &&
+		openssl verify -CAfile "$d/ca.pem" "$d/good.pem" "$d/wrongname.pem" >/dev/null &&
+		! openssl verify -CAfile "$d/ca.pem" "$d/otherca.pem" >/dev/null 2>&1 || return 1
+	rm -f "$d"/*.csr "$d"/*.ext "$d"/*.srl
+	rm -rf "$CERTS"
+	mv "$d" "$CERTS"
+}
+(
+	flock 9 || die "cannot lock $CERTS.lock"
+	for c in good wrongname otherca; do
+		if ! openssl x509 -in "$CERTS/$c.pem" -noout -checkend $((30 * 86400)) >/dev/null 2>&1; then
+			echo "mkinitramfs: making the test certificates in $CERTS" >&2
+			make_certs || die "cannot make the test certificates (openssl)"
+			break
+		fi
+	done
+) 9>"$CERTS.lock" || exit 1
+mkdir -p "$STAGE/etc/ezlb-test"
+for f in ca.pem good.pem good.key wrongname.pem wrongname.key otherca.pem otherca.key; do
+	cp "$CERTS/$f" "$STAGE/etc/ezlb-test/$f"
+done
 
 # Kernel modules and their dependencies (modules.dep lists them transitively).
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
