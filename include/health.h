@@ -93,6 +93,7 @@ struct lb_health_stats {
 	uint64_t failures;         /* of which failed */
 	uint64_t skipped;          /* probes that could not start for a local reason (e.g. EMFILE) */
 	usec_t late_p50, late_p99, late_max; /* scheduled probe start minus due time */
+	uint64_t tls_full, tls_resumed; /* https handshakes completed, in this process */
 };
 void lb_health_get_stats(const struct lb_health_mgr *h, struct lb_health_stats *out);
 

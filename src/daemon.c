@@ -282,9 +282,11 @@ static void log_health_stats(struct daemon *d) {
 	d->stats_probes = s.probes;
 	log_info("health: %zu targets (%zu up, %zu down, %zu unknown), %" PRIu64 " probes "
 		 "(%" PRIu64 " failed, %" PRIu64 " not run), %.1f probes/s since the last report, "
-		 "lateness p50 %.1f ms p99 %.1f ms max %.1f ms",
+		 "lateness p50 %.1f ms p99 %.1f ms max %.1f ms, "
+		 "TLS handshakes %" PRIu64 " full %" PRIu64 " resumed",
 		 s.targets, s.up, s.down, s.unknown, s.probes, s.failures, s.skipped, rate,
-		 s.late_p50 / 1000.0, s.late_p99 / 1000.0, s.late_max / 1000.0);
+		 s.late_p50 / 1000.0, s.late_p99 / 1000.0, s.late_max / 1000.0, s.tls_full,
+		 s.tls_resumed);
 }
 
 static void on_signal(struct lb_loop *l, const struct signalfd_siginfo *si, void *ud) {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "engine.h"
+#include "tls.h"
 #include "log.h"
 
 const char *lb_health_name(enum lb_health s) {
@@ -36,6 +37,7 @@ void lb_health_get_stats(const struct lb_health_mgr *h, struct lb_health_stats *
 		out->down += st == LB_HEALTH_DOWN;
 		out->unknown += st == LB_HEALTH_UNKNOWN;
 	}
+	lb_tls_stats(&out->tls_full, &out->tls_resumed);
 	uint64_t total = 0;
 	for (size_t b = 0; b <= LATE_BUCKETS; b++)
 		total += h->late[b];

@@ -3,7 +3,7 @@
 #   tests/vm/mkinitramfs.sh BINARY        -> prints build/vm/initramfs-<tag>.cpio.gz
 # <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
 # ip, ipvsadm (the oracle), valgrind (memcheck only), the test tools lbnet, sdnotify and hcsrv
-# (HTTP/HTTPS/DNS test server, linked with OpenSSL), ezlb at /usr/sbin/ezlb, every shared library
+# (HTTP/HTTPS/DNS test server, linked with OpenSSL), dnsmasq (a real DNS server), ezlb at /usr/sbin/ezlb, every shared library
 # those need, the IPVS/veth/dummy modules with a modules.dep, tests/vm/*.sh under /tests, and under
 # /etc/ezlb-test/ the https check's test PKI (EC P-256, made on the host with the openssl CLI and
 # cached in build/vm/certs, remade when missing or within 30 days of expiry):
@@ -72,7 +72,7 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
 # Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
-for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify hcsrv ezlb; do
+for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify hcsrv dnsmasq ezlb; do
 	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
 done
 install_file "$BASH_BIN" /bin/bash
@@ -111,6 +111,8 @@ install_file "build/vm/sdnotify-$tag" /usr/bin/sdnotify
 cc -O2 -Wall -Wextra -Werror -o "build/vm/hcsrv-$tag" tests/vm/tools/hcsrv.c -lssl -lcrypto ||
 	die "cannot build hcsrv (libssl-dev installed?)"
 install_file "build/vm/hcsrv-$tag" /usr/bin/hcsrv
+# dnsmasq: a real DNS server for the dns check, next to hcsrv's switchable one.
+install_file "$(find_tool /usr/sbin/dnsmasq)" /usr/sbin/dnsmasq
 
 # The https check's test PKI, made once and cached (see the top of this file). One lock: the rel
 # and ASan images may be built at once.

@@ -48,6 +48,12 @@ hc b4 -c "$WORK/ctl.b4tls" -l "$WORK/req.b4.8443" --tls $C/otherca.pem $C/otherc
 hc b4 -c "$WORK/ctl.dns" -l "$WORK/req.dns" --dns "[::]:53"
 hc b5 -l "$WORK/req.b5.8443" --tls $C/good.pem $C/good.key "[::]:8443" b5
 hc b5 -l "$WORK/req.b5.9443" --tls $C/wrongname.pem $C/wrongname.key "[::]:9443" b5
+# A real DNS server on b5: dnsmasq knows example.com only and has no upstream, so it answers that
+# name and refuses (or fails) any other: services nsreal (up) and nsmiss (down) probe it.
+nsrun b5 dnsmasq --keep-in-foreground --conf-file=/dev/null --no-hosts --no-resolv --user=root \
+	--pid-file= --port=53 --listen-address=10.1.5.2 --bind-interfaces \
+	--address=/example.com/10.9.9.9 --log-facility="$WORK/dnsmasq.log" &
+track_pid $!
 
 # The exec check: fails while flag.ADDRESS exists, hangs (a child sleeping 60 s) while
 # slow.ADDRESS exists; records its pid and environment.
@@ -117,6 +123,18 @@ services:
     health_check: {type: dns, $HC, dns: {name: example.com, qtype: A}}
     backends:
       - {address: 10.1.4.2:53}
+  - name: nsreal
+    listen: 10.0.0.2:53
+    protocol: udp
+    health_check: {type: dns, $HC, dns: {name: example.com, qtype: A}}
+    backends:
+      - {address: 10.1.5.2:53}
+  - name: nsmiss
+    listen: 10.0.0.3:53
+    protocol: udp
+    health_check: {type: dns, $HC, dns: {name: missing.invalid, qtype: AAAA}}
+    backends:
+      - {address: 10.1.5.2:53}
 EOF_
 ez check -c "$WORK/ezlb.yaml"
 assert_rc "ezlb check accepts the http, https, exec and dns checks" 0
@@ -359,6 +377,9 @@ assert_table "the table at the end" <<'EOF_'
 -A -t 10.0.0.1:445 -s rr
 -A -u 10.0.0.1:53 -s rr
 -a -u 10.0.0.1:53 -r 10.1.4.2:53 -m -w 1
+-A -u 10.0.0.2:53 -s wlc
+-a -u 10.0.0.2:53 -r 10.1.5.2:53 -m -w 1
+-A -u 10.0.0.3:53 -s wlc
 EOF_
 note "daemon log:" "$(cat "$LOG")"
 # once NAME ERE: exactly one log line matches.
@@ -388,6 +409,12 @@ assert_eq "log: four transitions for db" 4 "$(log_count "$LOG" ': db [0-9.:]+ [a
 once "ns up -> down (DNS rcode 3)" ': ns 10\.1\.4\.2:53 up -> down \(2 failures: DNS rcode 3 \(NXDOMAIN\)\)$'
 once "ns down -> up" ": ns 10\\.1\\.4\\.2:53 $UP"
 assert_eq "log: two transitions for ns" 2 "$(log_count "$LOG" ': ns [0-9.:]+ [a-z]+ -> ')"
+# dnsmasq: example.com answered (never a transition), missing.invalid refused or failed.
+assert_eq "log: no transition for nsreal (dnsmasq answers example.com)" 0 \
+	"$(log_count "$LOG" ': nsreal [0-9.:]+ [a-z]+ -> ')"
+once "nsmiss up -> down (dnsmasq: DNS rcode for missing.invalid)" \
+	': nsmiss 10\.1\.5\.2:53 up -> down \(2 failures: DNS rcode [0-9]+ \([A-Z]+\)\)$'
+note "dnsmasq log:" "$(tail -n 6 "$WORK/dnsmasq.log" 2>/dev/null)"
 assert_no_match "log: no probe that could not run" 'not run|Function not implemented' "$(cat "$LOG")"
 
 # ---- stop: nothing of the exec checks is left ----
