@@ -9,12 +9,17 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cmocka.h>
 
 #include "config.h"
 #include "health.h"
 #include "log.h"
+#include "loop.h"
+#include "util.h"
 #include "../test_fds.h"
 
 static inline struct lb_check_conf check_conf(uint32_t interval_ms, uint32_t timeout_ms,
@@ -94,4 +99,38 @@ static inline int health_test_setup(void **state) {
 	capture_start();
 	free(capture_take());
 	return 0;
+}
+
+/* Run the loop for ms milliseconds, whatever happens meanwhile. */
+static inline void run_loop_ms(struct lb_loop *l, unsigned ms) {
+	usec_t end = now_usec(CLOCK_MONOTONIC) + (usec_t)ms * USEC_PER_MSEC;
+	for (usec_t now; (now = now_usec(CLOCK_MONOTONIC)) < end;)
+		assert_true(lb_loop_run_once(l, (int)((end - now) / USEC_PER_MSEC) + 1) >= 0);
+}
+
+/* A bound UDP socket on loopback; *addr becomes "127.0.0.1:port" or "[::1]:port". */
+static inline int udp_socket(int af, char *addr, size_t len) {
+	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_storage ss = {0};
+	socklen_t sl;
+	if (af == AF_INET) {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+		*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+		sl = sizeof(*a);
+	} else {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+		*a = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
+		sl = sizeof(*a);
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		close(fd);
+		return -1;
+	}
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
+	uint16_t port = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					    : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	snprintf(addr, len, af == AF_INET ? "127.0.0.1:%u" : "[::1]:%u", port);
+	return fd;
 }

@@ -503,11 +503,6 @@ static void assert_grandchildren_die(const char *pidfiles, size_t n) {
 	}
 }
 
-static void run_for(struct lb_loop *l, usec_t usec) {
-	usec_t end = now_usec(CLOCK_MONOTONIC) + usec;
-	for (usec_t now; (now = now_usec(CLOCK_MONOTONIC)) < end;)
-		lb_loop_run_once(l, (int)((end - now) / USEC_PER_MSEC) + 1);
-}
 
 static void test_sync_removing_running_probes(void **state) {
 	char *argv[3], pidfiles[128];
@@ -524,7 +519,7 @@ static void test_sync_removing_running_probes(void **state) {
 	/* the killed children are reaped from the loop */
 	for (int i = 0; i < 100; i++) {
 		int all, zombies;
-		run_for(l, 20 * USEC_PER_MSEC);
+		run_loop_ms(l, 20);
 		count_children(&all, &zombies);
 		if (all == 0)
 			break;

@@ -397,9 +397,7 @@ static void test_http_no_fd_leak(void **state) {
 	assert_int_equal(lb_health_new(l, NULL, NULL, &h), 0);
 	assert_int_equal(lb_health_sync(h, &cfg), 0);
 	capture_start();
-	usec_t end = now_usec(CLOCK_MONOTONIC) + 200 * USEC_PER_MSEC;
-	while (now_usec(CLOCK_MONOTONIC) < end)
-		assert_true(lb_loop_run_once(l, 5) >= 0);
+	run_loop_ms(l, 200);
 	struct lb_health_stats st;
 	lb_health_get_stats(h, &st);
 	assert_true(st.probes >= 6);
@@ -708,9 +706,7 @@ static void test_https_no_fd_leak(void **state) {
 	assert_int_equal(lb_health_new(l, NULL, NULL, &h), 0);
 	assert_int_equal(lb_health_sync(h, &cfg), 0);
 	capture_start();
-	usec_t end = now_usec(CLOCK_MONOTONIC) + 300 * USEC_PER_MSEC;
-	while (now_usec(CLOCK_MONOTONIC) < end)
-		assert_true(lb_loop_run_once(l, 5) >= 0);
+	run_loop_ms(l, 300);
 	struct lb_health_stats st;
 	lb_health_get_stats(h, &st);
 	assert_int_equal(st.targets, 4);

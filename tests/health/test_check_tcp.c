@@ -326,9 +326,7 @@ static void late_check_one_result(struct late_fx *fx, enum lb_health st, uint64_
 	assert_int_equal(count_fds(), fx->fds_before);
 
 	capture_start();
-	usec_t end = now_usec(CLOCK_MONOTONIC) + 2 * LATE_TIMEOUT_MS * USEC_PER_MSEC;
-	while (now_usec(CLOCK_MONOTONIC) < end)
-		assert_true(lb_loop_run_once(fx->l, 10) >= 0);
+	run_loop_ms(fx->l, 2 * LATE_TIMEOUT_MS);
 	char *log = capture_take();
 	assert_string_equal(log, "");
 	free(log);
@@ -468,9 +466,7 @@ static void test_no_fd_leak(void **state) {
 	assert_int_equal(lb_health_new(l, NULL, NULL, &h), 0);
 	assert_int_equal(lb_health_sync(h, &cfg), 0);
 	capture_start();
-	usec_t end = now_usec(CLOCK_MONOTONIC) + 120 * USEC_PER_MSEC;
-	while (now_usec(CLOCK_MONOTONIC) < end)
-		assert_true(lb_loop_run_once(l, 10) >= 0);
+	run_loop_ms(l, 120);
 	struct lb_health_stats st;
 	lb_health_get_stats(h, &st);
 	assert_true(st.probes >= 3);

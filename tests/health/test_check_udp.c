@@ -10,33 +10,6 @@
 #include "health_test.h"
 #include "loop.h"
 
-/* A bound UDP socket on loopback; *addr becomes "127.0.0.1:port" or "[::1]:port". */
-static int udp_socket(int af, char *addr, size_t len) {
-	int fd = socket(af, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	struct sockaddr_storage ss = {0};
-	socklen_t sl;
-	if (af == AF_INET) {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-		*a = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-		*a = (struct sockaddr_in6){.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT};
-		sl = sizeof(*a);
-	}
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		close(fd);
-		return -1;
-	}
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&ss, &sl), 0);
-	uint16_t port = ntohs(af == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
-					    : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	snprintf(addr, len, af == AF_INET ? "127.0.0.1:%u" : "[::1]:%u", port);
-	return fd;
-}
-
 struct run {
 	struct lb_loop *l;
 	struct lb_health_mgr *h;

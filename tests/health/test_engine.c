@@ -103,18 +103,13 @@ static void limited_fx(struct fx *fx, int n, uint32_t max, uint32_t iv) {
 	assert_int_equal(lb_health_sync(fx->h, &fx->cfg), 0);
 }
 
-static void run_ms(struct fx *fx, int ms) {
-	usec_t end = now_usec(CLOCK_MONOTONIC) + (usec_t)ms * USEC_PER_MSEC;
-	while (now_usec(CLOCK_MONOTONIC) < end)
-		assert_true(lb_loop_run_once(fx->l, 5) >= 0);
-}
 
 /* Six due probes, two slots: never more than two run; each end starts the next waiter at once;
  * every target gets its verdict; the waiters count as late, not as failed. */
 static void test_limited_kind_waits_its_turn(void **state) {
 	struct fx fx;
 	limited_fx(&fx, 6, 2, 2000); /* first probes due every 333 ms */
-	run_ms(&fx, 1700);
+	run_loop_ms(fx.l, 1700);
 	assert_int_equal(F.n_pending, 2);
 	assert_int_equal(F.starts, 2);
 	int ended = 0;
@@ -162,7 +157,7 @@ static void test_limited_kind_in_round(void **state) {
 static void test_limited_kind_removed_while_waiting(void **state) {
 	struct fx fx;
 	limited_fx(&fx, 4, 1, 2000); /* due every 500 ms */
-	run_ms(&fx, 600);
+	run_loop_ms(fx.l, 600);
 	assert_int_equal(F.n_pending, 1);
 	struct lb_config empty = {0};
 	assert_int_equal(lb_health_sync(fx.h, &empty), 0);
@@ -170,7 +165,7 @@ static void test_limited_kind_removed_while_waiting(void **state) {
 	assert_int_equal(F.cancels, 1);
 	assert_int_equal(F.starts, 1); /* no waiter started in the freed slot */
 	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
-	run_ms(&fx, 40);
+	run_loop_ms(fx.l, 40);
 	assert_int_equal(F.n_pending, 1);
 	fx_free(&fx);
 }
@@ -210,7 +205,7 @@ static void test_conf_cmp_and_per_service(void **state) {
 	struct lb_health_stats st;
 	lb_health_get_stats(fx.h, &st);
 	assert_int_equal(st.targets, 4);
-	run_ms(&fx, 170); /* first probes due at 0, 50, 100, 150 ms; none expired */
+	run_loop_ms(fx.l, 170); /* first probes due at 0, 50, 100, 150 ms; none expired */
 	assert_int_equal(F.starts, 4);
 	bool seen_x = false, seen_y = false;
 	for (int i = 0; i < F.n_pending; i++) {
