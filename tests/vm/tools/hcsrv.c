@@ -32,32 +32,16 @@
  * command returns the server is listening. "[::]:PORT" serves IPv4 and IPv6. Exits on SIGTERM.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
+#define TOOL_TLS
+#include "tool.h"
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdarg.h>
-#include <stdbool.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/epoll.h>
-#include <sys/socket.h>
-#include <time.h>
-#include <unistd.h>
 
-#define NAME_LEN 64
 #define REQ_MAX 8192
 #define IDLE_MS 60000 /* a connection silent this long is dropped (hang mode included) */
-
-static volatile sig_atomic_t stop;
-static void on_term(int sig) { (void)sig; stop = 1; }
 
 static void usage(void)
 {
@@ -66,61 +50,6 @@ static void usage(void)
 		"       hcsrv [-d] [-p PIDFILE] [-c CTLFILE] [-l LOGFILE] --dns ADDR:PORT\n"
 		"       hcsrv client [-v] [-t TIMEOUT_MS] ADDR:PORT (N | --for SECONDS)\n");
 	exit(2);
-}
-
-/* "1.2.3.4:80" or "[::1]:80". */
-static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[128];
-	const char *colon;
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, end - s - 1);
-		host[end - s - 1] = 0;
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, colon - s);
-		host[colon - s] = 0;
-	}
-	char *endp;
-	long port = strtol(colon + 1, &endp, 10);
-	if (!colon[1] || *endp || port < 0 || port > 65535)
-		return -1;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		*len = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static long long real_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The peer's address as text, IPv4-mapped IPv6 shown as IPv4. */
@@ -211,46 +140,6 @@ static void log_line(const char *fmt, ...)
 		perror("hcsrv: log");
 }
 
-/* ---- sockets ---- */
-
-static int server_socket(const struct sockaddr_storage *ss, socklen_t len, int udp)
-{
-	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1, zero = 0;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || (!udp && listen(fd, 4096) < 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static void detach(void)
-{
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("hcsrv: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		printf("%d\n", (int)pid);
-		exit(0);
-	}
-	setsid();
-	int null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		if (null > 2)
-			close(null);
-	}
-}
-
 /* ---- HTTP(S) server ---- */
 
 enum cstate { C_HANDSHAKE, C_READ, C_WRITE, C_HANG, C_SHUTDOWN };
@@ -302,28 +191,11 @@ static void conn_want(struct conn *c, uint32_t events)
 /* TLS or plain I/O. Returns bytes, 0 on EOF, -1 on error (closed), -2 would block (events set). */
 static ssize_t conn_io(struct conn *c, bool wr, void *buf, size_t n)
 {
-	if (!c->ssl) {
-		ssize_t r = wr ? send(c->fd, buf, n, MSG_NOSIGNAL) : recv(c->fd, buf, n, 0);
-		if (r >= 0)
-			return r;
-		if (errno == EAGAIN || errno == EINTR) {
-			conn_want(c, wr ? EPOLLOUT : EPOLLIN);
-			return -2;
-		}
-		return -1;
-	}
-	ERR_clear_error();
-	int r = wr ? SSL_write(c->ssl, buf, (int)n) : SSL_read(c->ssl, buf, (int)n);
-	if (r > 0)
-		return r;
-	switch (SSL_get_error(c->ssl, r)) {
-	case SSL_ERROR_WANT_READ: conn_want(c, EPOLLIN); return -2;
-	case SSL_ERROR_WANT_WRITE: conn_want(c, EPOLLOUT); return -2;
-	case SSL_ERROR_ZERO_RETURN: return 0;
-	default:
-		ERR_clear_error();
-		return -1;
-	}
+	uint32_t want;
+	ssize_t r = sock_io(c->fd, c->ssl, wr, buf, n, &want);
+	if (r == -2)
+		conn_want(c, want);
+	return r;
 }
 
 static const char *reason_phrase(int status)
@@ -377,8 +249,8 @@ static void conn_respond(struct conn *c)
 		if (s)
 			snprintf(sni, sizeof(sni), "%s", s);
 	}
-	log_line("%lld %s %s %s %s host=%s sni=%s", real_ms(), c->peer, mode_names[m.mode], method, path,
-		 host, sni);
+	log_line("%lld %s %s %s %s host=%s sni=%s", clock_ms(CLOCK_REALTIME), c->peer, mode_names[m.mode],
+		 method, path, host, sni);
 	if (m.mode == M_HANG) {
 		c->state = C_HANG; /* wait for the client's EOF, never answer */
 		conn_want(c, EPOLLIN);
@@ -426,23 +298,17 @@ static void conn_step(struct conn *c)
 	for (;;) {
 		switch (c->state) {
 		case C_HANDSHAKE: {
-			ERR_clear_error();
-			int r = SSL_do_handshake(c->ssl);
+			uint32_t want;
+			int r = tls_handshake(c->ssl, &want);
 			if (r == 1) {
 				c->state = C_READ;
 				c->last = mono_ms();
 				continue;
 			}
-			int e = SSL_get_error(c->ssl, r);
-			if (e == SSL_ERROR_WANT_READ) {
-				conn_want(c, EPOLLIN);
+			if (r == -2) {
+				conn_want(c, want);
 				return;
 			}
-			if (e == SSL_ERROR_WANT_WRITE) {
-				conn_want(c, EPOLLOUT);
-				return;
-			}
-			ERR_clear_error(); /* e.g. the client rejected our certificate */
 			conn_free(c);
 			return;
 		}
@@ -493,11 +359,8 @@ static void conn_step(struct conn *c)
 			continue; /* more request bytes: ignored */
 		}
 		case C_SHUTDOWN:
-			if (c->ssl) {
-				ERR_clear_error();
-				SSL_shutdown(c->ssl); /* one close_notify, best effort */
-				ERR_clear_error();
-			}
+			if (c->ssl)
+				tls_close_notify(c->ssl);
 			conn_free(c);
 			return;
 		}
@@ -522,16 +385,12 @@ static void accept_all(int lfd)
 		peer_text(&ss, c->peer, sizeof(c->peer));
 		c->state = C_READ;
 		if (tls_ctx) {
-			c->ssl = SSL_new(tls_ctx);
-			if (!c->ssl || SSL_set_fd(c->ssl, fd) != 1) {
-				ERR_clear_error();
-				if (c->ssl)
-					SSL_free(c->ssl);
+			c->ssl = tls_accept(tls_ctx, fd);
+			if (!c->ssl) {
 				close(fd);
 				free(c);
 				continue;
 			}
-			SSL_set_accept_state(c->ssl);
 			c->state = C_HANDSHAKE;
 		}
 		c->events = EPOLLIN;
@@ -653,7 +512,7 @@ static int serve_dns(int fd)
 			snprintf(mt, sizeof(mt), "rcode:%d", m.num);
 		else
 			snprintf(mt, sizeof(mt), "%s", mode_names[m.mode]);
-		log_line("%lld %s %s %s %d", real_ms(), ptext, mt, qname, qtype);
+		log_line("%lld %s %s %s %d", clock_ms(CLOCK_REALTIME), ptext, mt, qname, qtype);
 		if (m.mode == M_HANG)
 			continue;
 		if (qend < 0)
@@ -715,25 +574,20 @@ static int cmd_serve(int argc, char **argv)
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_addr(argv[i], &ss, &len) < 0) {
-		fprintf(stderr, "hcsrv: bad address %s\n", argv[i]);
+	if (parse_addr("hcsrv", argv[i], false, &ss, &len) < 0)
 		return 2;
-	}
 	srv_name = dns ? "dns" : argv[i + 1];
 	if (!*srv_name || strlen(srv_name) > NAME_LEN || strpbrk(srv_name, " \t\r\n")) {
 		fprintf(stderr, "hcsrv: bad name\n");
 		return 2;
 	}
 	if (cert) {
-		tls_ctx = SSL_CTX_new(TLS_server_method());
-		if (!tls_ctx || SSL_CTX_use_certificate_chain_file(tls_ctx, cert) != 1 ||
-		    SSL_CTX_use_PrivateKey_file(tls_ctx, key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(tls_ctx) != 1) {
+		tls_ctx = tls_server_ctx(cert, key);
+		if (!tls_ctx) {
 			fprintf(stderr, "hcsrv: TLS with %s and %s:\n", cert, key);
 			ERR_print_errors_fp(stderr);
 			return 1;
 		}
-		SSL_CTX_set_mode(tls_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
 	}
 	if (logfile) {
 		log_fd = open(logfile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -742,25 +596,11 @@ static int cmd_serve(int argc, char **argv)
 			return 1;
 		}
 	}
-	int fd = server_socket(&ss, len, dns);
-	if (fd < 0) {
-		fprintf(stderr, "hcsrv: %s %s: %s\n", dns ? "udp" : "tcp", argv[i], strerror(errno));
+	int fd = server_socket("hcsrv", argv[i], &ss, len, dns, SOCK_NONBLOCK);
+	if (fd < 0)
 		return 1;
-	}
-	/* No SA_RESTART: SIGTERM interrupts epoll_wait()/poll() and the loop ends. */
-	struct sigaction sa = {.sa_handler = on_term};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (daemonize)
-		detach();
-	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
-			perror("hcsrv: pidfile");
-			return 1;
-		}
-	}
+	if (start_server("hcsrv", daemonize, pidfile) < 0) /* SIGTERM interrupts epoll_wait()/poll() */
+		return 1;
 	int rc = dns ? serve_dns(fd) : serve_http(fd);
 	close(fd);
 	if (tls_ctx)
@@ -769,30 +609,6 @@ static int cmd_serve(int argc, char **argv)
 }
 
 /* ---- client ---- */
-
-#define MAX_NAMES 64
-struct tally {
-	char names[MAX_NAMES][NAME_LEN + 2];
-	long counts[MAX_NAMES];
-	int n;
-	long fail;
-};
-
-static void tally_add(struct tally *t, const char *name)
-{
-	for (int i = 0; i < t->n; i++) {
-		if (strcmp(t->names[i], name) == 0) {
-			t->counts[i]++;
-			return;
-		}
-	}
-	if (t->n == MAX_NAMES) {
-		t->fail++;
-		return;
-	}
-	snprintf(t->names[t->n], sizeof(t->names[0]), "%s", name);
-	t->counts[t->n++] = 1;
-}
 
 /* One GET; fills name from X-Server. Returns 0 when an answer with that header came. */
 static int get_once(const struct sockaddr_storage *ss, socklen_t len, int timeout_ms, char *name)
@@ -811,14 +627,7 @@ static int get_once(const struct sockaddr_storage *ss, socklen_t len, int timeou
 	/* Send the request, then read until EOF (the server closes first: its TIME_WAIT, not ours)
 	 * or the deadline. */
 	for (;;) {
-		int64_t left = deadline - mono_ms();
-		if (left <= 0)
-			break;
-		struct pollfd p = {.fd = fd, .events = sent < sizeof(req) - 1 ? POLLOUT : POLLIN};
-		int r = poll(&p, 1, (int)left);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		if (wait_fd(fd, sent < sizeof(req) - 1 ? POLLOUT : POLLIN, deadline) != 1)
 			break;
 		if (sent < sizeof(req) - 1) {
 			ssize_t w = send(fd, req + sent, sizeof(req) - 1 - sent, MSG_NOSIGNAL);
@@ -863,8 +672,6 @@ out:
 	return rc;
 }
 
-static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
-
 static int cmd_client(int argc, char **argv)
 {
 	long timeout_ms = 1000, for_s = -1, count = -1;
@@ -888,16 +695,14 @@ static int cmd_client(int argc, char **argv)
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_addr(addr, &ss, &len) < 0) {
-		fprintf(stderr, "hcsrv client: bad address %s\n", addr);
+	if (parse_addr("hcsrv client", addr, false, &ss, &len) < 0)
 		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	static struct tally t;
 	int64_t end = for_s >= 0 ? mono_ms() + for_s * 1000 : 0;
 	for (long k = 0; for_s >= 0 ? mono_ms() < end : k < count; k++) {
 		char name[NAME_LEN + 2];
-		long long start = real_ms();
+		long long start = clock_ms(CLOCK_REALTIME);
 		if (get_once(&ss, len, (int)timeout_ms, name) == 0) {
 			tally_add(&t, name);
 		} else {
@@ -906,13 +711,7 @@ static int cmd_client(int argc, char **argv)
 				printf("fail_at %lld\n", start);
 		}
 	}
-	char lines[MAX_NAMES][NAME_LEN + 40];
-	for (int k = 0; k < t.n; k++)
-		snprintf(lines[k], sizeof(lines[k]), "%s %ld", t.names[k], t.counts[k]);
-	qsort(lines, t.n, sizeof(lines[0]), cmp_name);
-	for (int k = 0; k < t.n; k++)
-		printf("%s\n", lines[k]);
-	printf("fail %ld\n", t.fail);
+	tally_print(&t);
 	return t.fail ? 1 : 0;
 }
 

@@ -15,27 +15,7 @@
  *       Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
  */
 #define _GNU_SOURCE
-#include <arpa/inet.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-#define MAX_NAMES 64
-#define NAME_LEN 64
-
-static volatile sig_atomic_t stop;
-
-static void on_term(int sig) { (void)sig; stop = 1; }
+#include "tool.h"
 
 static void usage(void)
 {
@@ -44,71 +24,7 @@ static void usage(void)
 	exit(2);
 }
 
-/* "1.2.3.4:80" or "[::1]:80". */
-static int parse_addr(const char *s, struct sockaddr_storage *ss, socklen_t *len)
-{
-	char host[128];
-	const char *colon;
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *end = strchr(s, ']');
-		if (!end || end[1] != ':' || (size_t)(end - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, end - s - 1);
-		host[end - s - 1] = 0;
-		colon = end + 1;
-	} else {
-		colon = strrchr(s, ':');
-		if (!colon || (size_t)(colon - s) >= sizeof(host))
-			return -1;
-		memcpy(host, s, colon - s);
-		host[colon - s] = 0;
-	}
-	char *endp;
-	long port = strtol(colon + 1, &endp, 10);
-	if (*endp || port < 0 || port > 65535)
-		return -1;
-	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
-	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
-		in4->sin_family = AF_INET;
-		in4->sin_port = htons(port);
-		*len = sizeof(*in4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
-		in6->sin6_family = AF_INET6;
-		in6->sin6_port = htons(port);
-		*len = sizeof(*in6);
-		return 0;
-	}
-	return -1;
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* ---- server ---- */
-
-static int server_socket(const struct sockaddr_storage *ss, socklen_t len, int udp)
-{
-	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	int one = 1, zero = 0;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (ss->ss_family == AF_INET6)
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || (!udp && listen(fd, 4096) < 0)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
 
 static void serve_tcp(int fd, const char *msg, size_t n)
 {
@@ -137,27 +53,6 @@ static void serve_udp(int fd, const char *msg, size_t n)
 	}
 }
 
-static void detach(void)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("lbnet serve: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		printf("%d\n", (int)pid);
-		exit(0);
-	}
-	setsid();
-	int null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		if (null > 2)
-			close(null);
-	}
-}
-
 static int cmd_serve(int argc, char **argv)
 {
 	int udp = 0, daemonize = 0, opt;
@@ -174,36 +69,19 @@ static int cmd_serve(int argc, char **argv)
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_addr(argv[optind], &ss, &len) < 0) {
-		fprintf(stderr, "lbnet serve: bad address %s\n", argv[optind]);
+	if (parse_addr("lbnet serve", argv[optind], true, &ss, &len) < 0)
 		return 2;
-	}
 	char msg[NAME_LEN + 2];
 	int n = snprintf(msg, sizeof(msg), "%s\n", argv[optind + 1]);
 	if (n <= 1 || n >= (int)sizeof(msg)) {
 		fprintf(stderr, "lbnet serve: bad name\n");
 		return 2;
 	}
-	int fd = server_socket(&ss, len, udp);
-	if (fd < 0) {
-		fprintf(stderr, "lbnet serve: %s %s: %s\n", udp ? "udp" : "tcp", argv[optind],
-			strerror(errno));
+	int fd = server_socket("lbnet serve", argv[optind], &ss, len, udp, 0);
+	if (fd < 0)
 		return 1;
-	}
-	/* No SA_RESTART, so SIGTERM interrupts accept()/recvfrom() and the loop ends. */
-	struct sigaction sa = {.sa_handler = on_term};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	if (daemonize)
-		detach();
-	if (pidfile) {
-		FILE *f = fopen(pidfile, "w");
-		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) != 0) {
-			perror("lbnet serve: pidfile");
-			return 1;
-		}
-	}
+	if (start_server("lbnet serve", daemonize, pidfile) < 0) /* SIGTERM interrupts accept()/recvfrom() */
+		return 1;
 	if (udp)
 		serve_udp(fd, msg, n);
 	else
@@ -214,52 +92,11 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- client ---- */
 
-struct tally {
-	char names[MAX_NAMES][NAME_LEN + 2];
-	long counts[MAX_NAMES];
-	int n;
-	long fail;
-};
-
-static void tally_add(struct tally *t, const char *name)
-{
-	for (int i = 0; i < t->n; i++) {
-		if (strcmp(t->names[i], name) == 0) {
-			t->counts[i]++;
-			return;
-		}
-	}
-	if (t->n == MAX_NAMES) {
-		t->fail++;
-		return;
-	}
-	snprintf(t->names[t->n], sizeof(t->names[0]), "%s", name);
-	t->counts[t->n++] = 1;
-}
-
-/* Waits until fd is ready for events or the deadline passes. Returns 1 ready, 0 timeout. */
-static int wait_fd(int fd, short events, int64_t deadline)
-{
-	for (;;) {
-		int64_t left = deadline - now_ms();
-		if (left <= 0)
-			return 0;
-		struct pollfd p = {.fd = fd, .events = events};
-		int r = poll(&p, 1, (int)left);
-		if (r > 0)
-			return 1;
-		if (r == 0)
-			return 0;
-		if (errno != EINTR)
-			return -1;
-	}
-}
-
 /* One exchange; fills name (without newline). Returns 0 on success, -1 on any failure. */
 static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, int timeout_ms,
 		    int sport, char *name)
 {
-	int64_t deadline = now_ms() + timeout_ms;
+	int64_t deadline = mono_ms() + timeout_ms;
 	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
@@ -305,22 +142,6 @@ out:
 	return ok;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp((const char *)a, (const char *)b);
-}
-
-static void tally_print(struct tally *t)
-{
-	char lines[MAX_NAMES][NAME_LEN + 40];
-	for (int i = 0; i < t->n; i++)
-		snprintf(lines[i], sizeof(lines[i]), "%s %ld", t->names[i], t->counts[i]);
-	qsort(lines, t->n, sizeof(lines[0]), cmp_name);
-	for (int i = 0; i < t->n; i++)
-		printf("%s\n", lines[i]);
-	printf("fail %ld\n", t->fail);
-}
-
 static int cmd_client(int argc, char **argv)
 {
 	int udp = 0, opt;
@@ -351,17 +172,15 @@ static int cmd_client(int argc, char **argv)
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
-	if (parse_addr(argv[optind], &ss, &len) < 0) {
-		fprintf(stderr, "lbnet client: bad address %s\n", argv[optind]);
+	if (parse_addr("lbnet client", argv[optind], true, &ss, &len) < 0)
 		return 2;
-	}
 	signal(SIGPIPE, SIG_IGN);
 	static struct tally t;
-	int64_t end = for_s >= 0 ? now_ms() + for_s * 1000 : 0;
+	int64_t end = for_s >= 0 ? mono_ms() + for_s * 1000 : 0;
 	int64_t outage_start = -1, longest = 0;
-	for (long i = 0; for_s >= 0 ? now_ms() < end : i < count; i++) {
+	for (long i = 0; for_s >= 0 ? mono_ms() < end : i < count; i++) {
 		char name[NAME_LEN + 2];
-		int64_t start = now_ms();
+		int64_t start = mono_ms();
 		int port = sport > 0 ? (int)(1024 + (sport - 1024 + i) % (65536 - 1024)) : 0;
 		if (exchange(&ss, len, udp, (int)timeout_ms, port, name) == 0) {
 			tally_add(&t, name);
@@ -376,8 +195,8 @@ static int cmd_client(int argc, char **argv)
 		if (wait_ms > 0)
 			usleep(wait_ms * 1000);
 	}
-	if (outage_start >= 0 && now_ms() - outage_start > longest)
-		longest = now_ms() - outage_start;
+	if (outage_start >= 0 && mono_ms() - outage_start > longest)
+		longest = mono_ms() - outage_start;
 	tally_print(&t);
 	if (for_s >= 0)
 		printf("longest_outage_ms %lld\n", (long long)longest);

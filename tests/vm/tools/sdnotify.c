@@ -14,33 +14,14 @@
  *       Prints CLOCK_MONOTONIC in microseconds (to compare with the lines above).
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
+#include "tool.h"
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <sys/un.h>
-#include <time.h>
-#include <unistd.h>
-
-static volatile sig_atomic_t stop;
-
-static void on_term(int sig) { (void)sig; stop = 1; }
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: sdnotify [-d] PATH OUTFILE\n       sdnotify now\n");
 	exit(2);
-}
-
-static unsigned long long clock_usec(clockid_t id)
-{
-	struct timespec ts;
-	clock_gettime(id, &ts);
-	return (unsigned long long)ts.tv_sec * 1000000ULL + ts.tv_nsec / 1000;
 }
 
 static int bind_socket(const char *path)
@@ -64,27 +45,6 @@ static int bind_socket(const char *path)
 		return -1;
 	}
 	return fd;
-}
-
-static void detach(void)
-{
-	pid_t pid = fork();
-	if (pid < 0) {
-		perror("sdnotify: fork");
-		exit(1);
-	}
-	if (pid > 0) {
-		printf("%d\n", (int)pid);
-		exit(0);
-	}
-	setsid();
-	int null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		if (null > 2)
-			close(null);
-	}
 }
 
 /* One datagram -> one line (see the top of the file). */
@@ -154,12 +114,9 @@ int main(int argc, char **argv)
 	int fd = bind_socket(argv[1]);
 	if (fd < 0)
 		return 1;
-	/* No SA_RESTART, so SIGTERM interrupts recvmsg() and the loop ends. */
-	struct sigaction sa = {.sa_handler = on_term};
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	catch_term(); /* SIGTERM interrupts recvmsg() and the loop ends */
 	if (daemonize)
-		detach();
+		detach("sdnotify");
 	int r = listen_loop(fd, out);
 	close(fd);
 	if (argv[1][0] != '@')
