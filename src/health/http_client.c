@@ -160,8 +160,10 @@ static enum step step_send(struct lb_probe *p, struct run *r, uint32_t *want, ch
 			return xport_error(p, (int)-n, why);
 		r->req_off += (size_t)n;
 	}
+	/* The answer cannot be there yet: wait for it rather than try a read bound to fail. */
 	r->phase = READING;
-	return STEP_NEXT;
+	*want = EPOLLIN;
+	return STEP_WAIT;
 }
 
 static enum step step_read(struct lb_probe *p, struct run *r, uint32_t *want, char *why) {
@@ -200,7 +202,8 @@ static void drive(struct lb_probe *p, uint32_t revents) {
 		default: s = step_read(p, r, &want, why); break;
 		}
 	}
-	if (s != STEP_WAIT || want == r->events)
+	/* Registered edge-triggered for both directions: nothing to change while waiting. */
+	if (s != STEP_WAIT || (r->events & EPOLLET) || want == r->events)
 		return;
 	int e = lb_loop_io_mod(p->loop, &p->io, want);
 	if (e < 0) {
@@ -226,7 +229,11 @@ void lb_http_start(struct lb_probe *p, const struct lb_http_xport *x) {
 		lb_probe_abort(p, ENOMEM);
 		return;
 	}
-	*r = (struct run){.x = x, .resp = resp, .phase = CONNECTING, .events = EPOLLOUT};
+	/* Edge-triggered for both directions from the start: the connect raises EPOLLOUT once, the
+	 * answer EPOLLIN, and the probe never pays an epoll_ctl to switch between them. Every step
+	 * reads or writes until EAGAIN (or the end), as edges require. */
+	*r = (struct run){.x = x, .resp = resp, .phase = CONNECTING,
+			  .events = EPOLLIN | EPOLLOUT | EPOLLET};
 	int n = lb_http_request(c, p->addr, x != &lb_http_plain, r->req, room);
 	r->req_len = n > 0 ? (size_t)n : 0;
 	p->run = r;
@@ -248,7 +255,7 @@ void lb_http_start(struct lb_probe *p, const struct lb_http_xport *x) {
 		return;
 	}
 	/* Even a connect that completed at once is taken up by the EPOLLOUT it raises. */
-	int e = lb_loop_io_add(p->loop, &p->io, p->fd, EPOLLOUT, on_io, p);
+	int e = lb_loop_io_add(p->loop, &p->io, p->fd, r->events, on_io, p);
 	if (e < 0)
 		end(p, ABORT, -e, NULL);
 }
