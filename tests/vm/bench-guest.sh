@@ -19,6 +19,13 @@
 #            regularity, RSS
 #   memory   peak RSS with 100k destinations and 10k checks; CPU of an idle daemon
 #   flap     the kernel's trash of deleted destinations: remove vs quiesce
+#   resync   1k checks/s while the 100k table is resynced (with BENCH_BEFORE: vs an older ezlb)
+#   appcheck application checks, ezlb run vs keepalived -C: HTTP GET /healthz of 1k targets every
+#            1 s and every 2 s (HTTP_GET), the same over TLS every 20 s (SSL_GET; full handshakes
+#            per check counted by the target), exec /bin/true for 100 targets every 1 s
+#            (MISC_CHECK): CPU per check, checks done, whole-VM CPU, RSS; then detection: one of 3
+#            backends killed under client traffic through a NAT VIP, with and without fast
+#            re-checks: time from the death to the removal, failed client connections
 #
 # `bash bench-guest.sh time IN OUT CMD...` is its own helper: runs CMD with stdin IN and output OUT
 # and prints "EXIT_STATUS MICROSECONDS" (run inside a namespace, so entering it is not timed).
@@ -52,12 +59,13 @@ done
 if [ -z "$quick" ]; then
 	SIZES="100x10:5 1000x10:5 1000x100:3" BIG_S=1000 BIG_D=100 BIG_RUNS=3
 	HEALTH="1000:1 10000:1 10000:10" HEALTH_RUNS=3 WINDOW=15 FLAP_S=10 TRASH="10000 100000" IDLE_WINDOW=10
-	VM_IDLE=10
+	VM_IDLE=10 APP_HTTP="1000:1 1000:2" APP_HTTPS=1000:20 APP_EXEC=100 APP_RUNS=3 DET_RUNS=3
 else
 	SIZES="10x10:2 50x20:1" BIG_S=50 BIG_D=20 BIG_RUNS=1
 	HEALTH="200:1 400:2" HEALTH_RUNS=2 WINDOW=4 FLAP_S=2 TRASH="1000" IDLE_WINDOW=3
-	VM_IDLE=3
+	VM_IDLE=3 APP_HTTP="200:1" APP_HTTPS=200:4 APP_EXEC=20 APP_RUNS=1 DET_RUNS=1
 fi
+DET_FOR=25 # seconds of client traffic around each backend death (detection rows)
 FAILED=0
 
 say() { echo "bench: $*"; }
@@ -124,12 +132,14 @@ table() { ip netns exec "$1" ipvsadm -Sn | sed '/^$/d' | LC_ALL=C sort; }
 #   PREFIX.ipvs         the same table as ipvsadm -R input
 #   PREFIX.edit.yaml    1% of the weights changed (every destination k with k % 100 == 7)
 #   PREFIX.edit.ipvs / PREFIX.revert.ipvs   those changes as ipvsadm -e lines, and back
-#   PREFIX.ka.conf      with GEN_KA=1: keepalived, the same, TCP_CHECK every GEN_KA_DELAY seconds
-#                       (default 1; connect_timeout 500 ms, retry 3)
+#   PREFIX.ka.conf      with GEN_KA=1: keepalived, the same, checked every GEN_KA_DELAY seconds
+#                       (default 1) by GEN_KA_CHECK, the checker block of each real_server (awk
+#                       string: \n for newlines; default TCP_CHECK, connect_timeout 500 ms, retry 3)
 # VIP of service i: 10.10+.x.y:80 (from I0 on); destination k: A.(B+k/62500).(k/250%250).(k%250+1):PORT
+KA_TCP_CHECK='TCP_CHECK {\n            connect_timeout 0.5\n            retry 3\n            delay_before_retry 1\n        }'
 gen() {
 	awk -v P="$1" -v S="$2" -v D="$3" -v A="$4" -v B="$5" -v PORT="$6" -v HC="$7" -v I0="${8:-0}" \
-		-v KA="${GEN_KA:-0}" -v KA_DELAY="${GEN_KA_DELAY:-1}" '
+		-v KA="${GEN_KA:-0}" -v KA_DELAY="${GEN_KA_DELAY:-1}" -v KA_CHK="${GEN_KA_CHECK:-$KA_TCP_CHECK}" '
 	function dst(k) { return A "." (B + int(k / 62500)) "." (int(k / 250) % 250) "." (k % 250 + 1) }
 	function vip(i) { return "10." (10 + int(i / 50000)) "." (int(i / 200) % 250) "." (i % 200 + 1) }
 	BEGIN {
@@ -158,9 +168,8 @@ gen() {
 					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w2) > e
 					printf("-e -t %s:80 -r %s:%d -m -w %d\n", va, d, PORT, w) > v
 				}
-				if (KA) printf("    real_server %s %d {\n        weight %d\n        TCP_CHECK {\n" \
-					       "            connect_timeout 0.5\n            retry 3\n" \
-					       "            delay_before_retry 1\n        }\n    }\n", d, PORT, w) > ka
+				if (KA) printf("    real_server %s %d {\n        weight %d\n        %s\n    }\n", \
+					       d, PORT, w, KA_CHK) > ka
 			}
 			if (KA) print "}" > ka
 		}
@@ -436,6 +445,21 @@ sec_down() {
 
 # utime_stime PID: "UTIME STIME" so far, in ticks
 utime_stime() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 0"; }
+# child_ticks PID: cutime + cstime so far, in ticks: the CPU of the children PID has reaped
+child_ticks() { awk '{ print $16 + $17 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+# forks_mark: sets FORKS_NOW to the processes (and threads) the kernel has created since boot
+# (the "processes" line of /proc/stat), read without a fork.
+forks_mark() {
+	local k v
+	while read -r k v _; do
+		[ "$k" = processes ] && { FORKS_NOW=$v; return; }
+	done </proc/stat
+}
+# Where window takes the checks per second from: a field of benchsrv's report ("rate": accepted
+# connections; "answer_rate": HTTP 200 answers), or "forks": the processes the kernel created
+# over the window, minus the window's own sleep (exec checks: one process per check).
+BS_RATE=rate
+BS_ARGS=() # benchsrv's mode arguments (-m http...), for health_ezlb and health_keepalived
 
 # window PID: CPU of PID over WINDOW seconds, with benchsrv's report (and ezlb's, on SIGUSR1, by
 # the caller) at both ends. Sets CPU (percent of one core), USR and SYS (its user and kernel parts),
@@ -444,24 +468,43 @@ utime_stime() { awk '{ print $14, $15 }' "/proc/$1/stat" 2>/dev/null || echo "0 
 # that sends the packet, so how kernel work splits between checker and target depends on who
 # sends what (a close with RST or with FIN): the busy CPU of the whole VM over the same window
 # does not. Sets VM (percent of one core, every process and the kernel) and VMPER (ms per
-# connection), the same way.
+# connection), the same way. "Connection" is a check as BS_RATE counts them. Also sets CH and
+# CHPER (CPU and per check, with the children PID reaped in the window: exec checks), BSCPU
+# (benchsrv's own CPU, %), HS ("full F resumed R failed X": TLS handshakes benchsrv saw), FULLPER
+# (full handshakes per 200 answer) and BAD (benchsrv's other answers and incomplete requests).
 window() {
-	local u0 s0 u1 s1 m0 busy
+	local u0 s0 u1 s1 c0 c1 f0 f1 m0 busy
 	kill -USR1 "$BS"
 	vm_mark
 	m0=$VMC
 	read -r u0 s0 < <(utime_stime "$1")
+	c0=$(child_ticks "$1")
+	forks_mark
+	f0=$FORKS_NOW
 	sleep "$WINDOW"
+	forks_mark
+	f1=$FORKS_NOW
+	c1=$(child_ticks "$1")
 	read -r u1 s1 < <(utime_stime "$1")
 	vm_mark
 	kill -USR2 "$BS"
 	sleep 0.5
 	pct() { awk -v t="$1" -v w="$WINDOW" -v hz=$HZ 'BEGIN { printf "%.1f\n", 100 * t / (w * hz) }'; }
 	CPU=$(pct $((u1 - u0 + s1 - s0))) USR=$(pct $((u1 - u0))) SYS=$(pct $((s1 - s0)))
-	RATE=$(bs_field rate) GAP50=$(bs_field gap_dev_p50_ms) GAP99=$(bs_field gap_dev_p99_ms)
+	if [ "$BS_RATE" = forks ]; then
+		RATE=$(awk -v n=$((f1 - f0 - 1)) -v w="$WINDOW" 'BEGIN { printf "%.1f\n", n / w }')
+	else
+		RATE=$(bs_field "$BS_RATE")
+	fi
+	GAP50=$(bs_field gap_dev_p50_ms) GAP99=$(bs_field gap_dev_p99_ms)
 	PER=$(per_conn $((u1 - u0 + s1 - s0)))
+	CH=$(pct $((u1 - u0 + s1 - s0 + c1 - c0))) CHPER=$(per_conn $((u1 - u0 + s1 - s0 + c1 - c0)))
 	busy=$(vm_busy "$m0" "$VMC")
 	VM=$(pct "$busy") VMPER=$(per_conn "$busy")
+	BSCPU=$(bs_field cpu_pct) BAD=$(bs_field bad)
+	HS="full $(bs_field full_hs) resumed $(bs_field resumed_hs) failed $(bs_field hs_fail)"
+	FULLPER=$(awk -v f="$(bs_field full_hs)" -v a="$(bs_field answers)" \
+		'BEGIN { if (a > 0) printf "%.2f\n", f / a }')
 }
 # per_conn TICKS: ms of CPU per connection the targets saw in the window (after RATE is set)
 per_conn() {
@@ -512,7 +555,7 @@ health_ezlb() {
 	local n=$1 iv=$2 p=$3 log=$W/health-ezlb-$1-$2.log daemon st
 	ns_new bh
 	rm -f "$W/bs.out"
-	bg_in bh "$W/bs.log" benchsrv -i $((iv * 1000)) -o "$W/bs.out" 9000
+	bg_in bh "$W/bs.log" benchsrv "${BS_ARGS[@]}" -i $((iv * 1000)) -o "$W/bs.out" 9000
 	BS=$PID
 	bg_in bh "$log" ezlb run -c "$p.yaml" --state-dir "$W/st-bh"
 	daemon=$PID
@@ -523,7 +566,8 @@ health_ezlb() {
 	kill -USR1 "$daemon"
 	wait_lines "$log" 'health: [0-9]+ targets' 2 10 || fail "health ezlb $n/$iv s: no stats line"
 	E_CPU=$CPU E_USR=$USR E_SYS=$SYS E_PER=$PER E_RATE=$RATE E_GAP50=$GAP50 E_GAP99=$GAP99
-	E_VM=$VM E_VMPER=$VMPER
+	# shellcheck disable=SC2034 # E_FULLPER: read by acc, through its name
+	E_VM=$VM E_VMPER=$VMPER E_CH=$CH E_CHPER=$CHPER E_BSCPU=$BSCPU E_BAD=$BAD E_HS=$HS E_FULLPER=$FULLPER
 	E_HWM=$(hwm_kb "$daemon") E_LEFT=$(dests bh)
 	st=$(grep 'health: ' "$log" | tail -n 1)
 	say "  ezlb: ${st#*: }"
@@ -532,6 +576,8 @@ health_ezlb() {
 	say "  ezlb: CPU ${E_CPU}% (user $E_USR, sys $E_SYS), targets saw $E_RATE conn/s ($E_PER ms CPU" \
 		"each), whole VM ${E_VM}% ($E_VMPER ms each), gap deviation p50 $E_GAP50 ms p99 $E_GAP99 ms," \
 		"VmHWM $E_HWM kB, $E_LEFT of $n destinations left, $(grep -c 'up -> down' "$log") down transitions"
+	say "  ezlb: with reaped children ${E_CH}% ($E_CHPER ms per check); target: CPU ${E_BSCPU}%," \
+		"$E_BAD bad, TLS handshakes $E_HS"
 	stop_pid "$daemon"
 	stop_pid "$BS"
 	ns_del bh
@@ -541,10 +587,11 @@ health_ezlb() {
 health_keepalived() {
 	local n=$1 iv=$2 p=$3 log=$W/health-ka-$1-$2.log parent checker end
 	K_CPU="" K_USR="" K_SYS="" K_PER="" K_RATE="" K_GAP50="" K_GAP99="" K_HWM="" K_LEFT="" K_VM="" K_VMPER=""
+	K_CH="" K_CHPER="" K_BSCPU="" K_BAD="" K_HS="" K_FULLPER=""
 	command -v keepalived >/dev/null || return 0
 	ns_new bk
 	rm -f "$W/bs.out" "$W/ka.pid" "$W/kac.pid"
-	bg_in bk "$W/bs.log" benchsrv -i $((iv * 1000)) -o "$W/bs.out" 9000
+	bg_in bk "$W/bs.log" benchsrv "${BS_ARGS[@]}" -i $((iv * 1000)) -o "$W/bs.out" 9000
 	BS=$PID
 	bg_in bk "$log" keepalived -n -l -G -C -f "$p.ka.conf" -p "$W/ka.pid" -c "$W/kac.pid"
 	parent=$PID
@@ -562,12 +609,15 @@ health_keepalived() {
 	sleep $((iv + 4))
 	window "$checker"
 	K_CPU=$CPU K_USR=$USR K_SYS=$SYS K_PER=$PER K_RATE=$RATE K_GAP50=$GAP50 K_GAP99=$GAP99
-	K_VM=$VM K_VMPER=$VMPER
+	# shellcheck disable=SC2034 # K_FULLPER: read by acc, through its name
+	K_VM=$VM K_VMPER=$VMPER K_CH=$CH K_CHPER=$CHPER K_BSCPU=$BSCPU K_BAD=$BAD K_HS=$HS K_FULLPER=$FULLPER
 	K_HWM=$(($(hwm_kb "$checker") + $(hwm_kb "$parent"))) K_LEFT=$(dests bk)
 	say "  keepalived: checker CPU ${K_CPU}% (user $K_USR, sys $K_SYS; parent $(utime_stime "$parent")" \
 		"ticks in all), targets saw $K_RATE conn/s ($K_PER ms CPU each), whole VM ${K_VM}% ($K_VMPER" \
 		"ms each), gap deviation p50 $K_GAP50 ms p99 $K_GAP99 ms, VmHWM $K_HWM kB (parent + checker)," \
 		"$K_LEFT of $n destinations left"
+	say "  keepalived: checker with reaped children ${K_CH}% ($K_CHPER ms per check); target: CPU" \
+		"${K_BSCPU}%, $K_BAD bad, TLS handshakes $K_HS"
 	stop_pid "$parent"
 	stop_pid "$checker"
 	stop_pid "$BS"
@@ -797,6 +847,268 @@ sec_flap() {
 	done
 }
 
+# ---- 9. application checks: HTTP, HTTPS, exec vs keepalived; detection under traffic ----
+
+# app_ka_url KIND TIMEOUT: keepalived's HTTP_GET or SSL_GET block (for GEN_KA_CHECK): GET
+# /healthz, status_code 200, connect_timeout TIMEOUT, and section 5's retry 3, delay_before_retry 1.
+app_ka_url() {
+	# shellcheck disable=SC2028 # the \n stay as they are: awk -v turns them into newlines
+	echo "$1"' {\n            url {\n                path /healthz\n                status_code 200\n            }\n            connect_timeout '"$2"'\n            retry 3\n            delay_before_retry 1\n        }'
+}
+APP_KA_MISC='MISC_CHECK {\n            misc_path /bin/true\n            misc_timeout 1\n        }'
+
+# app_runs KIND N IV HC KA_CHECK: APP_RUNS runs of ezlb (health_check HC) and keepalived
+# (KA_CHECK) checking N targets 127.1.x.y:9000 every IV s (services of 100); ACC holds their figures.
+app_runs() {
+	local kind=$1 n=$2 iv=$3 hc=$4 kachk=$5 p=$W/app-$1 r d=100
+	[ "$n" -lt 100 ] && d=$n
+	GEN_KA=1 GEN_KA_DELAY=$iv GEN_KA_CHECK=$kachk gen "$p" $((n / d)) "$d" 127 1 9000 "$hc"
+	ACC=()
+	for r in $(seq 1 "$APP_RUNS"); do
+		say "  $kind run $r of $APP_RUNS"
+		health_ezlb "$n" "$iv" "$p"
+		# its stats before and after the window: probes failed in it show as a difference
+		grep 'health: ' "$W/health-ezlb-$n-$iv.log" | sed 's/.*health: /bench:   ezlb stats: /'
+		acc E_CPU E_USR E_SYS E_PER E_RATE E_LEFT E_HWM E_VM E_VMPER E_CH E_CHPER E_BSCPU E_FULLPER
+		health_keepalived "$n" "$iv" "$p"
+		[ -n "$K_CPU" ] && acc K_CPU K_USR K_SYS K_PER K_RATE K_LEFT K_HWM K_VM K_VMPER K_CH K_CHPER K_BSCPU K_FULLPER
+	done
+	[ -n "${ACC[K_CPU]:-}" ] && KNA="" || KNA=n/a
+}
+
+# app_url_rows KIND N IV LABEL KA_NAME: the rows of an http or https run
+app_url_rows() {
+	local kind=$1 n=$2 iv=$3 ka=$5 k=$KNA runs="$APP_RUNS x ${WINDOW} s" h
+	h="$4, $(awk -v n="$n" 'BEGIN { if (n >= 1000) print n / 1000 "k"; else print n }') targets every $iv s ($((n / iv))/s due)"
+	row "$h: CPU per check (checker process, user + kernel)" "$(med E_PER) ms" \
+		"keepalived $ka, checker process: ${k:-$(med K_PER) ms}" "$(ratio "$(med K_PER)" "$(med E_PER)")" "$runs"
+	row "$h: CPU, % of one core (user + kernel)" "$(med E_CPU)% ($(med E_USR) + $(med E_SYS))" \
+		"keepalived: ${k:-$(med K_CPU)% ($(med K_USR) + $(med K_SYS))}" \
+		"$(ratio "$(med K_CPU)" "$(med E_CPU)")" "$runs"
+	row "$h: checks done per second (200 answers counted by the targets; the target process's own CPU)" \
+		"$(med E_RATE) (target: $(med E_BSCPU)%)" "keepalived: ${k:-$(med K_RATE) (target: $(med K_BSCPU)%)}" "—" "$runs"
+	row "$h: whole VM CPU per check (every process and the kernel, the target included)" "$(med E_VMPER) ms" \
+		"keepalived: ${k:-$(med K_VMPER) ms}" "$(ratio "$(med K_VMPER)" "$(med E_VMPER)")" "$runs"
+	[ "$kind" = https ] &&
+		row "$h: full TLS handshakes per check (counted by the target: not SSL_session_reused)" \
+			"$(med E_FULLPER)" "keepalived: ${k:-$(med K_FULLPER)}" "$(ratio "$(med K_FULLPER)" "$(med E_FULLPER)")" "$runs"
+	row "$h: destinations left in the kernel at the end (every target answers 200)" "$(med E_LEFT) of $n" \
+		"keepalived: ${k:-$(med K_LEFT) of $n}" "—" "$runs"
+	row "$h: peak RSS" "$(($(med E_HWM) / 1024)) MB" \
+		"keepalived, parent + checker: ${k:-$(($(med K_HWM) / 1024)) MB}" \
+		"$(ratio "$(med K_HWM)" "$(med E_HWM)")" "$runs"
+}
+
+# ---- detection: a backend killed under client traffic ----
+
+# det_link NS HOSTIF PREFIX: NS on a veth pair to the director ad: PREFIX.1 there, PREFIX.2 in NS
+# (its default route).
+det_link() {
+	ns_new "$1"
+	if ! { ip -n ad link add "$2" type veth peer name eth0 netns "$1" &&
+		ip -n ad addr add "$3.1/24" dev "$2" && ip -n ad link set "$2" up &&
+		ip -n "$1" addr add "$3.2/24" dev eth0 && ip -n "$1" link set eth0 up &&
+		ip -n "$1" route add default via "$3.1"; }; then
+		fail "detection: link $1"
+	fi
+}
+# det_serve I: backend I's servers: lbnet on :8080 (the traffic: answers "bI") and benchsrv in
+# http mode on :8081 (the health check, each probe logged in det-bsI.log); pids in DET_PIDS[I].
+det_serve() {
+	local pid
+	pid=$(ip netns exec "ab$1" lbnet serve -d 0.0.0.0:8080 "b$1") || fail "detection: lbnet serve b$1"
+	bg_in "ab$1" "$W/det-bs$1.log" benchsrv -a -m http 8081
+	DET_PIDS[$1]="$pid $PID"
+}
+det_net() {
+	ns_new ad
+	if ! { ip -n ad link add vip0 type dummy && ip -n ad link set vip0 up &&
+		ip -n ad addr add 10.0.0.1/32 dev vip0; }; then
+		fail "detection: VIP"
+	fi
+	ip netns exec ad sysctl -qw net.ipv4.ip_forward=1 || fail "detection: forwarding"
+	det_link ac vac 10.2.0
+	local i
+	for i in 1 2 3; do
+		det_link "ab$i" "vb$i" "10.1.$i"
+		det_serve "$i"
+	done
+}
+det_net_del() {
+	local i p
+	for i in 1 2 3; do
+		for p in ${DET_PIDS[$i]}; do stop_pid "$p"; done
+		ip netns delete "ab$i"
+	done
+	ip netns delete ac
+	ns_del ad
+}
+# det_up: backend 1 (10.1.1.2:8080) is in the table with a weight above 0
+det_up() { ip netns exec ad ipvsadm -Sn | grep -Eq -- '-r 10\.1\.1\.2:8080 .*-w [1-9]'; }
+
+# det_cycle LABEL OFFSET_MS: client traffic through the VIP for DET_FOR s; 1 s in, the script waits
+# for the next check of backend 1 (a line in its benchsrv's log), and OFFSET_MS after that check
+# kills backend 1's servers (SIGKILL: new connections to it are refused), then polls the table
+# until backend 1 is out (deleted, or weight 0). Appends seconds to DT, failed connections to DF,
+# all connections to DN. Then backend 1 is restarted and awaited back in the table.
+det_cycle() {
+	local label=$1 off=$2 out=$W/det-client.out blog=$W/det-bs1.log cpid t0 t1 tp n0 left p r
+	ip netns exec ac lbnet client -t 1000 -w 10 10.0.0.1:80 --for "$DET_FOR" >"$out" 2>&1 &
+	cpid=$!
+	sleep 1
+	n0=$(grep -c '^accept ' "$blog")
+	wait_lines "$blog" '^accept ' $((n0 + 1)) 15 || fail "detection $label: no check of backend 1 in 15 s"
+	tp=$(grep '^accept ' "$blog" | tail -n 1 | awk '{ print $2 }')
+	left=$((tp + off - ${EPOCHREALTIME/./} / 1000))
+	[ "$left" -gt 0 ] && sleep "$(awk -v ms="$left" 'BEGIN { printf "%.3f\n", ms / 1000 }')"
+	t0=${EPOCHREALTIME/./}
+	for p in ${DET_PIDS[1]}; do kill -KILL "$p"; done
+	t1=""
+	while [ $((${EPOCHREALTIME/./} - t0)) -lt $((DET_FOR * 1000000)) ]; do
+		det_up || { t1=${EPOCHREALTIME/./}; break; }
+		sleep 0.05
+	done
+	for p in ${DET_PIDS[1]}; do wait "$p" 2>/dev/null; done
+	wait "$cpid"
+	r=$(awk '$1 == "fail" { f = $2 } $1 ~ /^b[0-9]$/ { n += $2 } END { print f + 0, n + f }' "$out")
+	if [ -z "$t1" ]; then
+		fail "detection $label: backend 1 still in the table $DET_FOR s after its death"
+	else
+		DT+=("$(awk -v u=$((t1 - t0)) 'BEGIN { printf "%.2f\n", u / 1e6 }')")
+		DF+=("${r% *}") DN+=("${r#* }")
+		say "  $label: killed $((t0 / 1000 - tp)) ms after a check, removed" \
+			"$(fmt_ms "$(awk -v u=$((t1 - t0)) 'BEGIN { print u / 1000 }')") after the kill; client: $(tr '\n' ' ' <"$out")"
+	fi
+	det_serve 1
+	local end=$((EPOCHSECONDS + 60))
+	until det_up; do
+		[ "$EPOCHSECONDS" -ge "$end" ] && { fail "detection $label: backend 1 not back within 60 s"; break; }
+		sleep 0.2
+	done
+	sleep 1
+}
+
+# det_tool TOOL FAST: DET_RUNS cycles with ezlb or keepalived, http check every 5 s on :8081,
+# 3 failures to go down, re-checks after a failure every FAST s. Sets DT, DF, DN.
+det_tool() {
+	local tool=$1 fast=$2 log=$W/det-$1-$2.log pid end i
+	DT=() DF=() DN=()
+	rm -rf "$W/st-ad" "$W/ka.pid" "$W/kac.pid"
+	if [ "$tool" = ezlb ]; then
+		{
+			echo "services:"
+			echo "  - name: web"
+			echo "    listen: 10.0.0.1:80"
+			echo "    scheduler: wrr"
+			# the defaults (interval 5s, timeout 3s, fail_count 3, rise_count 2, fast_interval 1s)
+			if [ "$fast" = 1 ]; then
+				echo '    health_check: {type: http, port: 8081, http: {path: /healthz, status: "200-299"}}'
+			else
+				echo "    health_check: {type: http, port: 8081, fast_interval: ${fast}s, http: {path: /healthz, status: \"200-299\"}}"
+			fi
+			echo "    backends:"
+			for i in 1 2 3; do echo "      - {address: 10.1.$i.2:8080}"; done
+		} >"$W/det.yaml"
+		bg_in ad "$log" ezlb run -c "$W/det.yaml" --state-dir "$W/st-ad"
+		pid=$PID
+	else
+		command -v keepalived >/dev/null || return 0
+		{
+			printf 'global_defs {\n    router_id ezlb_bench\n}\nvirtual_server 10.0.0.1 80 {\n'
+			printf '    delay_loop 5\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n'
+			for i in 1 2 3; do
+				printf '    real_server 10.1.%d.2 8080 {\n        weight 1\n        HTTP_GET {\n' "$i"
+				printf '            url {\n                path /healthz\n                status_code 200\n            }\n'
+				printf '            connect_port 8081\n            connect_timeout 3\n            retry 2\n'
+				printf '            delay_before_retry %d\n        }\n    }\n' "$fast"
+			done
+			printf '}\n'
+		} >"$W/det.ka.conf"
+		bg_in ad "$log" keepalived -n -l -G -C -f "$W/det.ka.conf" -p "$W/ka.pid" -c "$W/kac.pid"
+		pid=$PID
+	fi
+	end=$((EPOCHSECONDS + 60))
+	until [ "$(dests ad)" = 3 ]; do
+		[ "$EPOCHSECONDS" -ge "$end" ] && { fail "detection $tool: 3 backends not in the table; log: $(tail -n 3 "$log" | tr '\n' ' ')"; break; }
+		sleep 0.5
+	done
+	sleep 6 # past the first round of checks
+	# Run i of R dies (2i - 1) / 2R of the 5 s interval after a check: the phases spread evenly.
+	for i in $(seq 1 "$DET_RUNS"); do
+		det_cycle "$tool, re-checks every $fast s, run $i" $(((2 * i - 1) * 5000 / (2 * DET_RUNS)))
+	done
+	grep -E 'down|up' "$log" | grep -E '10\.1\.1\.2' | tail -n 4 | sed "s/^/bench:   $tool log: /"
+	[ "$tool" = keepalived ] && [ -s "$W/kac.pid" ] && stop_pid "$(cat "$W/kac.pid")"
+	stop_pid "$pid"
+	ip netns exec ad ipvsadm -C # ezlb leaves its table when it stops: the next tool starts empty
+}
+
+# det_rows FAST LABEL KA_LABEL: both tools with re-checks every FAST s, and their rows
+det_rows() {
+	local fast=$1 e_t e_f k_t="" k_f="" k_tc="n/a" k_fc="n/a" runs=$DET_RUNS
+	det_tool ezlb "$fast"
+	e_t=$(median "${DT[@]}") e_f=$(median "${DF[@]}")
+	local e_tc e_fc
+	e_tc="${e_t:-n/a} s (runs: ${DT[*]})" e_fc="$e_f of $(median "${DN[@]}") (runs: ${DF[*]})"
+	det_tool keepalived "$fast"
+	if [ "${#DT[@]}" -gt 0 ]; then
+		k_t=$(median "${DT[@]}") k_f=$(median "${DF[@]}")
+		k_tc="$k_t s (runs: ${DT[*]})" k_fc="$k_f of $(median "${DN[@]}") (runs: ${DF[*]})"
+	fi
+	local h="Detection, 1 of 3 backends killed under client traffic through the VIP (NAT), http check every 5 s, 3 failures, $2"
+	row "$h: death to removal from the table, median" "$e_tc" "keepalived HTTP_GET, $3: $k_tc" \
+		"$(ratio "$k_t" "$e_t")" "$runs"
+	row "$h: failed client connections in ${DET_FOR} s (of all made), median" "$e_fc" "keepalived: $k_fc" \
+		"$(ratio "$k_f" "$e_f")" "$runs"
+}
+
+sec_appcheck() {
+	local n iv spec
+	# HTTP at the rate asked for (1k/s), and at half of it, which keepalived keeps up with.
+	for spec in $APP_HTTP; do
+		n=${spec%%:*} iv=${spec#*:}
+		say "appcheck: HTTP GET /healthz, $n targets every $iv s, $APP_RUNS runs of ${WINDOW} s each"
+		BS_ARGS=(-m http) BS_RATE=answer_rate
+		app_runs http "$n" "$iv" "{type: http, interval: ${iv}s, timeout: 500ms, http: {path: /healthz, status: \"200-299\"}}" \
+			"$(app_ka_url HTTP_GET 0.5)"
+		app_url_rows http "$n" "$iv" "App check HTTP GET /healthz" HTTP_GET
+	done
+	# TLS under TCG: a full handshake costs both ends milliseconds of CPU (see the notes), so this
+	# runs at a rate the VM sustains with keepalived's full handshakes, with a 2 s timeout.
+	n=${APP_HTTPS%%:*} iv=${APP_HTTPS#*:}
+	say "appcheck: HTTPS GET /healthz, $n targets every $iv s, $APP_RUNS runs of ${WINDOW} s each"
+	BS_ARGS=(-m https -c /etc/benchsrv/cert.pem -k /etc/benchsrv/key.pem)
+	app_runs https "$n" "$iv" "{type: https, interval: ${iv}s, timeout: 2s, http: {path: /healthz, status: \"200-299\", tls_verify: false}}" \
+		"$(app_ka_url SSL_GET 2)"
+	app_url_rows https "$n" "$iv" "App check HTTPS GET /healthz" SSL_GET
+	n=$APP_EXEC
+	say "appcheck: exec /bin/true, $n targets every 1 s, $APP_RUNS runs of ${WINDOW} s each"
+	BS_ARGS=() BS_RATE=forks
+	app_runs exec "$n" 1 '{type: exec, interval: 1s, timeout: 500ms, exec: {command: [/bin/true]}}' "$APP_KA_MISC"
+	local h="App check exec /bin/true, $n targets every 1 s ($n/s due)" k=$KNA runs="$APP_RUNS x ${WINDOW} s"
+	row "$h: CPU per check, checker and the children it reaped (utime + stime + cutime + cstime)" \
+		"$(med E_CHPER) ms" "keepalived MISC_CHECK, checker and its children: ${k:-$(med K_CHPER) ms}" \
+		"$(ratio "$(med K_CHPER)" "$(med E_CHPER)")" "$runs"
+	row "$h: CPU per check, checker process alone (user + kernel)" "$(med E_PER) ms" \
+		"keepalived, checker process: ${k:-$(med K_PER) ms}" "$(ratio "$(med K_PER)" "$(med E_PER)")" "$runs"
+	row "$h: checks done per second (processes the kernel created in the window)" "$(med E_RATE)" \
+		"keepalived: ${k:-$(med K_RATE)}" "—" "$runs"
+	row "$h: whole VM CPU per check (every process and the kernel)" "$(med E_VMPER) ms" \
+		"keepalived: ${k:-$(med K_VMPER) ms}" "$(ratio "$(med K_VMPER)" "$(med E_VMPER)")" "$runs"
+	row "$h: destinations left in the kernel at the end" "$(med E_LEFT) of $n" \
+		"keepalived: ${k:-$(med K_LEFT) of $n}" "—" "$runs"
+	row "$h: peak RSS" "$(($(med E_HWM) / 1024)) MB" \
+		"keepalived, parent + checker: ${k:-$(($(med K_HWM) / 1024)) MB}" \
+		"$(ratio "$(med K_HWM)" "$(med E_HWM)")" "$runs"
+	BS_RATE=rate
+	say "appcheck: detection, 1 of 3 backends killed under traffic, $DET_RUNS runs per tool and setting"
+	declare -gA DET_PIDS=()
+	det_net
+	det_rows 1 "fast re-checks every 1 s (the defaults)" "delay_loop 5, retry 2, delay_before_retry 1"
+	det_rows 5 "no fast re-checks (fast_interval 5s)" "delay_loop 5, retry 2, delay_before_retry 5"
+	det_net_del
+}
+
 # ---- main ----
 
 for m in ip_vs ip_vs_wrr; do modprobe "$m" || fail "modprobe $m"; done
@@ -819,6 +1131,7 @@ want health && sec_health
 want memory && sec_memory
 want flap && sec_flap
 want resync && sec_resync
+want appcheck && sec_appcheck
 say "done in $((EPOCHSECONDS - start)) s"
 note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
 	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \
@@ -844,6 +1157,45 @@ if [ -n "${VM_IDLE_PCT:-}" ]; then
 		"over $VM_IDLE s): ${VM_IDLE_PCT}% of one core, i.e." \
 		"$(awk -v p="$VM_IDLE_PCT" 'BEGIN { printf "%.1f", 10 * p }') ms of CPU per second;" \
 		"subtract it from the whole-VM rows (per check: that divided by the checks per second)."
+fi
+if want appcheck; then
+	note "Application checks: the targets are 127.1.x.y:9000, all served by one benchsrv process" \
+		"(epoll, every socket non-blocking; its own CPU is shown in the checks-per-second rows) in" \
+		"http mode (reads the request, answers \"HTTP/1.1 200 OK\" with Content-Length, body" \
+		"\"ok\", Connection: close, and closes) or https mode (the same over TLS: OpenSSL 3, its" \
+		"default server session cache and TLS 1.3 tickets, a self-signed EC P-256 certificate;" \
+		"after each handshake SSL_session_reused tells a resumption from a full handshake). ezlb:" \
+		"type http (interval 1s, timeout 500ms) or https (interval as shown, timeout 2s: TLS under TCG costs" \
+		"both ends milliseconds of CPU per full handshake, so that section runs at a rate the VM" \
+		"sustains with keepalived's handshakes), path /healthz, status 200-299, tls_verify false;" \
+		"keepalived -C: HTTP_GET or SSL_GET, url path /healthz status_code 200, delay_loop as the" \
+		"interval, connect_timeout as the timeout, retry 3, delay_before_retry 1, no SSL block (no" \
+		"verification)." \
+		"Checks per second are the 200 answers the target wrote; CPU per check is the checker" \
+		"process's utime + stime over the window divided by them (keepalived: its checker process);" \
+		"whole VM as in the health rows (benchsrv's work, TLS included, is in it for both)."
+	note "Exec checks: ezlb type exec, command [/bin/true], interval 1s, timeout 500ms; keepalived" \
+		"MISC_CHECK misc_path /bin/true, misc_timeout 1, delay_loop 1 (/bin/true is busybox, static)." \
+		"Checks are counted by the kernel: the processes created in the VM over the window (the" \
+		"processes line of /proc/stat) minus the window's own sleep. CPU per check counts the checker" \
+		"process and the children it reaped in the window (utime + stime + cutime + cstime of" \
+		"/proc/PID/stat: the child's exec and run land in cutime/cstime, its fork in the checker's" \
+		"stime); the whole-VM row counts everything."
+	note "Detection: network namespaces for a director (IPVS, NAT, VIP 10.0.0.1:80, wrr), a client" \
+		"and 3 backends on veth pairs; each backend serves the traffic on :8080 (lbnet serve) and" \
+		"its health check on :8081 (benchsrv, http mode: ezlb type http with port 8081, keepalived" \
+		"HTTP_GET with connect_port 8081). The client (lbnet client -t 1000 -w 10: one connection at" \
+		"a time, 10 ms apart) runs for $DET_FOR s; in it, backend 1's servers are SIGKILLed (its host" \
+		"stays up, so new connections to it are refused at once) and ipvsadm -Sn is polled every" \
+		"50 ms until backend 1 is out (deleted, or weight 0): the time from the kill to that poll," \
+		"about 0.1 s coarse. Where the death falls in the 5 s check interval decides most of it, so" \
+		"the kill is timed from a check of backend 1 (benchsrv logs each one): run i of N dies" \
+		"(2i - 1)/2N of the interval after a check (3 runs: 0.83, 2.5 and 4.17 s), the same phases" \
+		"for both tools; the median is then the middle phase (2.5 s to the next check, plus the" \
+		"re-checks). ezlb: the defaults (interval 5s, timeout 3s, fail_count 3," \
+		"rise_count 2, fast_interval 1s), then fast_interval 5s; keepalived: delay_loop 5," \
+		"connect_timeout 3, retry 2 (3 failed checks, like fail_count 3) and delay_before_retry 1," \
+		"then 5. Failed connections: the client's failures in its $DET_FOR s, all before the removal."
 fi
 note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of" \
 	"100 us buckets up to 100 ms; above that the maximum is shown."

@@ -5,11 +5,11 @@
 #   tests/vm/bench.sh BINARY
 #   BENCH_ONLY=program,noop tests/vm/bench.sh ./ezlb    # only some sections (names in bench-guest.sh)
 #   BENCH_QUICK=1 ...      tiny sizes, to try the harness itself in a minute; results not written
-#   BENCH_TIMEOUT=1800     seconds for the whole VM
+#   BENCH_TIMEOUT=3600     seconds for the whole VM
 # The image is the test suite's (tests/vm/mkinitramfs.sh) plus a second cpio archive appended to
-# it, which the kernel unpacks over the first: benchsrv (the health-check target), yamlscan (libyaml
-# alone), keepalived with its libraries, and the guest script. Exit status non-zero if the VM did
-# not finish the run.
+# it, which the kernel unpacks over the first: benchsrv (the health-check target: TCP, HTTP and
+# HTTPS, with its self-signed certificate under /etc/benchsrv), yamlscan (libyaml alone), keepalived
+# with its libraries, and the guest script. Exit status non-zero if the VM did not finish the run.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 die() { echo "bench: $*" >&2; exit 1; }
@@ -41,8 +41,22 @@ copy() {
 	done
 }
 
-cc -O2 -Wall -Wextra -Werror -o build/vm/benchsrv tests/vm/tools/benchsrv.c || die "cannot build benchsrv"
+cc -O2 -Wall -Wextra -Werror -o build/vm/benchsrv tests/vm/tools/benchsrv.c -lssl -lcrypto ||
+	die "cannot build benchsrv (libssl-dev installed?)"
 copy build/vm/benchsrv /usr/bin/benchsrv
+# benchsrv's certificate for the https targets (appcheck section): self-signed, EC P-256, made
+# once with the openssl CLI and cached; remade when missing or within 30 days of expiry.
+CERT=build/vm/bench-cert
+if ! openssl x509 -in "$CERT/cert.pem" -noout -checkend $((30 * 86400)) >/dev/null 2>&1 ||
+	[ ! -s "$CERT/key.pem" ]; then
+	rm -rf "$CERT.tmp" && mkdir -p "$CERT.tmp" &&
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -sha256 -days 3650 \
+			-subj /CN=benchsrv -addext subjectAltName=DNS:benchsrv,IP:127.0.0.1 \
+			-keyout "$CERT.tmp/key.pem" -out "$CERT.tmp/cert.pem" 2>/dev/null &&
+		rm -rf "$CERT" && mv "$CERT.tmp" "$CERT" || die "cannot make benchsrv's certificate (openssl)"
+fi
+mkdir -p "$OVL/etc/benchsrv"
+cp "$CERT/cert.pem" "$CERT/key.pem" "$OVL/etc/benchsrv/"
 # yamlscan: libyaml's parser alone over a file, the floor under ezlb's loader (program section).
 yaml_flags=$(pkg-config --cflags --libs yaml-0.1) || die "no yaml-0.1 for pkg-config (apt-get install libyaml-dev)"
 # shellcheck disable=SC2086 # the flags are words
@@ -69,7 +83,7 @@ cat "$BASE" "$OVL.cpio.gz" >"$INITRD.tmp" && mv "$INITRD.tmp" "$INITRD" || die "
 append="console=ttyS0 quiet panic=-1 ezlb.run=bench"
 [ -n "${BENCH_ONLY:-}" ] && append="$append ezlb.bench_only=$BENCH_ONLY"
 [ -n "${BENCH_QUICK:-}" ] && append="$append ezlb.bench_quick=1"
-echo "bench: $BIN on $KVER under qemu (TCG, 2 vCPUs, 4 GiB); takes about 15 minutes; log in $LOG"
+echo "bench: $BIN on $KVER under qemu (TCG, 2 vCPUs, 4 GiB); takes about 35 minutes; log in $LOG"
 start=$(date +%s)
 
 # Under TCG each vCPU takes a whole host CPU: another VM on this host (a test suite, say) slows
@@ -89,7 +103,7 @@ watcher=$!
 show() { while IFS= read -r l; do printf '%s\n' "$l"; printf '%s %s\n' "$(date +%T)" "$l" >>"$PROGRESS"; done; }
 
 # stdin from /dev/null: qemu must never put a terminal in raw mode or wait for it.
-timeout -k 10 "${BENCH_TIMEOUT:-1800}" qemu-system-x86_64 -accel tcg -smp 2 -m 4096 -nographic \
+timeout -k 10 "${BENCH_TIMEOUT:-3600}" qemu-system-x86_64 -accel tcg -smp 2 -m 4096 -nographic \
 	-no-reboot -kernel "build/vm/kernel/boot/vmlinuz-$KVER" -initrd "$INITRD" -append "$append" \
 	</dev/null 2>&1 | sed -u 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c()][0-9A-Za-z]\{0,1\}//g' |
 	tee "$LOG" | sed -u -n '/^=== VM UP/,/^=== VM POWEROFF/p' | grep --line-buffered -E '^(=== |bench:)' | show
