@@ -249,6 +249,12 @@ static int hex_value(char ch) {
 	return -1;
 }
 
+/* Two hex digits as a byte, or -1. */
+static int hex_byte(const char *p) {
+	int hi = hex_value(p[0]), lo = hi < 0 ? -1 : hex_value(p[1]);
+	return lo < 0 ? -1 : hi * 16 + lo;
+}
+
 /* text (raw) or hex ("0a0b...") into an owned byte buffer. */
 static bool decode_bytes(struct cfg_ctx *c, const struct cnode *n, const char *key, bool hex,
 			 uint8_t **out, size_t *out_len) {
@@ -258,11 +264,10 @@ static bool decode_bytes(struct cfg_ctx *c, const struct cnode *n, const char *k
 	size_t len = strlen(s), n_bytes = hex ? len / 2 : len;
 	bool ok = len > 0 && n_bytes <= PAYLOAD_MAX && (!hex || len % 2 == 0);
 	uint8_t *b = ok ? malloc(n_bytes) : NULL;
-	for (size_t i = 0; b && i < n_bytes; i++) {
-		int hi = hex ? hex_value(s[2 * i]) : 0, lo = hex ? hex_value(s[2 * i + 1]) : 0;
-		if (hi < 0 || lo < 0)
-			ok = false;
-		b[i] = hex ? (uint8_t)(hi << 4 | lo) : (uint8_t)s[i];
+	for (size_t i = 0; b && ok && i < n_bytes; i++) {
+		int v = hex ? hex_byte(s + 2 * i) : (uint8_t)s[i];
+		ok = v >= 0;
+		b[i] = (uint8_t)v;
 	}
 	if (!ok || !b) {
 		free(b);
