@@ -2,7 +2,7 @@
 # vm: noipvs
 # `ezlb check` validates without root and without IPVS (the runner unloads every ip_vs module
 # and turns module autoloading off for this test); `ezlb once` says plainly that IPVS is missing;
-# version, help, usage errors.
+# version, help, usage errors; an exec check whose program cannot run.
 . /tests/lib.sh
 cd "$WORK" || exit 1
 chmod 755 "$WORK"
@@ -51,6 +51,29 @@ assert_no_match "check of a bad config does not claim OK" "configuration OK" "$O
 EZ_AS=()
 ez check -c good.yaml
 assert_rc "check as root without IPVS" 0
+
+# An exec check whose program is missing or not executable: valid for the daemon (every probe
+# fails with the reason), but `ezlb check` says so and fails.
+printf '#!/bin/sh\nexit 0\n' >"$WORK/noexec.sh"
+chmod 644 "$WORK/noexec.sh"
+conf exec-missing >/dev/null <<EOF_
+services:
+  - name: db
+    listen: 10.0.0.1:5432
+    health_check: {type: exec, exec: {command: [/nonexistent/check-db]}}
+    backends: [{address: 10.1.1.2:5432}]
+  - name: db2
+    listen: 10.0.0.1:5433
+    health_check: {type: exec, exec: {command: [$WORK/noexec.sh]}}
+    backends: [{address: 10.1.1.2:5433}]
+EOF_
+ez check -c exec-missing.yaml
+assert_rc "check of an exec check whose program cannot run" 1
+assert_contains "check names the missing program" \
+	"service db: health_check.exec.command: /nonexistent/check-db: No such file or directory" "$ERR"
+assert_contains "check names the program that is not executable" \
+	"service db2: health_check.exec.command: $WORK/noexec.sh: not executable" "$ERR"
+assert_no_match "check of an unusable exec program does not claim OK" "configuration OK" "$OUT"
 
 ez once -c good.yaml
 assert_rc "once without IPVS fails" 1
