@@ -16,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "../../src/health/check.h"
 #include "health.h"
 #include "log.h"
 #include "loop.h"
@@ -133,4 +134,43 @@ static inline int udp_socket(int af, char *addr, size_t len) {
 					    : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	snprintf(addr, len, af == AF_INET ? "127.0.0.1:%u" : "[::1]:%u", port);
 	return fd;
+}
+
+/* A spy around a real check kind, for the late-checker tests: it keeps the probe it starts
+ * (spy.p) and counts starts and the engine's own deadline expiries. The engine's expiry runs the
+ * real expire, or with hold only cancels: then the test calls the real expire itself, as a late
+ * timer would, before the engine's deadline can come. */
+static struct spy {
+	const struct lb_check_ops *real;
+	bool hold;
+	struct lb_probe *p;
+	int starts, engine_expires;
+	struct lb_check_ops ops;
+	const struct lb_check_ops *kinds[1];
+} spy;
+
+static inline void spy_start(struct lb_probe *p) {
+	spy.p = p;
+	spy.starts++;
+	spy.real->start(p);
+}
+
+static inline void spy_cancel(struct lb_probe *p) { spy.real->cancel(p); }
+
+static inline void spy_expire(struct lb_probe *p) {
+	spy.engine_expires++;
+	(spy.hold ? spy.real->cancel : spy.real->expire)(p);
+}
+
+/* Make h's only kind a spy around real (its type, settings and other ops unchanged). */
+static inline void spy_set(struct lb_health_mgr *h, const struct lb_check_ops *real, bool hold) {
+	memset(&spy, 0, sizeof(spy));
+	spy.real = real;
+	spy.hold = hold;
+	spy.ops = *real;
+	spy.ops.start = spy_start;
+	spy.ops.cancel = spy_cancel;
+	spy.ops.expire = spy_expire;
+	spy.kinds[0] = &spy.ops;
+	lb_health_set_kinds(h, spy.kinds, 1);
 }

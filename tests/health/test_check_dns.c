@@ -262,19 +262,6 @@ static void test_dns_no_fd_leak(void **state) {
 	close(fd);
 }
 
-/* The real kind, keeping the probe it starts: the test calls expire itself, as a late timer
- * would, without the loop ever reading the socket. */
-static struct lb_probe *late_probe;
-static void late_start(struct lb_probe *p) {
-	late_probe = p;
-	lb_check_dns.start(p);
-}
-static void late_cancel(struct lb_probe *p) { lb_check_dns.cancel(p); }
-static const struct lb_check_ops late_dns = {.name = "dns", .type = LB_CHECK_DNS,
-					     .start = late_start, .cancel = late_cancel,
-					     .expire = late_cancel};
-static const struct lb_check_ops *const late_kinds[] = {&late_dns};
-
 /* Answer the query waiting on fd (blocking) as mode says. */
 static void serve_one(int fd, enum mode mode) {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -291,23 +278,22 @@ static void check_late(enum mode mode, bool initial_up, const char *transition) 
 	assert_true(fd >= 0);
 	struct run r;
 	run_new(&r, addr, dns_conf(50, initial_up, NULL, 0));
-	lb_health_set_kinds(r.h, late_kinds, 1);
-	late_probe = NULL;
+	spy_set(r.h, &lb_check_dns, true);
 	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
 	assert_int_equal(lb_health_probe_all(r.h), 0);
-	assert_non_null(late_probe);
-	assert_true(late_probe->fd >= 0);
+	assert_non_null(spy.p);
+	assert_true(spy.p->fd >= 0);
 	serve_one(fd, mode);
-	struct pollfd pfd = {.fd = late_probe->fd, .events = POLLIN};
+	struct pollfd pfd = {.fd = spy.p->fd, .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 2000), 1); /* the answer is there, unread */
 	usleep(60 * 1000);
 	capture_start();
-	lb_check_dns.expire(late_probe);
+	lb_check_dns.expire(spy.p);
 	char *log = capture_take();
 	snprintf(want, sizeof(want), "dns %s %s\n", addr, transition);
 	assert_string_equal(log, want);
-	assert_int_equal(late_probe->fd, -1);
-	assert_null(late_probe->run); /* nothing left of the probe (fd checked above) */
+	assert_int_equal(spy.p->fd, -1);
+	assert_null(spy.p->run); /* nothing left of the probe (fd checked above) */
 	free(log);
 	close(fd);
 	run_end(&r);

@@ -17,7 +17,6 @@
 #include <sys/wait.h>
 
 #include "../../src/health/check.h"
-#include "../../src/health/http_client.h"
 #include "../../src/health/tls.h"
 #include "health_test.h"
 #include "loop.h"
@@ -417,28 +416,6 @@ static void test_http_no_fd_leak(void **state) {
  * probe is run until the server has the request, then the loop is left alone while the answer
  * arrives, and the kind's expire is called as the timer would. */
 
-static struct {
-	struct lb_probe *p;
-	int engine_expires;
-} late;
-
-static void late_start(struct lb_probe *p) {
-	late.p = p;
-	lb_check_http.start(p);
-}
-
-static void late_cancel(struct lb_probe *p) { lb_check_http.cancel(p); }
-
-static void late_expire(struct lb_probe *p) {
-	late.engine_expires++;
-	lb_check_http.expire(p);
-}
-
-static const struct lb_check_ops late_http = {.name = "http", .type = LB_CHECK_HTTP,
-					      .start = late_start, .cancel = late_cancel,
-					      .expire = late_expire, .conf_cmp = lb_http_conf_cmp};
-static const struct lb_check_ops *const late_kinds[] = {&late_http};
-
 static void late_case(const struct server_conf *sc, bool initial_up, const char *want_fmt) {
 	struct server s = server_start(sc);
 	struct lb_config cfg = {0};
@@ -446,10 +423,9 @@ static void late_case(const struct server_conf *sc, bool initial_up, const char 
 	add_service(&cfg, "web", IPPROTO_TCP, http_conf(LB_CHECK_HTTP, 5000, initial_up), be, 1);
 	struct lb_loop *l;
 	struct lb_health_mgr *h;
-	memset(&late, 0, sizeof(late));
 	assert_int_equal(lb_loop_new(&l), 0);
 	assert_int_equal(lb_health_new(l, NULL, NULL, &h), 0);
-	lb_health_set_kinds(h, late_kinds, 1);
+	spy_set(h, &lb_check_http, false);
 	assert_int_equal(lb_health_sync(h, &cfg), 0);
 	assert_int_equal(lb_health_probe_all(h), 0);
 	usec_t end = now_usec(CLOCK_MONOTONIC) + 2 * USEC_PER_SEC;
@@ -459,14 +435,14 @@ static void late_case(const struct server_conf *sc, bool initial_up, const char 
 	usleep(150 * 1000); /* the server answers after 50 ms; the loop does not look */
 	assert_true(lb_health_round_pending(h));
 	capture_start();
-	lb_check_http.expire(late.p);
+	lb_check_http.expire(spy.p);
 	char *log = capture_take(), want[200];
 	snprintf(want, sizeof(want), want_fmt, s.addr);
 	assert_string_equal(log, want);
 	assert_false(lb_health_round_pending(h));
-	assert_int_equal(late.p->fd, -1);
-	assert_null(late.p->run);
-	assert_int_equal(late.engine_expires, 0);
+	assert_int_equal(spy.p->fd, -1);
+	assert_null(spy.p->run);
+	assert_int_equal(spy.engine_expires, 0);
 	free(log);
 	lb_health_free(h);
 	lb_loop_free(l);

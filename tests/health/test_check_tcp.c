@@ -222,31 +222,6 @@ static void test_tcp_hung_syn_times_out_without_delaying_others(void **state) {
  * epoll ordering: start a probe, never run the loop, let the kernel finish (or refuse) the
  * handshake and the deadline pass, then call the kind's expire op as the timer would. */
 
-/* The real TCP kind, keeping the probe it starts and counting the engine's own calls of expire
- * (the tests call lb_check_tcp.expire themselves, so the engine must make none). */
-static struct {
-	struct lb_probe *p;
-	int starts, engine_expires;
-} late;
-
-static void late_start(struct lb_probe *p) {
-	late.p = p;
-	late.starts++;
-	lb_check_tcp.start(p);
-}
-
-static void late_cancel(struct lb_probe *p) { lb_check_tcp.cancel(p); }
-
-static void late_expire(struct lb_probe *p) {
-	late.engine_expires++;
-	lb_check_tcp.expire(p);
-}
-
-static const struct lb_check_ops late_tcp = {.name = "tcp", .type = LB_CHECK_TCP,
-					     .start = late_start, .cancel = late_cancel,
-					     .expire = late_expire};
-static const struct lb_check_ops *const late_kinds[] = {&late_tcp};
-
 #define LATE_TIMEOUT_MS 50
 
 struct late_fx {
@@ -261,25 +236,24 @@ struct late_fx {
 /* One decisive probe of addr, started without running the loop: only the test looks at its
  * socket until the test calls expire. The interval is long, so no other probe follows. */
 static void late_begin(struct late_fx *fx, const char *addr, bool initial_up) {
-	memset(&late, 0, sizeof(late));
 	*fx = (struct late_fx){0};
 	const char *be[] = {addr};
 	add_service(&fx->cfg, "web", IPPROTO_TCP,
 		    check_conf(10000, LATE_TIMEOUT_MS, 1, 1, initial_up), be, 1);
 	assert_int_equal(lb_loop_new(&fx->l), 0);
 	assert_int_equal(lb_health_new(fx->l, on_change, &fx->ch, &fx->h), 0);
-	lb_health_set_kinds(fx->h, late_kinds, 1);
+	spy_set(fx->h, &lb_check_tcp, false); /* the tests call expire; the engine must not */
 	assert_int_equal(lb_health_sync(fx->h, &fx->cfg), 0);
 	fx->fds_before = count_fds();
 	fx->deadline = now_usec(CLOCK_MONOTONIC) + LATE_TIMEOUT_MS * USEC_PER_MSEC;
 	assert_int_equal(lb_health_probe_all(fx->h), 0);
 	/* connect() went EINPROGRESS: the probe runs and holds one socket, registered in the loop. */
-	assert_int_equal(late.starts, 1);
+	assert_int_equal(spy.starts, 1);
 	assert_true(lb_health_round_pending(fx->h));
-	assert_non_null(late.p);
-	fx->fd = late.p->fd;
+	assert_non_null(spy.p);
+	fx->fd = spy.p->fd;
 	assert_true(fx->fd >= 0);
-	assert_true(late.p->io.added);
+	assert_true(spy.p->io.added);
 	assert_int_equal(count_fds(), fx->fds_before + 1);
 	assert_int_equal(fx->ch.n, 0);
 }
@@ -304,7 +278,7 @@ static void late_answer_waits(const struct late_fx *fx, short want) {
  * which the caller frees. */
 static char *late_expire_now(struct late_fx *fx) {
 	capture_start();
-	lb_check_tcp.expire(late.p);
+	lb_check_tcp.expire(spy.p);
 	return capture_take();
 }
 
@@ -319,8 +293,8 @@ static void late_check_one_result(struct late_fx *fx, enum lb_health st, uint64_
 	assert_int_equal(s.in_flight, 0);
 	assert_int_equal(s.probes, 1);
 	assert_int_equal(s.failures, failures);
-	assert_int_equal(late.p->fd, -1);
-	assert_false(late.p->io.added);
+	assert_int_equal(spy.p->fd, -1);
+	assert_false(spy.p->io.added);
 	assert_int_equal(fcntl(fx->fd, F_GETFD), -1); /* nothing opened an fd since: no reuse */
 	assert_int_equal(errno, EBADF);
 	assert_int_equal(count_fds(), fx->fds_before);
@@ -331,8 +305,8 @@ static void late_check_one_result(struct late_fx *fx, enum lb_health st, uint64_
 	assert_string_equal(log, "");
 	free(log);
 	assert_int_equal(fx->ch.n, 1);
-	assert_int_equal(late.starts, 1);
-	assert_int_equal(late.engine_expires, 0);
+	assert_int_equal(spy.starts, 1);
+	assert_int_equal(spy.engine_expires, 0);
 	lb_health_get_stats(fx->h, &s);
 	assert_int_equal(s.probes, 1);
 	assert_int_equal(s.in_flight, 0);

@@ -140,19 +140,6 @@ static void test_udp_no_fd_leak(void **state) {
 	close(fd);
 }
 
-/* The real UDP kind, keeping the probe it starts: the test calls expire itself, as a late timer
- * would, without the loop ever reading the socket. */
-static struct lb_probe *late_probe;
-static void late_start(struct lb_probe *p) {
-	late_probe = p;
-	lb_check_udp.start(p);
-}
-static void late_cancel(struct lb_probe *p) { lb_check_udp.cancel(p); }
-static const struct lb_check_ops late_udp = {.name = "udp", .type = LB_CHECK_UDP,
-					     .start = late_start, .cancel = late_cancel,
-					     .expire = late_cancel};
-static const struct lb_check_ops *const late_kinds[] = {&late_udp};
-
 /* The port refused (ICMP queued on the socket) before the deadline, but the loop never got to
  * read it: at the deadline the refusal counts, not the silence. */
 static void test_udp_late_checker_takes_waiting_refusal(void **state) {
@@ -166,17 +153,16 @@ static void test_udp_late_checker_takes_waiting_refusal(void **state) {
 	add_service(&r.cfg, "dns", IPPROTO_UDP, check_conf(5000, 50, 1, 1, true), be, 1);
 	assert_int_equal(lb_loop_new(&r.l), 0);
 	assert_int_equal(lb_health_new(r.l, on_change, &r, &r.h), 0);
-	lb_health_set_kinds(r.h, late_kinds, 1);
-	late_probe = NULL;
+	spy_set(r.h, &lb_check_udp, true);
 	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
 	assert_int_equal(lb_health_probe_all(r.h), 0);
-	assert_non_null(late_probe);
-	struct pollfd pfd = {.fd = late_probe->fd, .events = POLLIN};
+	assert_non_null(spy.p);
+	struct pollfd pfd = {.fd = spy.p->fd, .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 2000), 1); /* the error is there, unread */
 	assert_true(pfd.revents & POLLERR);
 	usleep(60 * 1000);
 	capture_start();
-	lb_check_udp.expire(late_probe);
+	lb_check_udp.expire(spy.p);
 	char *log = capture_take();
 	snprintf(want, sizeof(want), "dns %s up -> down (1 failure: connection refused)\n", addr);
 	assert_string_equal(log, want);
@@ -370,20 +356,19 @@ static void check_late_reply(const uint8_t *reply, size_t reply_len, bool initia
 	add_service(&r.cfg, "dns", IPPROTO_UDP, c, be, 1);
 	assert_int_equal(lb_loop_new(&r.l), 0);
 	assert_int_equal(lb_health_new(r.l, on_change, &r, &r.h), 0);
-	lb_health_set_kinds(r.h, late_kinds, 1);
-	late_probe = NULL;
+	spy_set(r.h, &lb_check_udp, true);
 	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
 	assert_int_equal(lb_health_probe_all(r.h), 0);
-	assert_non_null(late_probe);
+	assert_non_null(spy.p);
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 2000), 1);
 	struct server s = {.reply = reply, .reply_len = reply_len};
 	on_request_reply(NULL, fd, EPOLLIN, &s);
-	pfd = (struct pollfd){.fd = late_probe->fd, .events = POLLIN};
+	pfd = (struct pollfd){.fd = spy.p->fd, .events = POLLIN};
 	assert_int_equal(poll(&pfd, 1, 2000), 1); /* the reply is there, unread */
 	usleep(60 * 1000);
 	capture_start();
-	lb_check_udp.expire(late_probe);
+	lb_check_udp.expire(spy.p);
 	char *log = capture_take();
 	snprintf(want, sizeof(want), "dns %s %s\n", addr, transition);
 	assert_string_equal(log, want);
