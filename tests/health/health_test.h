@@ -174,3 +174,31 @@ static inline void spy_set(struct lb_health_mgr *h, const struct lb_check_ops *r
 	spy.kinds[0] = &spy.ops;
 	lb_health_set_kinds(h, spy.kinds, 1);
 }
+
+/* A probe run of the check tests: a loop, a manager and its config; changes counts on_change. */
+struct run {
+	struct lb_loop *l;
+	struct lb_health_mgr *h;
+	struct lb_config cfg;
+	int changes;
+};
+
+static inline void run_on_change(struct lb_health_mgr *h, const struct lb_service_conf *svc,
+				 const struct lb_backend_conf *be, enum lb_health st, void *ud) {
+	((struct run *)ud)->changes++;
+}
+
+static inline void run_end(struct run *r) {
+	lb_health_free(r->h);
+	lb_loop_free(r->l);
+	free_conf(&r->cfg);
+}
+
+/* Runs a decisive round; returns the log and how long the round took. */
+static inline char *run_round_log(struct run *r, usec_t *took) {
+	capture_start();
+	usec_t start = now_usec(CLOCK_MONOTONIC);
+	assert_int_equal(lb_health_run_round(r->h), 0);
+	*took = now_usec(CLOCK_MONOTONIC) - start;
+	return capture_take();
+}

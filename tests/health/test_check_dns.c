@@ -66,17 +66,6 @@ static void on_query(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 
 /* --- the manager --- */
 
-struct run {
-	struct lb_loop *l;
-	struct lb_health_mgr *h;
-	struct lb_config cfg;
-	int changes;
-};
-
-static void on_change(struct lb_health_mgr *h, const struct lb_service_conf *svc,
-		      const struct lb_backend_conf *be, enum lb_health st, void *ud) {
-	((struct run *)ud)->changes++;
-}
 
 /* name NULL and qtype 0: the defaults. */
 static struct lb_check_conf dns_conf(uint32_t timeout_ms, bool initial_up, const char *name,
@@ -93,7 +82,7 @@ static void run_new(struct run *r, const char *addr, struct lb_check_conf c) {
 	const char *be[] = {addr};
 	add_service(&r->cfg, "dns", IPPROTO_UDP, c, be, 1);
 	assert_int_equal(lb_loop_new(&r->l), 0);
-	assert_int_equal(lb_health_new(r->l, on_change, r, &r->h), 0);
+	assert_int_equal(lb_health_new(r->l, run_on_change, r, &r->h), 0);
 }
 
 static void run_start(struct run *r, const char *addr, struct lb_check_conf c) {
@@ -102,20 +91,6 @@ static void run_start(struct run *r, const char *addr, struct lb_check_conf c) {
 	assert_true(lb_health_checked(&r->cfg.services[0]));
 }
 
-static void run_end(struct run *r) {
-	lb_health_free(r->h);
-	lb_loop_free(r->l);
-	free_conf(&r->cfg);
-}
-
-/* Runs a decisive round; returns the log and how long the round took. */
-static char *round_log(struct run *r, usec_t *took) {
-	capture_start();
-	usec_t start = now_usec(CLOCK_MONOTONIC);
-	assert_int_equal(lb_health_run_round(r->h), 0);
-	*took = now_usec(CLOCK_MONOTONIC) - start;
-	return capture_take();
-}
 
 static enum lb_health state_of(struct run *r) {
 	return lb_health_state(r->h, &r->cfg.services[0], &r->cfg.services[0].backends[0]);
@@ -129,7 +104,7 @@ static char *probe_server(struct server *s, enum mode mode, struct lb_check_conf
 	assert_true(s->fd >= 0);
 	run_start(r, addr, c);
 	assert_int_equal(lb_loop_add_fd(r->l, s->fd, EPOLLIN, on_query, s), 0);
-	char *log = round_log(r, took);
+	char *log = run_round_log(r, took);
 	assert_int_equal(lb_loop_del_fd(r->l, s->fd), 0);
 	close(s->fd);
 	return log;
@@ -233,7 +208,7 @@ static void check_refused(int af) {
 	struct run r;
 	run_start(&r, addr, dns_conf(500, true, NULL, 0));
 	usec_t took;
-	char *log = round_log(&r, &took);
+	char *log = run_round_log(&r, &took);
 	snprintf(want, sizeof(want), "dns %s up -> down (1 failure: connection refused)\n", addr);
 	assert_string_equal(log, want);
 	assert_true(took < 400 * USEC_PER_MSEC); /* the ICMP error, not the deadline */

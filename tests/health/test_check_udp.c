@@ -10,17 +10,6 @@
 #include "health_test.h"
 #include "loop.h"
 
-struct run {
-	struct lb_loop *l;
-	struct lb_health_mgr *h;
-	struct lb_config cfg;
-	int changes;
-};
-
-static void on_change(struct lb_health_mgr *h, const struct lb_service_conf *svc,
-		      const struct lb_backend_conf *be, enum lb_health st, void *ud) {
-	((struct run *)ud)->changes++;
-}
 
 static void run_start_udp(struct run *r, const char *addr, bool initial_up, uint32_t timeout_ms,
 			  struct lb_check_udp udp) {
@@ -30,7 +19,7 @@ static void run_start_udp(struct run *r, const char *addr, bool initial_up, uint
 	c.udp = udp;
 	add_service(&r->cfg, "dns", IPPROTO_UDP, c, be, 1);
 	assert_int_equal(lb_loop_new(&r->l), 0);
-	assert_int_equal(lb_health_new(r->l, on_change, r, &r->h), 0);
+	assert_int_equal(lb_health_new(r->l, run_on_change, r, &r->h), 0);
 	assert_int_equal(lb_health_sync(r->h, &r->cfg), 0);
 	assert_true(lb_health_checked(&r->cfg.services[0]));
 }
@@ -39,20 +28,6 @@ static void run_start(struct run *r, const char *addr, bool initial_up, uint32_t
 	run_start_udp(r, addr, initial_up, timeout_ms, (struct lb_check_udp){0});
 }
 
-static void run_end(struct run *r) {
-	lb_health_free(r->h);
-	lb_loop_free(r->l);
-	free_conf(&r->cfg);
-}
-
-/* Runs a decisive round; returns the log and how long the round took. */
-static char *round_log(struct run *r, usec_t *took) {
-	capture_start();
-	usec_t start = now_usec(CLOCK_MONOTONIC);
-	assert_int_equal(lb_health_run_round(r->h), 0);
-	*took = now_usec(CLOCK_MONOTONIC) - start;
-	return capture_take();
-}
 
 static void check_refused(int af) {
 	char addr[64], want[160];
@@ -63,7 +38,7 @@ static void check_refused(int af) {
 	struct run r;
 	run_start(&r, addr, true, 500);
 	usec_t took;
-	char *log = round_log(&r, &took);
+	char *log = run_round_log(&r, &took);
 	snprintf(want, sizeof(want), "dns %s up -> down (1 failure: connection refused)\n", addr);
 	assert_string_equal(log, want);
 	assert_true(took < 400 * USEC_PER_MSEC); /* the ICMP error, not the deadline */
@@ -85,7 +60,7 @@ static void test_udp_silent_is_up_at_deadline(void **state) {
 	struct run r;
 	run_start(&r, addr, false, 100);
 	usec_t took;
-	char *log = round_log(&r, &took);
+	char *log = run_round_log(&r, &took);
 	snprintf(want, sizeof(want), "dns %s down -> up (1 success)\n", addr);
 	assert_string_equal(log, want);
 	assert_true(took >= 100 * USEC_PER_MSEC);
@@ -113,7 +88,7 @@ static void test_udp_reply_is_up_at_once(void **state) {
 	run_start(&r, addr, false, 2000);
 	assert_int_equal(lb_loop_add_fd(r.l, fd, EPOLLIN, on_request, NULL), 0);
 	usec_t took;
-	char *log = round_log(&r, &took);
+	char *log = run_round_log(&r, &took);
 	snprintf(want, sizeof(want), "dns %s down -> up (1 success)\n", addr);
 	assert_string_equal(log, want);
 	assert_true(took < 1000 * USEC_PER_MSEC);
@@ -152,7 +127,7 @@ static void test_udp_late_checker_takes_waiting_refusal(void **state) {
 	const char *be[] = {addr};
 	add_service(&r.cfg, "dns", IPPROTO_UDP, check_conf(5000, 50, 1, 1, true), be, 1);
 	assert_int_equal(lb_loop_new(&r.l), 0);
-	assert_int_equal(lb_health_new(r.l, on_change, &r, &r.h), 0);
+	assert_int_equal(lb_health_new(r.l, run_on_change, &r, &r.h), 0);
 	spy_set(r.h, &lb_check_udp, true);
 	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
 	assert_int_equal(lb_health_probe_all(r.h), 0);
@@ -205,7 +180,7 @@ static char *probe_udp(struct lb_check_udp u, struct server *s, uint32_t timeout
 	struct run r;
 	run_start_udp(&r, addr, true, timeout_ms, u);
 	assert_int_equal(lb_loop_add_fd(r.l, fd, EPOLLIN, on_request_reply, s), 0);
-	char *log = round_log(&r, took);
+	char *log = run_round_log(&r, took);
 	assert_int_equal(s->requests, 1);
 	assert_int_equal(lb_loop_del_fd(r.l, fd), 0);
 	close(fd);
@@ -335,7 +310,7 @@ static void test_udp_expect_refused(void **state) {
 	struct run r;
 	run_start_udp(&r, addr, true, 500, send_expect(pong, sizeof(pong)));
 	usec_t took;
-	char *log = round_log(&r, &took);
+	char *log = run_round_log(&r, &took);
 	snprintf(want, sizeof(want), "dns %s up -> down (1 failure: connection refused)\n", addr);
 	assert_string_equal(log, want);
 	free(log);
@@ -355,7 +330,7 @@ static void check_late_reply(const uint8_t *reply, size_t reply_len, bool initia
 	c.udp = send_expect(pong, sizeof(pong));
 	add_service(&r.cfg, "dns", IPPROTO_UDP, c, be, 1);
 	assert_int_equal(lb_loop_new(&r.l), 0);
-	assert_int_equal(lb_health_new(r.l, on_change, &r, &r.h), 0);
+	assert_int_equal(lb_health_new(r.l, run_on_change, &r, &r.h), 0);
 	spy_set(r.h, &lb_check_udp, true);
 	assert_int_equal(lb_health_sync(r.h, &r.cfg), 0);
 	assert_int_equal(lb_health_probe_all(r.h), 0);
