@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "proto.h"
 
-#define LB_SCHED_MAX 16 /* IP_VS_SCHEDNAME_MAXLEN */
 
 enum lb_fwd { LB_FWD_NAT = 0, LB_FWD_DR, LB_FWD_TUN };
 
@@ -129,5 +129,4 @@ void lb_diag_free(struct lb_diag *d);
 int lb_config_load(const char *path, struct lb_config **out, struct lb_diag *diag);
 void lb_config_free(struct lb_config *c);
 
-const char *lb_proto_name(uint16_t proto); /* "tcp", "udp", "sctp" */
 const char *lb_fwd_name(enum lb_fwd f);     /* "nat", "dr", "tun" */

@@ -6,8 +6,8 @@
 #include <stdint.h>
 
 #include "addr.h"
+#include "proto.h"
 
-#define LB_SCHED_MAX 16
 
 /* The identity of a virtual service; everything else in lb_service is its configuration. */
 struct lb_svc_key {

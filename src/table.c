@@ -7,18 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto.h"
 #include "util.h"
-
-/* Kept here rather than borrowed from the config module so the table (and the ownership record
- * built on it) depends on nothing above it. */
-static const struct {
-	uint16_t proto;
-	const char *name;
-} protos[] = {
-	{IPPROTO_TCP, "tcp"},
-	{IPPROTO_UDP, "udp"},
-	{IPPROTO_SCTP, "sctp"},
-};
 
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b) {
 	if (a->proto != b->proto)
@@ -29,21 +19,17 @@ int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b) {
 const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len) {
 	char addr[LB_ADDRSTRLEN];
 	lb_addr_fmt(&k->addr, addr);
-	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
-		if (protos[i].proto == k->proto) {
-			snprintf(buf, len, "%s %s", protos[i].name, addr);
-			return buf;
-		}
-	snprintf(buf, len, "proto-%u %s", k->proto, addr);
+	const char *name = lb_proto_name(k->proto);
+	if (name)
+		snprintf(buf, len, "%s %s", name, addr);
+	else
+		snprintf(buf, len, "proto-%u %s", k->proto, addr);
 	return buf;
 }
 
 static int proto_parse(const char *s, size_t n, uint16_t *out) {
-	for (size_t i = 0; i < ARRAY_SIZE(protos); i++)
-		if (strlen(protos[i].name) == n && memcmp(protos[i].name, s, n) == 0) {
-			*out = protos[i].proto;
-			return 0;
-		}
+	if (lb_proto_parse(s, n, out) == 0)
+		return 0;
 	if (n > 6 && n < 10 && memcmp(s, "proto-", 6) == 0) {
 		unsigned v = 0;
 		for (size_t i = 6; i < n; i++) {

@@ -6,15 +6,6 @@
 #include "internal.h"
 #include "util.h"
 
-const char *lb_proto_name(uint16_t proto) {
-	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_SCTP: return "sctp";
-	default: return "unknown";
-	}
-}
-
 const char *lb_fwd_name(enum lb_fwd f) {
 	switch (f) {
 	case LB_FWD_NAT: return "nat";

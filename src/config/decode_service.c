@@ -68,12 +68,10 @@ static bool ipvsadm_forward_word(struct cfg_ctx *c, const struct cnode *n) {
 enum { K_NAME, K_LISTEN, K_PROTO, K_SCHED, K_FWD, K_PERSIST, K_CHECK, K_BACKENDS, N_KEYS };
 
 static void decode_enums(struct cfg_ctx *c, const struct cnode *const *v, struct lb_service_conf *s) {
-	static const char *const protos[] = {"tcp", "udp", "sctp"};
-	static const uint16_t proto_nums[] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP};
 	static const char *const fwds[] = {"nat", "dr", "tun"};
 	unsigned i;
-	if (cfg_enum(c, v[K_PROTO], "protocol", "protocol", protos, ARRAY_SIZE(protos), &i))
-		s->protocol = proto_nums[i];
+	if (cfg_enum(c, v[K_PROTO], "protocol", "protocol", lb_proto_names, LB_N_PROTOS, &i))
+		s->protocol = lb_proto_nums[i];
 	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", schedulers, ARRAY_SIZE(schedulers), &i))
 		snprintf(s->scheduler, sizeof(s->scheduler), "%s", schedulers[i]);
 	if (!ipvsadm_forward_word(c, v[K_FWD]) &&

@@ -382,10 +382,6 @@ static void test_diag_appends(void **state) {
 }
 
 static void test_names(void **state) {
-	assert_string_equal(lb_proto_name(IPPROTO_TCP), "tcp");
-	assert_string_equal(lb_proto_name(IPPROTO_UDP), "udp");
-	assert_string_equal(lb_proto_name(IPPROTO_SCTP), "sctp");
-	assert_string_equal(lb_proto_name(99), "unknown");
 	assert_string_equal(lb_fwd_name(LB_FWD_NAT), "nat");
 	assert_string_equal(lb_fwd_name(LB_FWD_DR), "dr");
 	assert_string_equal(lb_fwd_name(LB_FWD_TUN), "tun");

@@ -1,0 +1,16 @@
+/* The names ezlb gives to IPVS protocols and the kernel's name limits: one table, used by the
+ * config, the kernel table and the ownership record alike. Depends on nothing above it. */
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+#define LB_SCHED_MAX 16 /* IP_VS_SCHEDNAME_MAXLEN */
+
+#define LB_N_PROTOS 3
+extern const char *const lb_proto_names[LB_N_PROTOS]; /* "tcp", "udp", "sctp" */
+extern const uint16_t lb_proto_nums[LB_N_PROTOS];     /* IPPROTO_* in the same order */
+
+/* "tcp", "udp", "sctp"; NULL for a protocol ezlb has no name for. */
+const char *lb_proto_name(uint16_t proto);
+/* The inverse for the n bytes at s: 0 and *out, or -EINVAL. */
+int lb_proto_parse(const char *s, size_t n, uint16_t *out);

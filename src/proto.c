@@ -1,0 +1,25 @@
+/* The protocol names: one table for every module that prints or reads one. */
+#include "proto.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+
+const char *const lb_proto_names[LB_N_PROTOS] = {"tcp", "udp", "sctp"};
+const uint16_t lb_proto_nums[LB_N_PROTOS] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP};
+
+const char *lb_proto_name(uint16_t proto) {
+	for (size_t i = 0; i < LB_N_PROTOS; i++)
+		if (lb_proto_nums[i] == proto)
+			return lb_proto_names[i];
+	return NULL;
+}
+
+int lb_proto_parse(const char *s, size_t n, uint16_t *out) {
+	for (size_t i = 0; i < LB_N_PROTOS; i++)
+		if (strlen(lb_proto_names[i]) == n && memcmp(lb_proto_names[i], s, n) == 0) {
+			*out = lb_proto_nums[i];
+			return 0;
+		}
+	return -EINVAL;
+}
