@@ -119,6 +119,8 @@ bench: test-deps
 install: all
 	install -D -m 0755 ezlb $(DESTDIR)$(PREFIX)/sbin/ezlb
 	install -D -m 0644 deploy/ezlb.service $(DESTDIR)/etc/systemd/system/ezlb.service
+	install -D -m 0644 deploy/sysctl.d/50-ezlb.conf $(DESTDIR)/usr/lib/sysctl.d/50-ezlb.conf
+	install -D -m 0644 deploy/modules-load.d/ezlb.conf $(DESTDIR)/usr/lib/modules-load.d/ezlb.conf
 	@if [ ! -e $(DESTDIR)/etc/ezlb/ezlb.yaml ]; then install -D -m 0644 examples/ezlb.yaml $(DESTDIR)/etc/ezlb/ezlb.yaml; fi
 
 clean:

@@ -94,6 +94,23 @@ struct lb_backend_conf {
 	uint32_t weight; /* 0..65535, default 1; 0 = quiesced (no new connections) */
 };
 
+/* What a service does when too few of its backends are up (quorum.on_loss). */
+enum lb_on_loss {
+	LB_ON_LOSS_SORRY = 0, /* only the sorry servers take connections */
+	LB_ON_LOSS_FAIL_OPEN, /* every configured backend, as if all were up (checks likely wrong) */
+	LB_ON_LOSS_EMPTY,     /* no destination takes connections */
+};
+
+/* quorum: with `enabled`, the service has lost quorum while fewer than lb_quorum_min_up() of its
+ * backends are up. A service with sorry_servers and no quorum block gets min_up 1, on_loss sorry
+ * (keepalived's sorry_server: used when every real server is down). */
+struct lb_quorum_conf {
+	bool enabled;
+	uint32_t min_up;      /* a count, or a percentage when pct */
+	bool pct;             /* min_up is a share of the configured backends, rounded up */
+	enum lb_on_loss on_loss; /* resolved at load: sorry with sorry_servers, else fail_open */
+};
+
 struct lb_service_conf {
 	char *name;
 	uint16_t protocol;            /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
@@ -105,13 +122,24 @@ struct lb_service_conf {
 	struct lb_check_conf check;
 	struct lb_backend_conf *backends;
 	size_t n_backends;
+	uint32_t drain_timeout_ms;    /* a leaving backend drains this long at most; default:
+				       * global.drain_timeout; 0 = delete at once */
+	struct lb_quorum_conf quorum;
+	struct lb_backend_conf *sorry; /* sorry_servers: never health-checked */
+	size_t n_sorry;
 };
+
+/* The number of up backends a service needs (quorum.min_up resolved against its backends): 0
+ * without quorum; a share is rounded up, and is at least 1 even of a service with no backends. */
+uint32_t lb_quorum_min_up(const struct lb_service_conf *sc);
 
 struct lb_config {
 	char *path;
 	int log_level;               /* LOG_* priority, or -1 when the file does not set it */
 	uint32_t resync_interval_ms; /* default 30000 */
 	uint32_t max_exec_checks;    /* exec checks running at once; default 64 */
+	uint32_t drain_timeout_ms;   /* default of services' drain_timeout, and the drain of a
+				      * service that is no longer in the file; default 60000 */
 	struct lb_service_conf *services;
 	size_t n_services;
 };

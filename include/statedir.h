@@ -70,3 +70,25 @@ int lb_statedir_replace(const struct lb_statedir *sd, const char *tmp, const cha
 
 /* Removes tmp (after a failed write). */
 void lb_statedir_discard(const struct lb_statedir *sd, const char *tmp);
+
+/* ---- small text files in the directory (src/statefile.c) ---- */
+
+/* Called for each line after the header, its newline removed (a NUL inside was refused). Returns
+ * 0, -ENOMEM, or -EBADMSG with *why. */
+typedef int (*lb_statefile_line_fn)(char *line, void *ud, const char **why);
+
+/* Reads the file name line by line. Only a regular file, never through a symbolic link (a FIFO
+ * planted there would block: O_NONBLOCK keeps the open from blocking and the type check refuses
+ * it). Line 1 must be header; every line must end in a newline (a truncated last line may still
+ * parse, so it is refused) and be shorter than max_line. Returns 0; -ENOENT; -EBADMSG with
+ * *lineno and *why (an empty file is line 1, "empty file"); -ELOOP (a symbolic link); -EINVAL
+ * (not a regular file); -EISDIR; other negative errno. Not logged. */
+int lb_statefile_read(const struct lb_statedir *sd, const char *name, const char *header,
+		      size_t max_line, lb_statefile_line_fn fn, void *ud, unsigned *lineno,
+		      const char **why);
+
+/* Replaces name with text atomically and durably: a new temporary file written and fsynced,
+ * renamed over name, the directory fsynced; the temporary file is removed on failure. Returns 0
+ * or a negative errno with *step saying which step failed. Not logged. */
+int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *text, size_t len,
+		       const char **step);

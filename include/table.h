@@ -20,6 +20,21 @@ struct lb_dest {
 	uint32_t fwd;         /* IP_VS_CONN_F_MASQ / _DROUTE / _TUNNEL */
 	uint32_t weight;
 	uint32_t u_thresh, l_thresh;
+	/* Connection counts, from a dump only (conns_known); never planned, never compared. */
+	bool conns_known;
+	uint32_t active, inactive, persist;
+};
+
+/* A destination carries live connections: for TCP and SCTP an active one (inactive entries are
+ * closing or TIME_WAIT and carry no data); for UDP, which has no active state, any entry. Counts
+ * not read from the kernel count as live: nothing is deleted on a guess. */
+bool lb_dest_live(const struct lb_dest *d, uint16_t proto);
+
+/* The quorum of a desired service (see lb_quorum_conf in config.h). */
+enum lb_quorum {
+	LB_QUORUM_NONE = 0, /* no quorum configured */
+	LB_QUORUM_OK,
+	LB_QUORUM_LOST,
 };
 
 struct lb_service {
@@ -34,6 +49,15 @@ struct lb_service {
 			    * table never frees it, so it must outlive the table */
 	struct lb_dest *dests;
 	size_t n_dests, cap_dests;
+	/* Desired services only (zero in a dump): */
+	uint32_t drain_timeout_ms; /* how long a destination leaving it may drain */
+	/* Configured backends that health (or a lost quorum) takes out under on_failure: remove:
+	 * deleted at once when in the kernel, never drained (a down backend cannot serve its
+	 * connections). Sorted; owned by the service (lb_table_clear frees it). */
+	struct lb_addr *failed;
+	size_t n_failed;
+	enum lb_quorum quorum;
+	uint32_t n_up, min_up;     /* for messages about the quorum */
 };
 
 struct lb_table {
@@ -62,5 +86,9 @@ void lb_service_sort(struct lb_service *s); /* its destinations only */
 /* Binary search: t (resp. s's destinations) must be sorted. */
 struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k);
 struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a);
+/* Whether a is in s's failed list (binary search). */
+bool lb_service_has_failed(const struct lb_service *s, const struct lb_addr *a);
+/* Appends a to s's failed list (the caller sorts with lb_service_sort). 0 or -ENOMEM. */
+int lb_service_add_failed(struct lb_service *s, const struct lb_addr *a);
 size_t lb_table_count_dests(const struct lb_table *t);
 void lb_table_clear(struct lb_table *t); /* frees contents, keeps t usable */

@@ -16,12 +16,14 @@
 #include "loop.h"
 #include "resync.h"
 #include "sync.h"
+#include "sysctl.h"
 #include "util.h"
 #include "watch.h"
 
 #define DEBOUNCE_USEC (100 * USEC_PER_MSEC)  /* a burst of file events becomes one reload */
 #define DEBOUNCE_MAX_USEC (USEC_PER_SEC)     /* ...but a stream of saves still gets loaded */
 #define RETRY_MIN_USEC (USEC_PER_SEC)        /* after a failed reconcile, retry soon, backing off */
+#define DRAIN_POLL_USEC (USEC_PER_SEC)       /* while a drain runs: how often its counts are read */
 
 struct daemon {
 	const struct lb_cli *cli;
@@ -37,7 +39,9 @@ struct daemon {
 	struct lb_resync *rs;        /* the periodic resync's read, spread over loop turns */
 	struct lb_owned touched;     /* services changed by targeted passes while rs reads */
 	bool view_stale;             /* dump before the next plan */
-	struct lb_timer resync, debounce, watchdog;
+	struct lb_drains drains;     /* the drain record as the last full pass left it */
+	struct lb_owned no_quorum;   /* services that have lost their quorum (logged once) */
+	struct lb_timer resync, debounce, watchdog, drain;
 	usec_t debounce_first, retry_usec, watchdog_usec;
 	bool ready, reload_ready_pending;
 	usec_t health_changed_at;    /* first health change not yet reconciled, or 0 */
@@ -54,6 +58,48 @@ struct daemon {
 	char status[512];
 };
 
+/* "; quorum lost: web, api" */
+static void put_quorum_status(const struct daemon *d, char *buf, size_t len, int n) {
+	const char *sep = "; quorum lost: ";
+	for (size_t i = 0; i < d->cfg->n_services && n > 0 && (size_t)n < len; i++) {
+		const struct lb_service_conf *sc = &d->cfg->services[i];
+		struct lb_svc_key k = lb_desired_key(sc);
+		if (!lb_owned_has(&d->no_quorum, &k))
+			continue;
+		n += snprintf(buf + n, len - n, "%s%s", sep, sc->name);
+		sep = ", ";
+	}
+}
+
+/* A quorum transition is logged once, when the desired table first shows it. */
+static void note_quorum(struct daemon *d, const struct lb_service *s) {
+	bool was = lb_owned_has(&d->no_quorum, &s->key);
+	if (s->quorum == LB_QUORUM_LOST && !was) {
+		if (lb_owned_add(&d->no_quorum, &s->key) < 0)
+			return; /* said next time */
+		const struct lb_service_conf *sc = NULL;
+		for (size_t i = 0; i < d->cfg->n_services && !sc; i++)
+			if (strcmp(d->cfg->services[i].name, s->name) == 0)
+				sc = &d->cfg->services[i];
+		enum lb_on_loss how = sc ? sc->quorum.on_loss : LB_ON_LOSS_EMPTY;
+		log_full(how == LB_ON_LOSS_FAIL_OPEN ? LOG_WARNING : LOG_ERR, s->name, NULL,
+			 "service %s: quorum lost: %u of %zu backends up, min_up %u; %s", s->name, s->n_up,
+			 sc ? sc->n_backends : 0, s->min_up,
+			 how == LB_ON_LOSS_SORRY ? "only the sorry servers take new connections"
+			 : how == LB_ON_LOSS_FAIL_OPEN ? "fail_open: every backend is put in as if up "
+							 "(the checks are likely wrong)"
+						       : "empty: no backend takes new connections");
+	} else if (s->quorum != LB_QUORUM_LOST && was) {
+		lb_owned_remove(&d->no_quorum, &s->key);
+		log_info("service %s: quorum back: %u backends up, min_up %u", s->name, s->n_up, s->min_up);
+	}
+}
+
+static void note_quorums(struct daemon *d, const struct lb_table *t) {
+	for (size_t i = 0; i < t->n; i++)
+		note_quorum(d, &t->svcs[i]);
+}
+
 static void notify_status(struct daemon *d) {
 	size_t up = 0, total = 0;
 	char buf[sizeof(d->status)];
@@ -65,8 +111,12 @@ static void notify_status(struct daemon *d) {
 			 d->config_error ? d->config_error : "", d->config_error ? "; " : "",
 			 d->cfg->n_services, up, total);
 	if (d->last_time[0] && n > 0 && (size_t)n < sizeof(buf))
-		snprintf(buf + n, sizeof(buf) - n, ", last reconcile %s: %zu changes, %zu failed",
-			 d->last_time, d->last.added + d->last.edited + d->last.deleted, d->last.failed);
+		n += snprintf(buf + n, sizeof(buf) - n, ", last reconcile %s: %zu changes, %zu failed",
+			      d->last_time, d->last.added + d->last.edited + d->last.deleted + d->last.drained,
+			      d->last.failed);
+	if (d->drains.n && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, "; %zu draining", d->drains.n);
+	put_quorum_status(d, buf, sizeof(buf), n);
 	if (strcmp(buf, d->status) == 0)
 		return;
 	memcpy(d->status, buf, sizeof(buf));
@@ -140,19 +190,37 @@ static int reconcile_targeted(struct daemon *d) {
 			r = lb_owned_add(&d->touched, &want.svcs[want.n - 1].key);
 	}
 	if (r == 0)
-		r = lb_sync_targeted(d->ipvs, &want, &d->view, &d->last);
+		r = lb_sync_targeted(d->ipvs, &want, &d->view, &d->drains, &d->last);
+	if (r == 0 || r == -EIO)
+		note_quorums(d, &want);
 	lb_table_clear(&want);
 	return r;
 }
 
 static int reconcile_full(struct daemon *d) {
 	struct lb_table desired = {0};
-	struct lb_sync_opts so = {.state = &d->state};
+	struct lb_sync_opts so = {.state = &d->state, .leaving_drain_ms = d->cfg->drain_timeout_ms,
+				  .drains_out = &d->drains};
 	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
 	if (r == 0)
 		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
+	if (r == 0 || r == -EIO)
+		note_quorums(d, &desired);
 	lb_table_clear(&desired);
 	return r;
+}
+
+/* While a drain runs its counts are read every DRAIN_POLL_USEC (by the full pass: it reads again
+ * the services where something drains), so a drain ends soon after its last connection. */
+static void arm_drain_poll(struct daemon *d) {
+	if (d->drains.n && !lb_timer_armed(&d->drain))
+		lb_timer_arm(d->loop, &d->drain, now_usec(CLOCK_MONOTONIC) + DRAIN_POLL_USEC);
+}
+
+static void on_drain_poll(struct lb_loop *l, struct lb_timer *t, void *ud) {
+	struct daemon *d = ud;
+	d->full_pending = true;
+	lb_loop_mark_dirty(l);
 }
 
 /* The turn hook: one reconcile for whatever happened in this turn. */
@@ -167,7 +235,7 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		r = -ENOENT;
 		if (!d->full_pending && !d->view_stale && d->n_changed)
 			r = reconcile_targeted(d);
-		if (r == -ENOENT) {
+		if (r == -ENOENT || r == -EAGAIN) {
 			/* the full pass changes what a resync's read in progress has seen: start over */
 			lb_resync_cancel(d->rs);
 			r = reconcile_full(d);
@@ -177,7 +245,7 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	d->full_pending = false;
 	lb_ipvs_get_stats(d->ipvs, &after);
 	stamp_now(d);
-	size_t changes = d->last.added + d->last.edited + d->last.deleted;
+	size_t changes = d->last.added + d->last.edited + d->last.deleted + d->last.drained;
 	usec_t end = now_usec(CLOCK_MONOTONIC), since = d->health_changed_at;
 	d->health_changed_at = 0;
 	if (r < 0 && r != -EIO)
@@ -187,9 +255,12 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		if (since)
 			snprintf(after_health, sizeof(after_health), ", %.2f ms after the health change",
 				 (end - since) / 1000.0);
-		log_info("reconcile: %zu changes (%zu added, %zu edited, %zu deleted), %zu failed; "
+		char drained[32] = "";
+		if (d->last.drained)
+			snprintf(drained, sizeof(drained), ", %zu drained", d->last.drained);
+		log_info("reconcile: %zu changes (%zu added, %zu edited, %zu deleted%s), %zu failed; "
 			 "%llu netlink requests, %llu dumps, %.2f ms%s",
-			 changes, d->last.added, d->last.edited, d->last.deleted, d->last.failed,
+			 changes, d->last.added, d->last.edited, d->last.deleted, drained, d->last.failed,
 			 (unsigned long long)(after.requests - before.requests),
 			 (unsigned long long)(after.dumps - before.dumps), (end - start) / 1000.0, after_health);
 	}
@@ -213,6 +284,7 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		d->ready = true;
 		d->reload_ready_pending = false;
 	}
+	arm_drain_poll(d);
 	notify_status(d);
 }
 
@@ -267,6 +339,7 @@ static int reload(struct daemon *d, bool forced) {
 	if (forced)
 		d->view_stale = true; /* SIGHUP also re-reads the kernel table */
 	log_info("configuration loaded: %zu services", d->cfg->n_services);
+	lb_sysctls_check(d->cfg); /* the new config may be hurt by settings the old one was not */
 	return 0;
 }
 
@@ -441,6 +514,7 @@ static int setup(struct daemon *d) {
 	lb_timer_init(&d->resync, on_resync, d);
 	lb_timer_init(&d->debounce, on_debounce, d);
 	lb_timer_init(&d->watchdog, on_watchdog, d);
+	lb_timer_init(&d->drain, on_drain_poll, d);
 	if (sd_watchdog_enabled(0, &d->watchdog_usec) > 0 && d->watchdog_usec)
 		lb_timer_arm(d->loop, &d->watchdog, now_usec(CLOCK_MONOTONIC));
 	lb_loop_set_turn_hook(d->loop, reconcile, d);
@@ -459,6 +533,8 @@ static void teardown(struct daemon *d) {
 		lb_ipvs_close(d->ipvs);
 	lb_loop_free(d->loop);
 	lb_table_clear(&d->view);
+	lb_drains_free(&d->drains);
+	lb_owned_free(&d->no_quorum);
 	lb_config_free(d->cfg);
 	free(d->config_error);
 	lb_statedir_close(&d->state);
@@ -474,6 +550,7 @@ int cmd_run(const struct lb_cli *o) {
 	int r = setup(&d);
 	if (r == 0) {
 		log_info("ezlb %s running: %s, %zu services", EZLB_VERSION, o->config_path, d.cfg->n_services);
+		lb_sysctls_check(d.cfg);
 		r = lb_loop_run(d.loop);
 		sd_notify(0, "STOPPING=1");
 	}

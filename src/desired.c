@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <linux/ip_vs.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "util.h"
@@ -38,32 +39,75 @@ static void fill_service(struct lb_service *s, const struct lb_service_conf *sc)
 	s->timeout = sc->persist_timeout_s;
 	s->netmask = sc->persist_netmask;
 	s->name = sc->name;
+	s->drain_timeout_ms = sc->drain_timeout_ms;
 }
 
-static int add_backends(struct lb_service *s, const struct lb_service_conf *sc, lb_backend_up_fn up,
-			void *ud) {
-	for (size_t i = 0; i < sc->n_backends; i++) {
-		const struct lb_backend_conf *be = &sc->backends[i];
-		bool is_up = !up || up(ud, sc, be);
-		if (!is_up && sc->check.on_failure == LB_ON_FAILURE_REMOVE)
-			continue;
-		struct lb_dest *d = lb_service_add_dest(s);
-		if (!d)
-			return -ENOMEM;
-		d->addr = be->addr;
-		d->fwd = fwd_flag(sc->forward);
-		d->weight = is_up ? be->weight : 0;
-	}
+static int add_dest(struct lb_service *s, const struct lb_service_conf *sc, const struct lb_addr *a,
+		    uint32_t weight) {
+	struct lb_dest *d = lb_service_add_dest(s);
+	if (!d)
+		return -ENOMEM;
+	d->addr = *a;
+	d->fwd = fwd_flag(sc->forward);
+	d->weight = weight;
 	return 0;
+}
+
+static bool is_sorry(const struct lb_service_conf *sc, const struct lb_addr *a) {
+	for (size_t i = 0; i < sc->n_sorry; i++)
+		if (lb_addr_cmp(&sc->sorry[i].addr, a) == 0)
+			return true;
+	return false;
+}
+
+/* Quorum first: it decides whether the backends' health is what counts. */
+static void judge_quorum(struct lb_service *s, const struct lb_service_conf *sc, const bool *up) {
+	s->n_up = 0;
+	for (size_t i = 0; i < sc->n_backends; i++)
+		s->n_up += up[i];
+	if (!sc->quorum.enabled)
+		return;
+	s->min_up = lb_quorum_min_up(sc);
+	s->quorum = s->n_up < s->min_up ? LB_QUORUM_LOST : LB_QUORUM_OK;
+}
+
+/* A backend that is down (or taken out with the rest by a lost quorum) is left out under
+ * on_failure: remove -- and listed as failed, so it is deleted at once rather than drained --
+ * or kept with weight 0 under quiesce. Without quorum the sorry servers take the traffic; with
+ * fail_open every backend does, as if all were up. A sorry server that is also a backend is
+ * planned once: as the sorry server while quorum is lost, as the backend otherwise. */
+static int add_backends(struct lb_service *s, const struct lb_service_conf *sc, const bool *up) {
+	bool lost = s->quorum == LB_QUORUM_LOST;
+	enum lb_on_loss how = sc->quorum.on_loss;
+	int r = 0;
+	for (size_t i = 0; i < sc->n_backends && r == 0; i++) {
+		const struct lb_backend_conf *be = &sc->backends[i];
+		bool in = lost ? how == LB_ON_LOSS_FAIL_OPEN : up[i];
+		if (lost && how == LB_ON_LOSS_SORRY && is_sorry(sc, &be->addr))
+			continue;
+		if (in)
+			r = add_dest(s, sc, &be->addr, be->weight);
+		else if (sc->check.on_failure == LB_ON_FAILURE_QUIESCE)
+			r = add_dest(s, sc, &be->addr, 0);
+		else
+			r = lb_service_add_failed(s, &be->addr);
+	}
+	for (size_t i = 0; lost && how == LB_ON_LOSS_SORRY && i < sc->n_sorry && r == 0; i++)
+		r = add_dest(s, sc, &sc->sorry[i].addr, sc->sorry[i].weight);
+	return r;
 }
 
 static struct lb_service *build_service(struct lb_table *out, const struct lb_service_conf *sc,
 					 lb_backend_up_fn up, void *ud) {
 	struct lb_service *s = lb_table_add_service(out);
-	if (!s)
+	_cleanup_free_ bool *is_up = calloc(sc->n_backends ? sc->n_backends : 1, sizeof(bool));
+	if (!s || !is_up)
 		return NULL;
+	for (size_t i = 0; i < sc->n_backends; i++)
+		is_up[i] = !up || up(ud, sc, &sc->backends[i]);
 	fill_service(s, sc);
-	return add_backends(s, sc, up, ud) < 0 ? NULL : s;
+	judge_quorum(s, sc, is_up);
+	return add_backends(s, sc, is_up) < 0 ? NULL : s;
 }
 
 int lb_desired_add_service(struct lb_table *out, const struct lb_service_conf *sc, lb_backend_up_fn up,

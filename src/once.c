@@ -13,22 +13,27 @@
 #include "util.h"
 
 static void print_summary(const char *what, const struct lb_sync_stats *st) {
-	size_t changes = st->added + st->edited + st->deleted;
+	size_t changes = st->added + st->edited + st->deleted + st->drained;
+	char drained[32] = "";
+	if (st->drained)
+		snprintf(drained, sizeof(drained), ", %zu drained", st->drained);
 	if (changes == 0 && st->failed == 0)
 		printf("%s: no changes\n", what);
 	else
-		printf("%s: %zu changes (%zu added, %zu edited, %zu deleted), %zu failed\n", what, changes,
-		       st->added, st->edited, st->deleted, st->failed);
+		printf("%s: %zu changes (%zu added, %zu edited, %zu deleted%s), %zu failed\n", what,
+		       changes, st->added, st->edited, st->deleted, drained, st->failed);
 }
 
 /* Runs one pass to make the kernel hold `desired`. */
 static int sync_once(const struct lb_cli *o, const struct lb_statedir *sd, struct lb_ipvs *v,
 		     const struct lb_table *desired, const struct lb_owned *also_owned,
-		     struct lb_sync_stats *st) {
+		     uint32_t leaving_drain_ms, struct lb_sync_stats *st) {
 	struct lb_table actual = {0};
 	bool stale = true;
+	/* cleanup (also_owned) tears down at once: it is not a change to keep serving through */
 	struct lb_sync_opts so = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout,
-				  .also_owned = also_owned};
+				  .also_owned = also_owned, .leaving_drain_ms = leaving_drain_ms,
+				  .no_drain = also_owned != NULL};
 	int r = lb_sync_run(v, desired, &actual, &stale, &so, st); /* logs its own failures */
 	lb_table_clear(&actual);
 	return r;
@@ -75,7 +80,7 @@ int cmd_once(const struct lb_cli *o) {
 	if (r == 0)
 		r = lb_desired_build(cfg, h ? backend_up : NULL, h, &desired);
 	if (r == 0) {
-		r = sync_once(o, &sd, v, &desired, NULL, &st);
+		r = sync_once(o, &sd, v, &desired, NULL, cfg->drain_timeout_ms, &st);
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
@@ -107,7 +112,7 @@ int cmd_cleanup(const struct lb_cli *o) {
 	if (r == 0)
 		r = lb_ipvs_open(&v);
 	if (r == 0)
-		r = sync_once(o, &sd, v, &empty, &named, &st);
+		r = sync_once(o, &sd, v, &empty, &named, 0, &st);
 	if (v)
 		lb_ipvs_close(v);
 	lb_owned_free(&named);

@@ -12,12 +12,25 @@
 
 #include "util.h"
 
-static int push(struct lb_plan *p, enum lb_op_kind kind, const struct lb_service *svc,
-		const struct lb_dest *dest, const struct lb_service *old_svc,
-		const struct lb_dest *old_dest) {
+static struct lb_op *push(struct lb_plan *p, enum lb_op_kind kind, const struct lb_service *svc,
+			  const struct lb_dest *dest, const struct lb_service *old_svc,
+			  const struct lb_dest *old_dest) {
 	if (GROW(p->ops, p->cap, p->n + 1) < 0)
+		return NULL;
+	struct lb_op *op = &p->ops[p->n++];
+	*op = (struct lb_op){kind, svc, dest, old_svc, old_dest, LB_DRAIN_NONE, 0, 0};
+	return op;
+}
+
+static int push_drain(struct lb_plan *p, enum lb_op_kind kind, const struct lb_service *svc,
+		      const struct lb_dest *dest, const struct lb_service *old_svc,
+		      const struct lb_dest *old_dest, enum lb_drain_evt evt, const struct lb_drain *d) {
+	struct lb_op *op = push(p, kind, svc, dest, old_svc, old_dest);
+	if (!op)
 		return -ENOMEM;
-	p->ops[p->n++] = (struct lb_op){kind, svc, dest, old_svc, old_dest};
+	op->drain = evt;
+	op->drain_since_ms = d ? d->since_ms : 0;
+	op->drain_timeout_ms = d ? d->timeout_ms : 0;
 	return 0;
 }
 
@@ -31,10 +44,107 @@ static bool dest_differs(const struct lb_dest *a, const struct lb_dest *b) {
 	       a->l_thresh != b->l_thresh;
 }
 
-/* One pass of the destination merge-join, emitting only ops of kind `only`: three passes give
- * the traffic-friendly order (new backends first, old ones last) at O(n) each. */
+/* ---- drains ---- */
+
+/* What becomes of something leaving (a destination, or a whole service): its drain as it stands
+ * after this plan (d), and the event. */
+struct leaving {
+	enum { LEAVE_DELETE, LEAVE_DRAIN } what;
+	enum lb_drain_evt evt; /* DELETE: NONE (at once), IDLE or TIMEOUT; DRAIN: START or NONE */
+	struct lb_drain d;
+};
+
+/* The one rule for both: a drain starts only where something is live and a timeout allows it;
+ * a running drain ends when nothing is live or its time is up. rec: the record's entry. */
+static struct leaving decide(const struct lb_drain *rec, bool live, uint32_t timeout_ms,
+			     const struct lb_plan_ctx *ctx) {
+	struct leaving l = {LEAVE_DELETE, LB_DRAIN_NONE, {.since_ms = ctx->now_ms, .timeout_ms = timeout_ms}};
+	if (!rec) {
+		if (live && timeout_ms > 0)
+			l.what = LEAVE_DRAIN, l.evt = LB_DRAIN_START;
+		return l;
+	}
+	l.d.since_ms = rec->since_ms;
+	/* a clock set back makes the drain look younger, never older: it ends late, not early */
+	int64_t elapsed = ctx->now_ms > rec->since_ms ? ctx->now_ms - rec->since_ms : 0;
+	if (!live)
+		l.evt = LB_DRAIN_IDLE;
+	else if (elapsed >= (int64_t)timeout_ms)
+		l.evt = LB_DRAIN_TIMEOUT;
+	else
+		l.what = LEAVE_DRAIN;
+	return l;
+}
+
+/* A destination the desired service no longer has (have's h). */
+static int plan_leaving_dest(struct lb_plan *p, const struct lb_service *want,
+			     const struct lb_service *have, const struct lb_dest *h,
+			     const struct lb_plan_ctx *ctx, enum lb_op_kind only) {
+	if (lb_service_has_failed(want, &h->addr)) /* down: it cannot serve what it has */
+		return only == LB_OP_DEL_DEST ? push_drain(p, LB_OP_DEL_DEST, want, h, have, NULL,
+							   LB_DRAIN_NONE, NULL) : 0;
+	const struct lb_drain *rec = lb_drains_find(ctx->drains, &want->key, &h->addr);
+	struct leaving l = decide(rec, lb_dest_live(h, want->key.proto),
+				  want->drain_timeout_ms, ctx);
+	l.d.svc = want->key;
+	l.d.dest = h->addr;
+	if (l.what == LEAVE_DELETE)
+		return only == LB_OP_DEL_DEST ? push_drain(p, LB_OP_DEL_DEST, want, h, have, NULL, l.evt,
+							   &l.d) : 0;
+	if (only == LB_OP_DRAIN_DEST && h->weight > 0 &&
+	    push_drain(p, LB_OP_DRAIN_DEST, want, h, have, NULL, LB_DRAIN_START, &l.d) < 0)
+		return -ENOMEM;
+	/* recorded once, in the last pass */
+	return only == LB_OP_DEL_DEST ? lb_drains_put(&p->drains, &l.d) : 0;
+}
+
+/* A service leaving the config (owned, in the kernel): drained as a whole. */
+static int plan_leaving_service(struct lb_plan *p, const struct lb_service *have,
+				const struct lb_plan_ctx *ctx) {
+	const struct lb_drain *rec = lb_drains_find(ctx->drains, &have->key, NULL);
+	bool live = false;
+	for (size_t i = 0; i < have->n_dests; i++)
+		live |= lb_dest_live(&have->dests[i], have->key.proto);
+	struct leaving l = decide(rec, live, rec ? rec->timeout_ms : ctx->leaving_drain_ms, ctx);
+	l.d.svc = have->key;
+	if (l.what == LEAVE_DELETE)
+		return push_drain(p, LB_OP_DEL_SVC, have, NULL, NULL, NULL, l.evt, &l.d);
+	for (size_t i = 0; i < have->n_dests; i++)
+		if (have->dests[i].weight > 0 &&
+		    push_drain(p, LB_OP_DRAIN_DEST, have, &have->dests[i], have, NULL, LB_DRAIN_START,
+			       &l.d) < 0)
+			return -ENOMEM;
+	return lb_drains_put(&p->drains, &l.d);
+}
+
+/* Entries of a service whose destinations were not read stay as they are. */
+static int carry_drains(struct lb_plan *p, const struct lb_svc_key *k, const struct lb_plan_ctx *ctx) {
+	for (size_t i = 0; ctx->drains && i < ctx->drains->n; i++)
+		if (lb_svc_key_cmp(&ctx->drains->v[i].svc, k) == 0 &&
+		    lb_drains_put(&p->drains, &ctx->drains->v[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* ---- the merge-joins ---- */
+
+/* A destination both want and have: an edit if they differ; an edit that gives back the weight
+ * of a drained one cancels its drain. */
+static int plan_kept_dest(struct lb_plan *p, const struct lb_service *want, const struct lb_dest *w,
+			  const struct lb_service *have, const struct lb_dest *h,
+			  const struct lb_plan_ctx *ctx) {
+	if (!dest_differs(w, h))
+		return 0;
+	const struct lb_drain *rec = lb_drains_find(ctx->drains, &want->key, &h->addr);
+	return push_drain(p, LB_OP_EDIT_DEST, want, w, have, h, rec ? LB_DRAIN_CANCEL : LB_DRAIN_NONE,
+			  rec);
+}
+
+/* One pass of the destination merge-join, emitting only ops of kind `only`: four passes give
+ * the traffic-friendly order (new backends first, leaving ones last) at O(n) each. */
 static int diff_dests(struct lb_plan *p, const struct lb_service *want,
-		      const struct lb_service *have, enum lb_op_kind only) {
+		      const struct lb_service *have, const struct lb_plan_ctx *ctx,
+		      enum lb_op_kind only) {
 	size_t i = 0, j = 0, nh = have ? have->n_dests : 0;
 	while (i < want->n_dests || j < nh) {
 		/* a torn dump may list one destination twice: the copy is the same destination, not
@@ -48,12 +158,12 @@ static int diff_dests(struct lb_plan *p, const struct lb_service *want,
 		int c = !w ? 1 : !h ? -1 : lb_addr_cmp(&w->addr, &h->addr);
 		int r = 0;
 		if (c < 0 && only == LB_OP_ADD_DEST)
-			r = push(p, LB_OP_ADD_DEST, want, w, NULL, NULL);
-		else if (c == 0 && only == LB_OP_EDIT_DEST && dest_differs(w, h))
-			r = push(p, LB_OP_EDIT_DEST, want, w, have, h);
-		else if (c > 0 && only == LB_OP_DEL_DEST)
+			r = push(p, LB_OP_ADD_DEST, want, w, NULL, NULL) ? 0 : -ENOMEM;
+		else if (c == 0 && only == LB_OP_EDIT_DEST)
+			r = plan_kept_dest(p, want, w, have, h, ctx);
+		else if (c > 0 && (only == LB_OP_DRAIN_DEST || only == LB_OP_DEL_DEST))
 			/* svc is the desired service: same key, and it carries the name for messages */
-			r = push(p, LB_OP_DEL_DEST, want, h, have, NULL);
+			r = plan_leaving_dest(p, want, have, h, ctx, only);
 		if (r < 0)
 			return r;
 		i += c <= 0;
@@ -62,27 +172,32 @@ static int diff_dests(struct lb_plan *p, const struct lb_service *want,
 	return 0;
 }
 
-int lb_plan_service(struct lb_plan *p, const struct lb_service *want, const struct lb_service *have) {
+int lb_plan_service(struct lb_plan *p, const struct lb_service *want, const struct lb_service *have,
+		    const struct lb_plan_ctx *ctx) {
+	static const enum lb_op_kind passes[] = {LB_OP_ADD_DEST, LB_OP_EDIT_DEST, LB_OP_DRAIN_DEST,
+						 LB_OP_DEL_DEST};
 	int r = 0;
+	if (!want)
+		return have->dests_unknown ? carry_drains(p, &have->key, ctx)
+					   : plan_leaving_service(p, have, ctx);
 	if (!have)
-		r = push(p, LB_OP_ADD_SVC, want, NULL, NULL, NULL);
+		r = push(p, LB_OP_ADD_SVC, want, NULL, NULL, NULL) ? 0 : -ENOMEM;
 	else if (svc_differs(want, have))
-		r = push(p, LB_OP_EDIT_SVC, want, NULL, have, NULL);
-	if (have && have->dests_unknown)
-		return r; /* nothing known to compare with: the caller reads them first */
-	if (r >= 0)
-		r = diff_dests(p, want, have, LB_OP_ADD_DEST);
-	if (r >= 0 && have)
-		r = diff_dests(p, want, have, LB_OP_EDIT_DEST);
-	if (r >= 0 && have)
-		r = diff_dests(p, want, have, LB_OP_DEL_DEST);
+		r = push(p, LB_OP_EDIT_SVC, want, NULL, have, NULL) ? 0 : -ENOMEM;
+	if (r == 0 && have && have->dests_unknown)
+		return carry_drains(p, &have->key, ctx); /* nothing known to compare with: the caller
+							  * reads them first */
+	for (size_t k = 0; k < ARRAY_SIZE(passes) && r == 0; k++)
+		if (have || passes[k] == LB_OP_ADD_DEST)
+			r = diff_dests(p, want, have, ctx, passes[k]);
 	return r;
 }
 
-/* Merge-join of the service lists. Pass 1 plans every desired service; pass 2 deletes the owned
- * services nobody wants any more, after everything else, so traffic moves before old VIPs go. */
+/* Merge-join of the service lists. Pass 1 plans every desired service; pass 2 drains or deletes
+ * the owned services nobody wants any more, after everything else, so traffic moves before old
+ * VIPs go. */
 static int plan_services(struct lb_plan *p, const struct lb_table *desired,
-			 const struct lb_table *actual, const struct lb_owned *owned, int pass) {
+			 const struct lb_table *actual, const struct lb_plan_ctx *ctx, int pass) {
 	size_t i = 0, j = 0;
 	while (i < desired->n || j < actual->n) {
 		/* a torn dump may list a service twice (see lb_ipvs_dump): plan against one copy */
@@ -96,10 +211,10 @@ static int plan_services(struct lb_plan *p, const struct lb_table *desired,
 		int c = !w ? 1 : !h ? -1 : lb_svc_key_cmp(&w->key, &h->key);
 		int r = 0;
 		if (pass == 1 && c <= 0)
-			r = lb_plan_service(p, w, c == 0 ? h : NULL);
-		else if (pass == 2 && c > 0 && lb_owned_has(owned, &h->key) &&
+			r = lb_plan_service(p, w, c == 0 ? h : NULL, ctx);
+		else if (pass == 2 && c > 0 && lb_owned_has(ctx->owned, &h->key) &&
 			 !lb_table_find(desired, &h->key)) /* never delete what the config wants */
-			r = push(p, LB_OP_DEL_SVC, h, NULL, NULL, NULL);
+			r = lb_plan_service(p, NULL, h, ctx);
 		if (r < 0)
 			return r;
 		i += c <= 0;
@@ -109,20 +224,29 @@ static int plan_services(struct lb_plan *p, const struct lb_table *desired,
 }
 
 int lb_plan_build(const struct lb_table *desired, const struct lb_table *actual,
-		  const struct lb_owned *owned, struct lb_plan *out) {
+		  const struct lb_plan_ctx *ctx, struct lb_plan *out) {
 	out->n = 0;
-	int r = plan_services(out, desired, actual, owned, 1);
+	out->drains.n = 0;
+	int r = plan_services(out, desired, actual, ctx, 1);
 	if (r >= 0)
-		r = plan_services(out, desired, actual, owned, 2);
+		r = plan_services(out, desired, actual, ctx, 2);
 	if (r < 0)
 		lb_plan_free(out);
 	return r;
+}
+
+bool lb_plan_drains(const struct lb_plan *p) {
+	for (size_t i = 0; i < p->n; i++)
+		if (p->ops[i].drain != LB_DRAIN_NONE)
+			return true;
+	return false;
 }
 
 void lb_plan_free(struct lb_plan *p) {
 	free(p->ops);
 	p->ops = NULL;
 	p->n = p->cap = 0;
+	lb_drains_free(&p->drains);
 }
 
 /* ---- formatting ---- */
@@ -152,6 +276,7 @@ const char *lb_op_kind_verb(enum lb_op_kind k) {
 	case LB_OP_ADD_DEST: return "add destination";
 	case LB_OP_EDIT_DEST: return "edit destination";
 	case LB_OP_DEL_DEST: return "delete destination";
+	case LB_OP_DRAIN_DEST: return "drain destination";
 	}
 	return "unknown op";
 }
@@ -289,6 +414,53 @@ static void fmt_edit_dest(struct line *l, const struct lb_service *s, const stru
 		put(l, "%sl-thresh %u -> %u", sep, o->l_thresh, d->l_thresh);
 }
 
+/* What a drain is waiting for: live connections as lb_dest_live counts them. */
+static void put_live(struct line *l, const struct lb_dest *d, uint16_t proto) {
+	if (!d->conns_known)
+		put(l, "connections unknown");
+	else if (proto == IPPROTO_UDP)
+		put(l, "%u live connections", d->active + d->inactive);
+	else
+		put(l, "%u active connections", d->active);
+}
+
+static void put_service_live(struct line *l, const struct lb_service *s) {
+	uint32_t n = 0;
+	bool known = true;
+	for (size_t i = 0; i < s->n_dests; i++) {
+		const struct lb_dest *d = &s->dests[i];
+		known &= d->conns_known;
+		n += d->active + (s->key.proto == IPPROTO_UDP ? d->inactive : 0);
+	}
+	if (known)
+		put(l, "%u live connections", n);
+	else
+		put(l, "connections unknown");
+}
+
+static void fmt_drain_dest(struct line *l, const struct lb_op *op) {
+	put(l, "~ drain ");
+	put_dest_id(l, op->svc, op->dest);
+	put(l, ": weight %u -> 0, ", op->dest->weight);
+	put_live(l, op->dest, op->svc->key.proto);
+	put(l, ", timeout %us", op->drain_timeout_ms / 1000);
+}
+
+/* Why a delete ends a drain: " (drained: ...)". */
+static void put_drain_end(struct line *l, const struct lb_op *op) {
+	if (op->drain == LB_DRAIN_IDLE)
+		put(l, " (drained: no live connection)");
+	else if (op->drain == LB_DRAIN_TIMEOUT && op->dest) {
+		put(l, " (drain timed out: ");
+		put_live(l, op->dest, op->svc->key.proto);
+		put(l, ")");
+	} else if (op->drain == LB_DRAIN_TIMEOUT) {
+		put(l, " (drain timed out: ");
+		put_service_live(l, op->svc);
+		put(l, ")");
+	}
+}
+
 const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len) {
 	struct line l = {buf, len, 0};
 	if (!len)
@@ -301,6 +473,10 @@ const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len) {
 	case LB_OP_ADD_DEST: fmt_add_dest(&l, op->svc, op->dest); break;
 	case LB_OP_EDIT_DEST: fmt_edit_dest(&l, op->svc, op->dest, op->old_dest); break;
 	case LB_OP_DEL_DEST: put(&l, "- "); put_dest_id(&l, op->svc, op->dest); break;
+	case LB_OP_DRAIN_DEST: fmt_drain_dest(&l, op); break;
 	}
+	if (op->drain == LB_DRAIN_CANCEL)
+		put(&l, " (drain cancelled)");
+	put_drain_end(&l, op);
 	return buf;
 }

@@ -9,12 +9,9 @@
 #include "state.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "log.h"
 #include "util.h"
@@ -68,45 +65,11 @@ void lb_owned_free(struct lb_owned *o) {
 
 /* ---- load ---- */
 
-/* Takes one line (newline included) of the record: 0, -ENOMEM, or -EBADMSG and *why. */
-static int parse_line(struct lb_owned *o, char *line, ssize_t len, unsigned lineno,
-		      const char **why) {
-	/* a last line without its newline means a truncated file, and a truncated key may still
-	 * parse ("tcp 10.0.0.1:8"), so it is refused rather than believed */
-	if (len <= 0 || line[len - 1] != '\n')
-		return *why = "truncated line", -EBADMSG;
-	if (len > LINE_MAX_LEN)
-		return *why = "line too long", -EBADMSG;
-	line[len - 1] = 0;
-	if (strlen(line) != (size_t)len - 1) /* the text below a NUL would go unseen */
-		return *why = "NUL byte in line", -EBADMSG;
-	if (lineno == 1)
-		return strcmp(line, HEADER) == 0 ? 0
-		       : (*why = "not an ezlb ownership record (bad header)", -EBADMSG);
-	if (line[0] == 0 || line[0] == '#')
-		return 0;
+static int parse_line(char *line, void *ud, const char **why) {
 	struct lb_svc_key k;
 	if (lb_svc_key_parse(line, &k) < 0)
 		return *why = "not a service key (expected e.g. \"tcp 10.0.0.1:80\")", -EBADMSG;
-	return lb_owned_add(o, &k);
-}
-
-/* The record as a stream. Never through a symbolic link, and only a regular file: a FIFO
- * planted there would block the read for ever (O_NONBLOCK keeps the open itself from blocking). */
-static FILE *open_record(const struct lb_statedir *sd, int *err) {
-	_cleanup_close_ int fd = lb_statedir_openat(sd, LB_OWNED_FILE, O_RDONLY | O_NONBLOCK, 0);
-	struct stat st;
-	if (fd < 0)
-		return *err = fd, NULL;
-	if (fstat(fd, &st) < 0)
-		return *err = -errno, NULL;
-	if (!S_ISREG(st.st_mode))
-		return *err = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL, NULL;
-	FILE *f = fdopen(fd, "r");
-	if (!f)
-		return *err = -errno, NULL;
-	TAKE_FD(fd);
-	return f;
+	return lb_owned_add(ud, &k);
 }
 
 static void log_unreadable(const char *path, int r) {
@@ -123,59 +86,29 @@ static void log_unreadable(const char *path, int r) {
 
 int lb_owned_load(const struct lb_statedir *sd, struct lb_owned *out) {
 	out->n = 0;
-	_cleanup_free_ char *path = NULL;
-	if (asprintf(&path, "%s/" LB_OWNED_FILE, sd->path) < 0)
-		return path = NULL, -ENOMEM;
-	int r = 0;
-	FILE *f = open_record(sd, &r);
-	if (!f) {
-		log_unreadable(path, r);
-		return r;
-	}
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
 	unsigned lineno = 0;
 	const char *why = NULL;
-	ssize_t len;
-	/* errno is cleared before each read so a failed one (EISDIR, EIO) can be told from EOF */
-	while (r >= 0 && (errno = 0, len = getline(&line, &cap, f)) >= 0)
-		r = parse_line(out, line, len, ++lineno, &why);
-	if (r >= 0 && ferror(f))
-		r = errno ? -errno : -EIO;
-	fclose(f);
-	if (r >= 0 && lineno == 0) {
-		r = -EBADMSG;
-		why = "empty file";
-		lineno = 1;
-	}
+	int r = lb_statefile_read(sd, LB_OWNED_FILE, HEADER, LINE_MAX_LEN, parse_line, out, &lineno,
+				  &why);
 	if (r == -EBADMSG)
-		log_warn("%s:%u: corrupt ownership record: %s; ignoring it, so nothing outside the "
-			 "config will be deleted this run",
-			 path, lineno, why);
-	else if (r < 0)
-		log_error("cannot read ownership record %s: %s", path, strerror(-r));
+		log_warn("%s/" LB_OWNED_FILE ":%u: corrupt ownership record: %s; ignoring it, so nothing "
+			 "outside the config will be deleted this run", sd->path, lineno, why);
+	else if (r < 0 && lineno == 0) {
+		_cleanup_free_ char *path = NULL;
+		if (asprintf(&path, "%s/" LB_OWNED_FILE, sd->path) < 0)
+			return path = NULL, -ENOMEM;
+		log_unreadable(path, r);
+	} else if (r < 0)
+		log_error("cannot read ownership record %s/" LB_OWNED_FILE ": %s", sd->path, strerror(-r));
 	if (r < 0) {
 		out->n = 0;
 		return r;
 	}
-	log_debug("ownership record %s: %zu owned services", path, out->n);
+	log_debug("ownership record %s/" LB_OWNED_FILE ": %zu owned services", sd->path, out->n);
 	return 0;
 }
 
 /* ---- save ---- */
-
-static int write_all(int fd, const char *buf, size_t len) {
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
 
 static char *render(const struct lb_owned *o, size_t *len) {
 	char *text = NULL;
@@ -194,35 +127,11 @@ static char *render(const struct lb_owned *o, size_t *len) {
 	return text;
 }
 
-/* Writes a new temporary file completely and durably; the rename that publishes it comes after.
- * Its name is in tmp once it exists, so the caller can remove it. */
-static int write_tmp(const struct lb_statedir *sd, char *tmp, const struct lb_owned *o,
-		     const char **step) {
-	size_t len;
-	_cleanup_free_ char *text = render(o, &len);
-	if (!text)
-		return *step = "format", -ENOMEM;
-	_cleanup_close_ int fd = lb_statedir_create_tmp(sd, LB_OWNED_FILE, 0644, tmp);
-	if (fd < 0)
-		return *step = "create temporary file", fd;
-	int r = write_all(fd, text, len);
-	if (r < 0)
-		return *step = "write", r;
-	if (fsync(fd) < 0)
-		return *step = "fsync", -errno;
-	if (close(TAKE_FD(fd)) < 0)
-		return *step = "close", -errno;
-	return 0;
-}
-
 int lb_owned_save(const struct lb_statedir *sd, const struct lb_owned *o) {
-	char tmp[LB_STATEDIR_TMPNAME_MAX] = "";
-	const char *step = NULL;
-	int r = write_tmp(sd, tmp, o, &step);
-	if (r < 0 && tmp[0])
-		lb_statedir_discard(sd, tmp);
-	if (r == 0)
-		r = lb_statedir_replace(sd, tmp, LB_OWNED_FILE, &step);
+	size_t len;
+	const char *step = "format";
+	_cleanup_free_ char *text = render(o, &len);
+	int r = text ? lb_statefile_write(sd, LB_OWNED_FILE, text, len, &step) : -ENOMEM;
 	if (r < 0) {
 		log_error("cannot save ownership record %s/" LB_OWNED_FILE ": %s: %s", sd->path, step,
 			  strerror(-r));

@@ -99,8 +99,11 @@ static void sort(void *base, size_t n, size_t sz, cmp_fn cmp) {
 		qsort(base, n, sz, cmp);
 }
 
+static int addr_cmp(const void *a, const void *b) { return lb_addr_cmp(a, b); }
+
 void lb_service_sort(struct lb_service *s) {
 	sort(s->dests, s->n_dests, sizeof(struct lb_dest), dest_cmp);
+	sort(s->failed, s->n_failed, sizeof(*s->failed), addr_cmp);
 }
 
 void lb_table_sort(struct lb_table *t) {
@@ -124,6 +127,25 @@ struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb
 	return bsearch(&probe, s->dests, s->n_dests, sizeof(*s->dests), dest_cmp);
 }
 
+bool lb_service_has_failed(const struct lb_service *s, const struct lb_addr *a) {
+	return s->n_failed && bsearch(a, s->failed, s->n_failed, sizeof(*s->failed), addr_cmp);
+}
+
+int lb_service_add_failed(struct lb_service *s, const struct lb_addr *a) {
+	struct lb_addr *f = realloc(s->failed, (s->n_failed + 1) * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	s->failed = f;
+	s->failed[s->n_failed++] = *a;
+	return 0;
+}
+
+bool lb_dest_live(const struct lb_dest *d, uint16_t proto) {
+	if (!d->conns_known)
+		return true;
+	return d->active > 0 || (proto == IPPROTO_UDP && d->inactive > 0);
+}
+
 size_t lb_table_count_dests(const struct lb_table *t) {
 	size_t n = 0;
 	for (size_t i = 0; i < t->n; i++)
@@ -144,8 +166,10 @@ int lb_service_copy_dests(struct lb_service *to, const struct lb_service *from) 
 }
 
 void lb_table_clear(struct lb_table *t) {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		free(t->svcs[i].dests);
+		free(t->svcs[i].failed);
+	}
 	free(t->svcs);
 	t->svcs = NULL;
 	t->n = t->cap = 0;

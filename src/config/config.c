@@ -34,6 +34,21 @@ enum lb_check_type lb_check_type_of(const struct lb_check_conf *c, uint16_t prot
 										: LB_CHECK_NONE;
 }
 
+/* A share is rounded up: "50%" of 3 backends is 2, so the share asked for is never undercut. A
+ * share of no backends is still one: a service without backends has no up backend and so has
+ * lost quorum, which is what sends it to its sorry servers. */
+uint32_t lb_quorum_min_up(const struct lb_service_conf *sc) {
+	const struct lb_quorum_conf *q = &sc->quorum;
+	if (!q->enabled)
+		return 0;
+	if (!q->pct)
+		return q->min_up;
+	uint64_t need = ((uint64_t)q->min_up * sc->n_backends + 99) / 100;
+	if (need == 0)
+		return 1;
+	return need > UINT32_MAX ? UINT32_MAX : (uint32_t)need;
+}
+
 /* What lb_check_conf owns. */
 void cfg_check_free(struct lb_check_conf *c) {
 	free(c->http.path);
@@ -55,6 +70,7 @@ void lb_config_free(struct lb_config *c) {
 		free(c->services[i].name);
 		cfg_check_free(&c->services[i].check);
 		free(c->services[i].backends);
+		free(c->services[i].sorry);
 	}
 	free(c->services);
 	free(c->path);
@@ -68,6 +84,7 @@ static struct lb_config *config_new(const char *path) {
 	cfg->log_level = -1;
 	cfg->resync_interval_ms = 30000;
 	cfg->max_exec_checks = 64;
+	cfg->drain_timeout_ms = CFG_DRAIN_DEFAULT_MS;
 	if (!(cfg->path = strdup(path))) {
 		free(cfg);
 		return NULL;

@@ -12,7 +12,8 @@
 static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_config *cfg) {
 	static const struct cfg_key keys[] = {{"log_level", false, NULL},
 					      {"resync_interval", false, NULL},
-					      {"max_exec_checks", false, NULL}};
+					      {"max_exec_checks", false, NULL},
+					      {"drain_timeout", false, NULL}};
 	static const char *const levels[] = {"debug", "info", "notice", "warn", "error"};
 	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
 	const struct cnode *v[ARRAY_SIZE(keys)];
@@ -22,6 +23,7 @@ static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_co
 	if (cfg_enum(c, v[0], "log_level", "log level", levels, ARRAY_SIZE(levels), &lvl))
 		cfg->log_level = prio[lvl];
 	cfg_uint(c, v[2], "max_exec_checks", 1, 4096, &cfg->max_exec_checks);
+	cfg_duration_in(c, v[3], "drain_timeout", 0, CFG_DRAIN_MAX_MS, &cfg->drain_timeout_ms);
 	uint32_t ms;
 	if (!cfg_duration(c, v[1], "resync_interval", &ms))
 		return;
@@ -80,6 +82,14 @@ static void decode_services(struct cfg_decoder *d, const struct cnode *n) {
 	cfg_path_pop(d->c, old);
 }
 
+/* Services stream by before a "global" written after them is read, so the services that leave
+ * drain_timeout out get the global value only now. */
+static void inherit_global(struct cfg_decoder *d) {
+	for (size_t i = 0; i < d->cfg->n_services; i++)
+		if (!d->src[i].drain_set)
+			d->cfg->services[i].drain_timeout_ms = d->cfg->drain_timeout_ms;
+}
+
 void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
 	static const struct cfg_key keys[] = {
 		{"global", false, NULL},
@@ -95,4 +105,5 @@ void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
 	}
 	if (v[1])
 		decode_services(d, v[1]);
+	inherit_global(d);
 }

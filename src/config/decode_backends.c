@@ -1,4 +1,4 @@
-/* A service's "backends" list, and how each backend must fit its service. */
+/* A service's "backends" and "sorry_servers" lists, and how each entry must fit its service. */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -42,26 +42,41 @@ static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_b
 	cfg_uint(c, v[1], "weight", 0, 65535, &be->weight);
 }
 
-void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
-			 struct cfg_svc_src *src) {
-	size_t old = cfg_path_push(c, ".backends");
+/* A list of {address, weight}: backends and sorry servers are both IPVS destinations of the
+ * service, so they are read and checked by this one decoder. key names the list in errors and
+ * noun what it holds ("write \"backends: []\" for no backends"). */
+static void decode_list(struct cfg_ctx *c, const struct cnode *n, const char *key, const char *noun,
+			const struct lb_service_conf *s, struct lb_backend_conf **out, size_t *n_out,
+			struct cfg_pos **pos) {
+	size_t old = cfg_path_push_name(c, key);
 	if (cfg_is_null(n))
-		cfg_error(c, n, "expected a sequence, got null; write \"backends: []\" for no backends");
+		cfg_error(c, n, "expected a sequence, got null; write \"%s: []\" for no %s", key, noun);
 	if (cfg_is_null(n) || !cfg_expect(c, n, CN_SEQ, NULL))
 		goto out;
-	s->backends = calloc(n->n ? n->n : 1, sizeof(*s->backends));
-	src->be_addr = calloc(n->n ? n->n : 1, sizeof(*src->be_addr));
-	if (!s->backends || !src->be_addr) {
+	*out = calloc(n->n ? n->n : 1, sizeof(**out));
+	*pos = calloc(n->n ? n->n : 1, sizeof(**pos));
+	if (!*out || !*pos) {
 		c->oom = true;
 		goto out;
 	}
 	size_t i = 0;
 	for (const struct cnode *item = n->child; item; item = item->next, i++) {
 		size_t at = cfg_path_push_index(c, i);
-		decode_backend(c, item, &s->backends[i], s, &src->be_addr[i]);
+		decode_backend(c, item, &(*out)[i], s, &(*pos)[i]);
 		cfg_path_pop(c, at);
 	}
-	s->n_backends = i;
+	*n_out = i;
 out:
 	cfg_path_pop(c, old);
+}
+
+void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			 struct cfg_svc_src *src) {
+	decode_list(c, n, "backends", "backends", s, &s->backends, &s->n_backends, &src->be_addr);
+}
+
+void cfg_decode_sorry(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+		      struct cfg_svc_src *src) {
+	decode_list(c, n, "sorry_servers", "sorry servers", s, &s->sorry, &s->n_sorry,
+		    &src->sorry_addr);
 }

@@ -1,4 +1,5 @@
-/* One entry of "services": identity, scheduling, forwarding and persistence. */
+/* One entry of "services": identity, scheduling, forwarding, persistence and draining; the lists
+ * and blocks it holds have their own files. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -65,7 +66,10 @@ static bool ipvsadm_forward_word(struct cfg_ctx *c, const struct cnode *n) {
 	return false;
 }
 
-enum { K_NAME, K_LISTEN, K_PROTO, K_SCHED, K_FWD, K_PERSIST, K_CHECK, K_BACKENDS, N_KEYS };
+enum {
+	K_NAME, K_LISTEN, K_PROTO, K_SCHED, K_FWD, K_PERSIST, K_CHECK, K_BACKENDS, K_DRAIN, K_QUORUM,
+	K_SORRY, N_KEYS
+};
 
 static void decode_enums(struct cfg_ctx *c, const struct cnode *const *v, struct lb_service_conf *s) {
 	static const char *const fwds[] = {"nat", "dr", "tun"};
@@ -106,6 +110,9 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 		[K_PERSIST] = {"persistence", false, NULL},
 		[K_CHECK] = {"health_check", false, NULL},
 		[K_BACKENDS] = {"backends", false, NULL},
+		[K_DRAIN] = {"drain_timeout", false, NULL},
+		[K_QUORUM] = {"quorum", false, NULL},
+		[K_SORRY] = {"sorry_servers", false, NULL},
 	};
 	const struct cnode *v[N_KEYS];
 	set_defaults(s);
@@ -125,4 +132,11 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 		cfg_decode_check(c, v[K_CHECK], &s->check, s->protocol);
 	if (v[K_BACKENDS])
 		cfg_decode_backends(c, v[K_BACKENDS], s, src);
+	if (v[K_SORRY])
+		cfg_decode_sorry(c, v[K_SORRY], s, src);
+	/* quorum is checked against both lists, so it comes after them */
+	cfg_decode_quorum(c, v[K_QUORUM], v[K_SORRY], s,
+			  !v[K_BACKENDS] || v[K_BACKENDS]->type == CN_SEQ);
+	src->drain_set = v[K_DRAIN] != NULL; /* an invalid one is reported: no default hides it */
+	cfg_duration_in(c, v[K_DRAIN], "drain_timeout", 0, CFG_DRAIN_MAX_MS, &s->drain_timeout_ms);
 }

@@ -125,6 +125,9 @@ bool cfg_bool(struct cfg_ctx *c, const struct cnode *n, const char *key, bool *o
 bool cfg_enum(struct cfg_ctx *c, const struct cnode *n, const char *key, const char *what,
 	      const char *const *names, size_t nnames, unsigned *out);
 bool cfg_duration(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t *out_ms);
+/* A duration in min_ms..max_ms; min_ms 0 accepts "0s". */
+bool cfg_duration_in(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t min_ms,
+		     uint32_t max_ms, uint32_t *out_ms);
 bool cfg_endpoint(struct cfg_ctx *c, const struct cnode *n, const char *key, struct lb_addr *out);
 
 /* duration.c */
@@ -139,7 +142,9 @@ struct cfg_pos {
 /* Where each service's values came from, for the checks that look across services. */
 struct cfg_svc_src {
 	struct cfg_pos name, listen;
-	struct cfg_pos *be_addr; /* one per backend */
+	struct cfg_pos *be_addr;    /* one per backend */
+	struct cfg_pos *sorry_addr; /* one per sorry server */
+	bool drain_set; /* drain_timeout written: global.drain_timeout, decoded later, is no default */
 };
 
 /* What the decoder builds while the file streams by. */
@@ -167,8 +172,17 @@ void cfg_decode_check_udp(struct cfg_ctx *c, const struct cnode *n, struct lb_ch
 void cfg_check_defaults(struct cfg_ctx *c, struct lb_check_conf *chk, enum lb_check_type t);
 void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			 struct cfg_svc_src *src);
+void cfg_decode_sorry(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+		      struct cfg_svc_src *src);
+/* decode_quorum.c: quorum (n may be NULL: absent) after backends and sorry_servers are decoded;
+ * sorry is the sorry_servers node or NULL. count_known is false when the backends list was not
+ * a list, so that min_up is not compared with a count that means nothing. */
+void cfg_decode_quorum(struct cfg_ctx *c, const struct cnode *n, const struct cnode *sorry,
+		       struct lb_service_conf *s, bool count_known);
+#define CFG_DRAIN_MAX_MS (24u * 3600 * 1000) /* a drain longer than a day is a forgotten backend */
+#define CFG_DRAIN_DEFAULT_MS 60000
 
-/* validate.c: uniqueness of names, listen+protocol and backends. */
+/* validate.c: uniqueness of names, listen+protocol, backends and sorry servers. */
 void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src);
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n);
 static inline struct cfg_pos cfg_pos_of(const struct cnode *n) {

@@ -102,25 +102,39 @@ static bool get_enum(struct cfg_ctx *c, const struct cnode *n, const char *what,
 	return false;
 }
 
-static bool get_duration(struct cfg_ctx *c, const struct cnode *n, uint32_t *out) {
-	char buf[CFG_QUOTE_MAX];
+/* A duration in min_ms..max_ms. The parser's own limit (ERANGE) and a tighter max_ms read alike:
+ * the user learns the limit that applies to this key. */
+static bool get_duration(struct cfg_ctx *c, const struct cnode *n, uint32_t min_ms, uint32_t max_ms,
+			 uint32_t *out) {
+	char buf[CFG_QUOTE_MAX], lim[32];
 	if (!want_scalar(c, n))
 		return false;
 	if (all_digits(n->str) && strlen(n->str) <= 10) {
 		cfg_error(c, n, "%s has no unit; write e.g. \"%ss\" (units: ms, s, m, h)", Q(n, buf), n->str);
 		return false;
 	}
-	uint32_t ms;
+	uint32_t ms = 0;
 	int r = cfg_parse_duration(n->str, &ms);
-	if (r == -ERANGE)
-		cfg_error(c, n, "%s is too long (at most 1193h)", Q(n, buf));
-	else if (r < 0)
+	if (r == -EINVAL) {
 		cfg_error(c, n, "%s is not a duration (e.g. 500ms, 5s, 1m, 1h)", Q(n, buf));
-	else if (ms == 0)
-		cfg_error(c, n, "%s must be greater than zero", Q(n, buf));
-	else
-		*out = ms;
-	return r == 0 && ms > 0;
+		return false;
+	}
+	if (r == -ERANGE || ms > max_ms) {
+		/* UINT32_MAX ms is 1193h2m47s295ms; the largest whole-hour value is what users write */
+		cfg_error(c, n, "%s is too long (at most %s)", Q(n, buf),
+			  max_ms == UINT32_MAX ? "1193h" : cfg_fmt_duration(max_ms, lim, sizeof(lim)));
+		return false;
+	}
+	if (ms < min_ms) {
+		if (ms == 0)
+			cfg_error(c, n, "%s must be greater than zero", Q(n, buf));
+		else
+			cfg_error(c, n, "%s is too short; the minimum is %s", Q(n, buf),
+				  cfg_fmt_duration(min_ms, lim, sizeof(lim)));
+		return false;
+	}
+	*out = ms;
+	return true;
 }
 
 static bool get_endpoint(struct cfg_ctx *c, const struct cnode *n, struct lb_addr *out) {
@@ -171,7 +185,12 @@ bool cfg_enum(struct cfg_ctx *c, const struct cnode *n, const char *key, const c
 }
 
 bool cfg_duration(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t *out_ms) {
-	return WITH_KEY(c, n, key, get_duration(c, n, out_ms));
+	return WITH_KEY(c, n, key, get_duration(c, n, 1, UINT32_MAX, out_ms));
+}
+
+bool cfg_duration_in(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t min_ms,
+		     uint32_t max_ms, uint32_t *out_ms) {
+	return WITH_KEY(c, n, key, get_duration(c, n, min_ms, max_ms, out_ms));
 }
 
 bool cfg_endpoint(struct cfg_ctx *c, const struct cnode *n, const char *key, struct lb_addr *out) {

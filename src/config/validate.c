@@ -1,5 +1,6 @@
-/* Checks across entries: unique service names, unique listen+protocol, unique backends within a
- * service. Sorting keeps them O(n log n) for configs with 100k backends. The later entry is the
+/* Checks across entries: unique service names, unique listen+protocol, unique backends and unique
+ * sorry servers within a service (a sorry server may share a backend's address: the two lists are
+ * never in the table at once). Sorting keeps them O(n log n) for configs with 100k backends. The later entry is the
  * one reported, pointing back at the first. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,38 +88,51 @@ static void dup_listen(struct cfg_ctx *c, const void *ud, size_t first, size_t l
 	cfg_path_pop(c, old);
 }
 
+/* One list of destinations of a service: its backends or its sorry servers. */
 struct be_ud {
 	size_t svc;
-	const struct lb_service_conf *s;
-	const struct cfg_svc_src *src;
+	const char *key, *noun; /* "backends", "backend" */
+	const struct lb_backend_conf *list;
+	size_t n;
+	const struct cfg_pos *pos;
 };
 
 static void dup_backend(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
 	const struct be_ud *u = ud;
 	char a[LB_ADDRSTRLEN];
-	struct cfg_pos at = u->src->be_addr[later];
-	size_t old = cfg_path_push(c, "services[%zu].backends[%zu].address", u->svc, later);
-	cfg_error_at(c, at.line, at.col, "duplicate backend %s (first at line %u)",
-		     lb_addr_fmt(&u->s->backends[later].addr, a), u->src->be_addr[first].line);
+	struct cfg_pos at = u->pos[later];
+	size_t old = cfg_path_push(c, "services[%zu].%s[%zu].address", u->svc, u->key, later);
+	cfg_error_at(c, at.line, at.col, "duplicate %s %s (first at line %u)", u->noun,
+		     lb_addr_fmt(&u->list[later].addr, a), u->pos[first].line);
 	cfg_path_pop(c, old);
+}
+
+static void check_list(struct cfg_ctx *c, const struct be_ud *u, struct ref *refs) {
+	size_t n = 0;
+	for (size_t i = 0; i < u->n; i++)
+		if (u->pos && u->pos[i].line)
+			refs[n++] = (struct ref){i, &u->list[i].addr};
+	if (!strictly_ascending(refs, n))
+		find_dups(refs, n, by_addr, dup_backend, c, u);
 }
 
 static void check_backends(struct cfg_ctx *c, size_t svc, const struct lb_service_conf *s,
 			   const struct cfg_svc_src *src, struct ref *refs) {
-	size_t n = 0;
-	for (size_t i = 0; i < s->n_backends; i++)
-		if (src->be_addr && src->be_addr[i].line)
-			refs[n++] = (struct ref){i, &s->backends[i].addr};
-	struct be_ud ud = {svc, s, src};
-	if (!strictly_ascending(refs, n))
-		find_dups(refs, n, by_addr, dup_backend, c, &ud);
+	struct be_ud be = {svc, "backends", "backend", s->backends, s->n_backends, src->be_addr};
+	struct be_ud sorry = {svc, "sorry_servers", "sorry server", s->sorry, s->n_sorry,
+			      src->sorry_addr};
+	check_list(c, &be, refs);
+	check_list(c, &sorry, refs);
 }
 
 void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src) {
 	size_t most = cfg->n_services;
-	for (size_t i = 0; i < cfg->n_services; i++)
+	for (size_t i = 0; i < cfg->n_services; i++) {
 		if (cfg->services[i].n_backends > most)
 			most = cfg->services[i].n_backends;
+		if (cfg->services[i].n_sorry > most)
+			most = cfg->services[i].n_sorry;
+	}
 	_cleanup_free_ struct ref *refs = calloc(most ? most : 1, sizeof(*refs));
 	if (!refs) {
 		c->oom = true;
@@ -142,7 +156,9 @@ void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct c
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n) {
 	if (!src)
 		return;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		free(src[i].be_addr);
+		free(src[i].sorry_addr);
+	}
 	free(src);
 }

@@ -141,12 +141,14 @@ uint8_t lb_ipvs_op_cmd(enum lb_op_kind k) {
 	case LB_OP_ADD_DEST: return IPVS_CMD_NEW_DEST;
 	case LB_OP_EDIT_DEST: return IPVS_CMD_SET_DEST;
 	case LB_OP_DEL_DEST: return IPVS_CMD_DEL_DEST;
+	case LB_OP_DRAIN_DEST: return IPVS_CMD_SET_DEST;
 	}
 	return IPVS_CMD_UNSPEC;
 }
 
 static bool op_is_dest(enum lb_op_kind k) {
-	return k == LB_OP_ADD_DEST || k == LB_OP_EDIT_DEST || k == LB_OP_DEL_DEST;
+	return k == LB_OP_ADD_DEST || k == LB_OP_EDIT_DEST || k == LB_OP_DEL_DEST ||
+	       k == LB_OP_DRAIN_DEST;
 }
 
 int lb_ipvs_msg_op(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t flags,
@@ -160,8 +162,14 @@ int lb_ipvs_msg_op(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t f
 		return r;
 	bool full_svc = op->kind == LB_OP_ADD_SVC || op->kind == LB_OP_EDIT_SVC;
 	put_service(b, op->svc, full_svc);
-	if (op_is_dest(op->kind))
+	if (op->kind == LB_OP_DRAIN_DEST) {
+		/* the destination as the kernel has it, but for its weight */
+		struct lb_dest d = *op->dest;
+		d.weight = 0;
+		put_dest(b, op->svc, &d, true);
+	} else if (op_is_dest(op->kind)) {
 		put_dest(b, op->svc, op->dest, op->kind != LB_OP_DEL_DEST);
+	}
 	msg_end(b, off);
 	return 0;
 }

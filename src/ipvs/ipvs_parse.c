@@ -128,6 +128,15 @@ int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out
 	d.weight = nla_get_u32(tb[IPVS_DEST_ATTR_WEIGHT]);
 	d.u_thresh = nla_get_u32(tb[IPVS_DEST_ATTR_U_THRESH]);
 	d.l_thresh = nla_get_u32(tb[IPVS_DEST_ATTR_L_THRESH]);
+	/* every kernel with the netlink interface sends the counts; without them they are unknown,
+	 * which lb_dest_live takes as live */
+	d.conns_known = tb[IPVS_DEST_ATTR_ACTIVE_CONNS] && tb[IPVS_DEST_ATTR_INACT_CONNS];
+	if (d.conns_known) {
+		d.active = nla_get_u32(tb[IPVS_DEST_ATTR_ACTIVE_CONNS]);
+		d.inactive = nla_get_u32(tb[IPVS_DEST_ATTR_INACT_CONNS]);
+	}
+	if (tb[IPVS_DEST_ATTR_PERSIST_CONNS])
+		d.persist = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
 	*out = d;
 	return 0;
 }

@@ -1,6 +1,7 @@
 /* lb_config_load: good fixtures decoded field by field, and file-level failures. The bad fixtures
  * with their exact messages are in test_config_errors.c. Run from the repository root. */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -232,7 +233,132 @@ static void test_minimal_defaults(void **state) {
 	assert_int_equal(s->persist_netmask, htonl(0xffffffff));
 	assert_default_check(&s->check);
 	assert_backend(s, 0, "198.51.100.1:80", 1);
+	assert_int_equal(c->drain_timeout_ms, 60000);
+	assert_int_equal(s->drain_timeout_ms, 60000);
+	assert_false(s->quorum.enabled);
+	assert_int_equal(lb_quorum_min_up(s), 0);
+	assert_null(s->sorry);
+	assert_int_equal(s->n_sorry, 0);
 	lb_config_free(c);
+}
+
+static void assert_sorry(const struct lb_service_conf *s, size_t i, const char *addr, uint32_t w) {
+	assert_true(i < s->n_sorry);
+	assert_addr(&s->sorry[i].addr, addr);
+	assert_int_equal(s->sorry[i].weight, w);
+}
+
+/* drain_timeout from global (written after the services), overridden, and 0s. */
+static void test_drain_timeout(void **state) {
+	struct lb_config *c = load_ok(FIX "good_drain_quorum.yaml");
+	assert_int_equal(c->drain_timeout_ms, 5000);
+	assert_int_equal(c->n_services, 7);
+	assert_int_equal(c->services[0].drain_timeout_ms, 5000);
+	assert_int_equal(c->services[1].drain_timeout_ms, 150000);
+	assert_int_equal(c->services[2].drain_timeout_ms, 0);
+	assert_int_equal(c->services[3].drain_timeout_ms, 5000);
+	lb_config_free(c);
+}
+
+/* global.drain_timeout: 0s makes every service without its own delete at once; 24h is the cap. */
+static void test_drain_global_zero(void **state) {
+	char path[] = "/tmp/ezlb-test-drain-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	static const char yaml[] = "global: {drain_timeout: 0s}\n"
+				   "services:\n"
+				   "  - {name: a, listen: 10.0.0.1:80}\n"
+				   "  - {name: b, listen: 10.0.0.2:80, drain_timeout: 24h}\n";
+	assert_int_equal(write(fd, yaml, sizeof(yaml) - 1), (ssize_t)(sizeof(yaml) - 1));
+	close(fd);
+	struct lb_config *c = load_ok(path);
+	assert_int_equal(c->drain_timeout_ms, 0);
+	assert_int_equal(c->services[0].drain_timeout_ms, 0);
+	assert_int_equal(c->services[1].drain_timeout_ms, 24u * 3600 * 1000);
+	lb_config_free(c);
+	unlink(path);
+}
+
+/* quorum as a count and as a share, on_loss defaults, and sorry servers with and without a
+ * quorum block. */
+static void test_quorum_and_sorry(void **state) {
+	struct lb_config *c = load_ok(FIX "good_drain_quorum.yaml");
+	const struct lb_service_conf *s = &c->services[0]; /* no quorum, no sorry servers */
+	assert_false(s->quorum.enabled);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_FAIL_OPEN);
+	assert_int_equal(s->n_sorry, 0);
+
+	s = &c->services[1]; /* count; on_loss sorry because of sorry_servers */
+	assert_true(s->quorum.enabled);
+	assert_false(s->quorum.pct);
+	assert_int_equal(s->quorum.min_up, 2);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_SORRY);
+	assert_int_equal(lb_quorum_min_up(s), 2);
+	assert_int_equal(s->n_sorry, 2);
+	assert_sorry(s, 0, "10.0.9.9:8080", 7);
+	assert_sorry(s, 1, "10.0.2.1:80", 1); /* default weight; a backend's address */
+	assert_int_equal(s->n_backends, 3);
+
+	s = &c->services[2]; /* 50% of 3, rounded up; no sorry servers: fail_open */
+	assert_true(s->quorum.enabled);
+	assert_true(s->quorum.pct);
+	assert_int_equal(s->quorum.min_up, 50);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_FAIL_OPEN);
+	assert_int_equal(lb_quorum_min_up(s), 2);
+	assert_null(s->sorry);
+
+	s = &c->services[3]; /* sorry_servers alone: keepalived's sorry_server */
+	assert_true(s->quorum.enabled);
+	assert_false(s->quorum.pct);
+	assert_int_equal(s->quorum.min_up, 1);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_SORRY);
+	assert_sorry(s, 0, "[2001:db8:9::9]:443", 1);
+
+	s = &c->services[4]; /* 34% of 3 is 1.02: 2 */
+	assert_true(s->quorum.pct);
+	assert_int_equal(s->quorum.min_up, 34);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_EMPTY);
+	assert_int_equal(lb_quorum_min_up(s), 2);
+
+	s = &c->services[5]; /* sorry servers and no backends */
+	assert_int_equal(s->n_backends, 0);
+	assert_true(s->quorum.enabled);
+	assert_int_equal(lb_quorum_min_up(s), 1);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_SORRY);
+
+	s = &c->services[6]; /* a share of no backends */
+	assert_int_equal(s->n_backends, 0);
+	assert_int_equal(s->quorum.on_loss, LB_ON_LOSS_FAIL_OPEN);
+	assert_int_equal(lb_quorum_min_up(s), 1);
+	lb_config_free(c);
+}
+
+/* lb_quorum_min_up on its own: counts as they are, shares rounded up, off means no minimum. */
+static void test_quorum_min_up(void **state) {
+	struct lb_backend_conf be[10] = {0};
+	struct lb_service_conf s = {.backends = be, .n_backends = 3,
+				    .quorum = {.enabled = true, .min_up = 3}};
+	assert_int_equal(lb_quorum_min_up(&s), 3);
+	s.quorum.pct = true;
+	s.quorum.min_up = 50;
+	assert_int_equal(lb_quorum_min_up(&s), 2); /* 1.5 */
+	s.quorum.min_up = 33;
+	assert_int_equal(lb_quorum_min_up(&s), 1); /* 0.99 */
+	s.quorum.min_up = 34;
+	assert_int_equal(lb_quorum_min_up(&s), 2); /* 1.02 */
+	s.quorum.min_up = 100;
+	assert_int_equal(lb_quorum_min_up(&s), 3);
+	s.quorum.min_up = 1;
+	assert_int_equal(lb_quorum_min_up(&s), 1); /* 0.03 */
+	s.n_backends = 10;
+	s.quorum.min_up = 50;
+	assert_int_equal(lb_quorum_min_up(&s), 5); /* exact */
+	s.quorum.min_up = 51;
+	assert_int_equal(lb_quorum_min_up(&s), 6);
+	s.n_backends = 0;
+	assert_int_equal(lb_quorum_min_up(&s), 1); /* a share of nothing is still one */
+	s.quorum.enabled = false;
+	assert_int_equal(lb_quorum_min_up(&s), 0);
 }
 
 static void test_empty_services(void **state) {
@@ -272,6 +398,30 @@ static void test_example_is_valid(void **state) {
 		assert_int_equal(lb_check_type_of(&c->services[i].check, c->services[i].protocol),
 				 kinds[i]);
 	lb_config_free(c);
+	c = load_ok("examples/drain-quorum.yaml");
+	assert_int_equal(c->drain_timeout_ms, 30000);
+	assert_true(c->services[0].quorum.enabled);
+	assert_true(c->services[0].n_sorry > 0);
+	lb_config_free(c);
+}
+
+/* Every example, including ones added later, is a valid configuration. */
+static void test_every_example_loads(void **state) {
+	DIR *dir = opendir("examples");
+	assert_non_null(dir);
+	size_t seen = 0;
+	struct dirent *e;
+	while ((e = readdir(dir))) {
+		size_t len = strlen(e->d_name);
+		if (len < 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
+			continue;
+		char path[512];
+		snprintf(path, sizeof(path), "examples/%s", e->d_name);
+		lb_config_free(load_ok(path));
+		seen++;
+	}
+	closedir(dir);
+	assert_true(seen >= 3);
 }
 
 /* One failing load: the return value and the only message. */
@@ -400,6 +550,11 @@ int main(void) {
 		cmocka_unit_test(test_empty_services),
 		cmocka_unit_test(test_flow_style),
 		cmocka_unit_test(test_example_is_valid),
+		cmocka_unit_test(test_every_example_loads),
+		cmocka_unit_test(test_drain_timeout),
+		cmocka_unit_test(test_drain_global_zero),
+		cmocka_unit_test(test_quorum_and_sorry),
+		cmocka_unit_test(test_quorum_min_up),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_directory),
 		cmocka_unit_test(test_huge_file),
