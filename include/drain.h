@@ -24,7 +24,8 @@ struct lb_drain {
 	struct lb_svc_key svc;
 	struct lb_addr dest;   /* af 0: the whole service */
 	int64_t since_ms;      /* CLOCK_REALTIME */
-	uint32_t timeout_ms;   /* fixed when the drain began: the service may be gone from the config */
+	uint32_t timeout_ms;   /* the service's drain_timeout (the current one while the service is in
+				* the config; kept for a service that left it) */
 };
 
 struct lb_drains {

@@ -94,8 +94,8 @@ void lb_plan_free(struct lb_plan *p);
  *   ~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: weight 3 -> 5, forward nat -> dr
  *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080
  *   ~ drain dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080: weight 3 -> 0, 2 active connections, timeout 60s
- *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080 (drained: no live connection after 12s)
- *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080 (drain timed out after 60s: 2 active connections)
+ *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080 (drained: no live connection)
+ *   - dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080 (drain timed out: 2 active connections)
  * Edits name exactly the fields that change. */
 #define LB_OP_STRLEN 512
 const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len);

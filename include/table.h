@@ -86,6 +86,8 @@ void lb_service_sort(struct lb_service *s); /* its destinations only */
 /* Binary search: t (resp. s's destinations) must be sorted. */
 struct lb_service *lb_table_find(const struct lb_table *t, const struct lb_svc_key *k);
 struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb_addr *a);
+/* Whether dests[i] repeats dests[i - 1] (a torn dump may list a destination twice). */
+bool lb_service_dup_dest(const struct lb_service *s, size_t i);
 /* Whether a is in s's failed list (binary search). */
 bool lb_service_has_failed(const struct lb_service *s, const struct lb_addr *a);
 /* Appends a to s's failed list (the caller sorts with lb_service_sort). 0 or -ENOMEM. */

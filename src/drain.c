@@ -101,13 +101,13 @@ void lb_drains_free(struct lb_drains *d) {
 
 /* "tcp 10.0.0.1:80 192.168.1.10:8080 1764662400123 60000" ("*" for the whole service) */
 static int parse_line(char *line, void *ud, const char **why) {
-	char proto[8], vip[64], dest[64], key[sizeof(proto) + sizeof(vip) + 1];
+	char proto[16], vip[64], dest[64], key[sizeof(proto) + sizeof(vip) + 1];
 	_Static_assert(sizeof(vip) > LB_ADDRSTRLEN, "%63s must hold any address");
 	long long since;
 	unsigned long timeout;
 	int end = 0;
 	struct lb_drain e = {0};
-	if (sscanf(line, "%7s %63s %63s %lld %lu%n", proto, vip, dest, &since, &timeout, &end) != 5 ||
+	if (sscanf(line, "%15s %63s %63s %lld %lu%n", proto, vip, dest, &since, &timeout, &end) != 5 ||
 	    line[end] != 0 || timeout > UINT32_MAX || since < 0)
 		return *why = "not a drain (expected e.g. \"tcp 10.0.0.1:80 10.1.0.2:8080 1764662400123 60000\")",
 		       -EBADMSG;

@@ -64,9 +64,10 @@ static struct leaving decide(const struct lb_drain *rec, bool live, uint32_t tim
 			l.what = LEAVE_DRAIN, l.evt = LB_DRAIN_START;
 		return l;
 	}
-	l.d.since_ms = rec->since_ms;
-	/* a clock set back makes the drain look younger, never older: it ends late, not early */
-	int64_t elapsed = ctx->now_ms > rec->since_ms ? ctx->now_ms - rec->since_ms : 0;
+	/* a start in the future (the clock was set back, or the record lies) restarts the drain
+	 * from now: it ends late, never early, and never later than one timeout from now */
+	l.d.since_ms = rec->since_ms <= ctx->now_ms ? rec->since_ms : ctx->now_ms;
+	int64_t elapsed = ctx->now_ms - l.d.since_ms;
 	if (!live)
 		l.evt = LB_DRAIN_IDLE;
 	else if (elapsed >= (int64_t)timeout_ms)
@@ -105,12 +106,13 @@ static int plan_leaving_service(struct lb_plan *p, const struct lb_service *have
 	bool live = false;
 	for (size_t i = 0; i < have->n_dests; i++)
 		live |= lb_dest_live(&have->dests[i], have->key.proto);
+	/* (a destination a torn dump lists twice is one destination: drained once, counted once) */
 	struct leaving l = decide(rec, live, rec ? rec->timeout_ms : ctx->leaving_drain_ms, ctx);
 	l.d.svc = have->key;
 	if (l.what == LEAVE_DELETE)
 		return push_drain(p, LB_OP_DEL_SVC, have, NULL, NULL, NULL, l.evt, &l.d);
 	for (size_t i = 0; i < have->n_dests; i++)
-		if (have->dests[i].weight > 0 &&
+		if (have->dests[i].weight > 0 && !lb_service_dup_dest(have, i) &&
 		    push_drain(p, LB_OP_DRAIN_DEST, have, &have->dests[i], have, NULL, LB_DRAIN_START,
 			       &l.d) < 0)
 			return -ENOMEM;
@@ -136,6 +138,8 @@ static int plan_kept_dest(struct lb_plan *p, const struct lb_service *want, cons
 	if (!dest_differs(w, h))
 		return 0;
 	const struct lb_drain *rec = lb_drains_find(ctx->drains, &want->key, &h->addr);
+	if (!rec) /* the whole service drained, and is back in the config */
+		rec = lb_drains_find(ctx->drains, &want->key, NULL);
 	return push_drain(p, LB_OP_EDIT_DEST, want, w, have, h, rec ? LB_DRAIN_CANCEL : LB_DRAIN_NONE,
 			  rec);
 }
@@ -416,12 +420,11 @@ static void fmt_edit_dest(struct line *l, const struct lb_service *s, const stru
 
 /* What a drain is waiting for: live connections as lb_dest_live counts them. */
 static void put_live(struct line *l, const struct lb_dest *d, uint16_t proto) {
+	uint32_t n = proto == IPPROTO_UDP ? d->active + d->inactive : d->active;
 	if (!d->conns_known)
 		put(l, "connections unknown");
-	else if (proto == IPPROTO_UDP)
-		put(l, "%u live connections", d->active + d->inactive);
 	else
-		put(l, "%u active connections", d->active);
+		put(l, "%u %s connection%s", n, proto == IPPROTO_UDP ? "live" : "active", n == 1 ? "" : "s");
 }
 
 static void put_service_live(struct line *l, const struct lb_service *s) {
@@ -429,11 +432,13 @@ static void put_service_live(struct line *l, const struct lb_service *s) {
 	bool known = true;
 	for (size_t i = 0; i < s->n_dests; i++) {
 		const struct lb_dest *d = &s->dests[i];
+		if (lb_service_dup_dest(s, i))
+			continue;
 		known &= d->conns_known;
 		n += d->active + (s->key.proto == IPPROTO_UDP ? d->inactive : 0);
 	}
 	if (known)
-		put(l, "%u live connections", n);
+		put(l, "%u live connection%s", n, n == 1 ? "" : "s");
 	else
 		put(l, "connections unknown");
 }
@@ -443,7 +448,7 @@ static void fmt_drain_dest(struct line *l, const struct lb_op *op) {
 	put_dest_id(l, op->svc, op->dest);
 	put(l, ": weight %u -> 0, ", op->dest->weight);
 	put_live(l, op->dest, op->svc->key.proto);
-	put(l, ", timeout %us", op->drain_timeout_ms / 1000);
+	put(l, ", timeout %gs", op->drain_timeout_ms / 1000.0);
 }
 
 /* Why a delete ends a drain: " (drained: ...)". */

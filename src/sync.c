@@ -218,14 +218,15 @@ static int apply_drains(struct lb_table *next, const struct lb_plan *p) {
 	return 0;
 }
 
-/* Draining destinations of desired services are not in the desired table: kept from the view. */
-static int keep_draining(struct lb_table *next, const struct lb_table *view,
-			 const struct lb_drains *drains) {
+/* Draining destinations of a desired service are not in the desired table: s (the desired
+ * service's copy) gets them back from old (its state before the pass). */
+static int keep_draining_svc(struct lb_service *s, const struct lb_service *old,
+			     const struct lb_drains *drains) {
 	for (size_t i = 0; i < drains->n; i++) {
 		const struct lb_drain *e = &drains->v[i];
-		struct lb_service *s = e->dest.af ? lb_table_find(next, &e->svc) : NULL;
-		const struct lb_service *old = s ? lb_table_find(view, &e->svc) : NULL;
-		const struct lb_dest *od = old ? lb_service_find_dest(old, &e->dest) : NULL;
+		if (!e->dest.af || lb_svc_key_cmp(&e->svc, &s->key) != 0)
+			continue;
+		const struct lb_dest *od = lb_service_find_dest(old, &e->dest);
 		if (!od || lb_service_find_dest(s, &e->dest))
 			continue;
 		struct lb_dest *d = lb_service_add_dest(s);
@@ -235,6 +236,17 @@ static int keep_draining(struct lb_table *next, const struct lb_table *view,
 		lb_service_sort(s);
 	}
 	return 0;
+}
+
+static int keep_draining(struct lb_table *next, const struct lb_table *view,
+			 const struct lb_drains *drains) {
+	int r = 0;
+	for (size_t i = 0; i < next->n && r == 0; i++) {
+		const struct lb_service *old = lb_table_find(view, &next->svcs[i].key);
+		if (old && lb_drains_find(drains, &old->key, NULL) == NULL)
+			r = keep_draining_svc(&next->svcs[i], old, drains);
+	}
+	return r;
 }
 
 /* After a pass where every op succeeded the kernel holds exactly the desired services (with the
@@ -548,6 +560,19 @@ static int drains_change(const struct lb_plan *plan, const struct lb_table *want
 	return r;
 }
 
+/* The view's copy takes want's destinations, now applied, and keeps those that drain. */
+static int update_view(struct lb_service *v, const struct lb_service *want,
+		       const struct lb_drains *drains) {
+	struct lb_service old = {.key = v->key};
+	int r = lb_service_copy_dests(&old, v);
+	if (r == 0)
+		r = lb_service_copy_dests(v, want);
+	if (r == 0)
+		r = keep_draining_svc(v, &old, drains);
+	free(old.dests);
+	return r;
+}
+
 int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_table *view,
 		     const struct lb_drains *drains, struct lb_sync_stats *st) {
 	memset(st, 0, sizeof(*st));
@@ -564,8 +589,7 @@ int lb_sync_targeted(struct lb_ipvs *v, const struct lb_table *want, struct lb_t
 	if (r == 0 && plan.n)
 		r = apply_plan(v, &plan, st, &errs);
 	for (size_t i = 0; i < want->n && r == 0 && plan.n; i++)
-		/* the view's copy takes want's destinations, now applied */
-		r = lb_service_copy_dests(lb_table_find(view, &want->svcs[i].key), &want->svcs[i]);
+		r = update_view(lb_table_find(view, &want->svcs[i].key), &want->svcs[i], drains);
 	lb_plan_free(&plan);
 	return r;
 }

@@ -127,6 +127,10 @@ struct lb_dest *lb_service_find_dest(const struct lb_service *s, const struct lb
 	return bsearch(&probe, s->dests, s->n_dests, sizeof(*s->dests), dest_cmp);
 }
 
+bool lb_service_dup_dest(const struct lb_service *s, size_t i) {
+	return i > 0 && i < s->n_dests && lb_addr_cmp(&s->dests[i - 1].addr, &s->dests[i].addr) == 0;
+}
+
 bool lb_service_has_failed(const struct lb_service *s, const struct lb_addr *a) {
 	return s->n_failed && bsearch(a, s->failed, s->n_failed, sizeof(*s->failed), addr_cmp);
 }

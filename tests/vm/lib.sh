@@ -170,6 +170,18 @@ serve() {
 	done
 }
 
+# serve_echo I [PORT] [NAME]: start a TCP echo server (lbnet serve -e, one process per connection)
+# named NAME (default bI) in namespace bI; unserve stops it (and the connections it serves).
+serve_echo() {
+	local i=$1 port=${2:-8080} pid
+	pid=$(nsrun "b$i" lbnet serve -e -d "[::]:$port" "${3:-b$i}") || return 1
+	track_pid "$pid"
+	echo "$pid" >>"$LB_STATE/pids.b$i"
+}
+
+# vip_add ADDR: one more IPv4 VIP on vip0 (after vm_net_setup).
+vip_add() { ip addr add "$1/32" dev vip0; }
+
 # unserve I: stop backend I's servers (its address stays up: connections are refused).
 unserve() {
 	local pid

@@ -202,6 +202,37 @@ traffic_sum() {
 		"$TRAFFIC_FILE"
 }
 
+# ---- long-lived connections (lbnet hold, against lbnet serve -e) ----
+
+declare -A HOLD_PIDS=()
+# hold_start ID VIP:PORT: a held TCP connection from namespace cl, exchanging a line every
+# HOLD_INTERVAL ms (default 200) with a timeout of HOLD_TIMEOUT ms (default 1000) until
+# hold_stop ID; its output goes to $WORK/hold.ID.out.
+hold_start() {
+	rm -f "$WORK/hold.$1.stop"
+	ip netns exec cl lbnet hold -i "${HOLD_INTERVAL:-200}" -t "${HOLD_TIMEOUT:-1000}" "$2" "$WORK/hold.$1.stop" \
+		>"$WORK/hold.$1.out" 2>&1 &
+	HOLD_PIDS[$1]=$!
+	track_pid "$!"
+}
+# hold_connected ID: it printed "connected NAME" (for wait_for); hold_name ID: that NAME.
+hold_connected() { grep -q '^connected ' "$WORK/hold.$1.out"; }
+hold_name() { sed -n 's/^connected //p' "$WORK/hold.$1.out" | head -n 1; }
+# hold_failures ID: its "failed ..." lines so far (empty: none).
+hold_failures() { grep '^failed' "$WORK/hold.$1.out"; }
+# hold_stop ID: closes the connection; HOLD_RC is lbnet's exit status, HOLD_OUT its output.
+hold_stop() {
+	touch "$WORK/hold.$1.stop"
+	wait "${HOLD_PIDS[$1]}"
+	HOLD_RC=$?
+	HOLD_OUT=$(cat "$WORK/hold.$1.out")
+}
+
+# dest_stats VIP:PORT RIP:PORT: "WEIGHT ACTIVECONN INACTCONN" of a tcp destination, empty when absent.
+dest_stats() { ipvsadm -Ln -t "$1" 2>/dev/null | awk -v r="$2" '$1 == "->" && $2 == r { print $4, $5, $6 }'; }
+# dest_weight VIP:PORT RIP:PORT: its weight, empty when absent.
+dest_weight() { dest_stats "$1" "$2" | cut -d' ' -f1; }
+
 # ---- network ----
 
 # blackhole I: backend I stops answering without a word: its side of the veth goes down, so

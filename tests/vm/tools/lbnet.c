@@ -1,7 +1,11 @@
 /* lbnet: a tiny traffic tool for the VM tests (not part of ezlb).
  *
- *   lbnet serve [-u] [-d] [-p PIDFILE] ADDR:PORT NAME
+ *   lbnet serve [-u | -e] [-d] [-p PIDFILE] ADDR:PORT NAME
  *       TCP: accept, write "NAME\n", close.  UDP (-u): answer each datagram with "NAME\n".
+ *       Echo (-e, TCP): each connection is served by its own child process (the parent goes on
+ *       accepting at once; children are reaped on SIGCHLD, none is left a zombie): it writes
+ *       "NAME\n", then answers every line received with "NAME LINE\n" until the peer closes.
+ *       Children die with the server (SIGTERM to it ends every connection it serves).
  *       The socket is bound before the process detaches (-d), so when the command returns the
  *       server is already listening.  "[::]:PORT" serves IPv4 and IPv6.  Exits on SIGTERM.
  *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT N
@@ -13,14 +17,27 @@
  *       entry per client address and port for minutes, and random ephemeral ports repeat often
  *       enough (birthday odds) to pin a few exchanges to an earlier backend.
  *       Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
+ *   lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE
+ *       One long-lived TCP connection to an echo server (serve -e): connects, reads the NAME
+ *       line and prints "connected NAME"; then every INTERVAL_MS (default 200) sends a line and
+ *       expects its echo within TIMEOUT_MS (default 1000), until the file STOPFILE exists; then
+ *       closes and prints "closed NAME exchanges N failures F".  Each failure (timeout, wrong
+ *       answer, another name, the connection lost) is printed at once as "failed ...", and F
+ *       counts them; a lost connection ends the run at once.  N counts the exchanges answered.
+ *       A connection that cannot be made prints "failed connect: REASON".  Exit status 0 when
+ *       F is 0 (so the name never changed), else 1.  Needs no /dev/fd: the stop is a plain file.
  */
 #define _GNU_SOURCE
 #include "tool.h"
 
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: lbnet serve [-u] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
-			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT (N | --for SECONDS)\n");
+	fprintf(stderr, "usage: lbnet serve [-u | -e] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
+			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT (N | --for SECONDS)\n"
+			"       lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE\n");
 	exit(2);
 }
 
@@ -35,6 +52,99 @@ static void serve_tcp(int fd, const char *msg, size_t n)
 		/* The reply is tiny, so one write into an empty socket buffer never blocks. */
 		if (write(c, msg, n) < 0 && errno != ECONNRESET && errno != EPIPE)
 			perror("lbnet serve: write"); /* health probes reset at once: not news */
+		close(c);
+	}
+}
+
+/* Writes all of buf (blocking fd); 0, or -1 on an error. */
+static int write_all(int fd, const char *buf, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = send(fd, buf, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		buf += w;
+		n -= w;
+	}
+	return 0;
+}
+
+/* Echo child: "NAME\n", then "NAME LINE\n" for each line received, until EOF or an error. */
+static void echo_conn(int c, const char *name)
+{
+	char buf[4096], out[sizeof(buf) + NAME_LEN + 4];
+	size_t len = 0, nlen = strlen(name);
+	if (dprintf(c, "%s\n", name) < 0)
+		return; /* a health probe resets at once: nothing to say */
+	for (;;) {
+		ssize_t r = recv(c, buf + len, sizeof(buf) - len, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		len += r;
+		size_t start = 0;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', len - start);
+			size_t end;
+			if (nl)
+				end = nl - buf;
+			else if (start == 0 && len == sizeof(buf))
+				end = len; /* a line longer than the buffer: echo it in pieces */
+			else
+				break;
+			memcpy(out, name, nlen);
+			out[nlen] = ' ';
+			memcpy(out + nlen + 1, buf + start, end - start);
+			out[nlen + 1 + end - start] = '\n';
+			if (write_all(c, out, nlen + 2 + end - start) < 0)
+				return;
+			start = nl ? end + 1 : end;
+		}
+		memmove(buf, buf + start, len - start);
+		len -= start;
+	}
+}
+
+static void reap(int sig)
+{
+	(void)sig;
+	int e = errno;
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
+	errno = e;
+}
+
+/* Echo server: one child per connection; the parent only accepts, forks and reaps. */
+static void serve_echo(int fd, const char *name)
+{
+	/* SA_RESTART: a child's exit must not look like SIGTERM to accept(). */
+	struct sigaction sa = {.sa_handler = reap, .sa_flags = SA_RESTART | SA_NOCLDSTOP};
+	sigaction(SIGCHLD, &sa, NULL);
+	pid_t parent = getpid();
+	while (!stop) {
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		pid_t pid = fork();
+		if (pid == 0) {
+			signal(SIGTERM, SIG_DFL);
+			signal(SIGINT, SIG_DFL);
+			signal(SIGCHLD, SIG_DFL);
+			/* The connections end with the server (unserve kills the backend whole). */
+			prctl(PR_SET_PDEATHSIG, SIGTERM);
+			if (getppid() != parent)
+				_exit(0);
+			close(fd);
+			echo_conn(c, name);
+			_exit(0);
+		}
+		if (pid < 0) {
+			perror("lbnet serve: fork");
+			usleep(10000);
+		}
 		close(c);
 	}
 }
@@ -55,17 +165,18 @@ static void serve_udp(int fd, const char *msg, size_t n)
 
 static int cmd_serve(int argc, char **argv)
 {
-	int udp = 0, daemonize = 0, opt;
+	int udp = 0, echo = 0, daemonize = 0, opt;
 	const char *pidfile = NULL;
-	while ((opt = getopt(argc, argv, "udp:")) != -1) {
+	while ((opt = getopt(argc, argv, "uedp:")) != -1) {
 		switch (opt) {
 		case 'u': udp = 1; break;
+		case 'e': echo = 1; break;
 		case 'd': daemonize = 1; break;
 		case 'p': pidfile = optarg; break;
 		default: usage();
 		}
 	}
-	if (argc - optind != 2)
+	if (argc - optind != 2 || (udp && echo))
 		usage();
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -84,6 +195,8 @@ static int cmd_serve(int argc, char **argv)
 		return 1;
 	if (udp)
 		serve_udp(fd, msg, n);
+	else if (echo)
+		serve_echo(fd, argv[optind + 1]);
 	else
 		serve_tcp(fd, msg, n);
 	close(fd);
@@ -203,6 +316,152 @@ static int cmd_client(int argc, char **argv)
 	return t.fail ? 1 : 0;
 }
 
+/* ---- hold: one long-lived connection ---- */
+
+struct linebuf {
+	int fd;
+	char buf[4096];
+	size_t len;
+};
+
+/* Reads one line (without its newline, NUL-terminated into line) by deadline: 1 a line, 0 timeout,
+ * -1 EOF, -2 error (errno set). */
+static int read_line(struct linebuf *lb, char *line, size_t size, long long deadline)
+{
+	for (;;) {
+		char *nl = memchr(lb->buf, '\n', lb->len);
+		if (nl || lb->len == sizeof(lb->buf)) {
+			size_t n = nl ? (size_t)(nl - lb->buf) : lb->len;
+			size_t k = n < size - 1 ? n : size - 1;
+			memcpy(line, lb->buf, k);
+			line[k] = 0;
+			size_t used = nl ? n + 1 : n;
+			memmove(lb->buf, lb->buf + used, lb->len - used);
+			lb->len -= used;
+			return 1;
+		}
+		int w = wait_fd(lb->fd, POLLIN, deadline);
+		if (w == 0)
+			return 0;
+		if (w < 0)
+			return -2;
+		ssize_t r = recv(lb->fd, lb->buf + lb->len, sizeof(lb->buf) - lb->len, 0);
+		if (r < 0 && (errno == EAGAIN || errno == EINTR))
+			continue;
+		if (r == 0)
+			return -1;
+		if (r < 0)
+			return -2;
+		lb->len += r;
+	}
+}
+
+static int cmd_hold(int argc, char **argv)
+{
+	long interval_ms = 200, timeout_ms = 1000;
+	int opt;
+	while ((opt = getopt(argc, argv, "i:t:")) != -1) {
+		switch (opt) {
+		case 'i': interval_ms = strtol(optarg, NULL, 10); break;
+		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2 || interval_ms <= 0 || timeout_ms <= 0)
+		usage();
+	const char *stopfile = argv[optind + 1];
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr("lbnet hold", argv[optind], false, &ss, &len) < 0)
+		return 2;
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct linebuf lb;
+	char name[NAME_LEN + 2], line[512];
+	long long deadline = mono_ms() + timeout_ms;
+	lb.fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (lb.fd < 0) {
+		printf("failed connect: socket: %s\n", strerror(errno));
+		return 1;
+	}
+	if (connect(lb.fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+		printf("failed connect: %s\n", strerror(errno));
+		return 1;
+	}
+	int r = read_line(&lb, line, sizeof(line), deadline); /* the NAME line also proves the connect */
+	if (r != 1 || !line[0] || strlen(line) > NAME_LEN || strchr(line, ' ')) {
+		if (r == 1)
+			printf("failed connect: bad greeting \"%s\"\n", line);
+		else if (r == 0)
+			printf("failed connect: no greeting within %ld ms\n", timeout_ms);
+		else if (r == -1)
+			printf("failed connect: closed by the peer\n");
+		else
+			printf("failed connect: %s\n", strerror(errno));
+		return 1;
+	}
+	snprintf(name, sizeof(name), "%s", line);
+	printf("connected %s\n", name);
+
+	long exchanges = 0, failures = 0;
+	bool lost = false;
+	long long next = mono_ms();
+	for (long seq = 1; access(stopfile, F_OK) != 0; seq++) {
+		char req[64], want[NAME_LEN + 80];
+		int n = snprintf(req, sizeof(req), "ping %ld\n", seq);
+		snprintf(want, sizeof(want), "%s ping %ld", name, seq);
+		if (write_all(lb.fd, req, n) < 0) { /* the socket buffer is nearly empty: never blocks long */
+			failures++;
+			if (errno == EAGAIN) {
+				printf("failed exchange %ld: send buffer full\n", seq);
+			} else {
+				printf("failed exchange %ld: send: %s\n", seq, strerror(errno));
+				lost = true;
+				break;
+			}
+		} else {
+			deadline = mono_ms() + timeout_ms;
+			for (;;) {
+				r = read_line(&lb, line, sizeof(line), deadline);
+				if (r == 1 && strcmp(line, want) == 0) {
+					exchanges++;
+					break;
+				}
+				if (r == 1) {
+					long k;
+					char other[NAME_LEN + 2];
+					/* a late answer to an exchange that timed out: skip it */
+					if (sscanf(line, "%65s ping %ld", other, &k) == 2 && strcmp(other, name) == 0 &&
+					    k < seq)
+						continue;
+					printf("failed exchange %ld: answer \"%s\", expected \"%s\"\n", seq, line, want);
+				} else if (r == 0) {
+					printf("failed exchange %ld: no answer within %ld ms\n", seq, timeout_ms);
+				} else if (r == -1) {
+					printf("failed exchange %ld: connection closed by the peer\n", seq);
+					lost = true;
+				} else {
+					printf("failed exchange %ld: recv: %s\n", seq, strerror(errno));
+					lost = true;
+				}
+				failures++;
+				break;
+			}
+			if (lost)
+				break;
+		}
+		/* Next tick; the stop file is looked at every 50 ms meanwhile. */
+		next += interval_ms;
+		for (long long now = mono_ms(); now < next && access(stopfile, F_OK) != 0; now = mono_ms())
+			usleep((next - now > 50 ? 50 : next - now) * 1000);
+		if (mono_ms() > next + interval_ms)
+			next = mono_ms(); /* fell behind (a timeout): no burst to catch up */
+	}
+	close(lb.fd);
+	printf("closed %s exchanges %ld failures %ld\n", name, exchanges, failures);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -212,5 +471,7 @@ int main(int argc, char **argv)
 		return cmd_serve(argc - 1, argv + 1);
 	if (strcmp(argv[1], "client") == 0)
 		return cmd_client(argc - 1, argv + 1);
+	if (strcmp(argv[1], "hold") == 0)
+		return cmd_hold(argc - 1, argv + 1);
 	usage();
 }
