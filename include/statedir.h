@@ -6,6 +6,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -87,8 +88,12 @@ int lb_statefile_read(const struct lb_statedir *sd, const char *name, const char
 		      size_t max_line, lb_statefile_line_fn fn, void *ud, unsigned *lineno,
 		      const char **why);
 
-/* Replaces name with text atomically and durably: a new temporary file written and fsynced,
- * renamed over name, the directory fsynced; the temporary file is removed on failure. Returns 0
- * or a negative errno with *step saying which step failed. Not logged. */
-int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *text, size_t len,
-		       const char **step);
+/* Writes the body of a file: one line per entry, each ending in a newline. */
+typedef void (*lb_statefile_emit_fn)(FILE *f, const void *ud);
+
+/* Replaces name with header, a newline and what emit writes, atomically and durably: a new
+ * temporary file written and fsynced, renamed over name, the directory fsynced; the temporary
+ * file is removed on failure. Returns 0 or a negative errno with *step saying which step
+ * failed. Not logged. */
+int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *header,
+		       lb_statefile_emit_fn emit, const void *ud, const char **step);

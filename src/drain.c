@@ -143,30 +143,19 @@ int lb_drains_load(const struct lb_statedir *sd, struct lb_drains *out) {
 	return r;
 }
 
-static char *render(const struct lb_drains *d, size_t *len) {
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-	if (!f)
-		return NULL;
-	fprintf(f, "%s\n", HEADER);
+static void emit(FILE *f, const void *ud) {
+	const struct lb_drains *d = ud;
 	for (size_t i = 0; i < d->n; i++) {
 		char key[LB_SVC_KEYSTRLEN], dest[LB_ADDRSTRLEN];
 		const struct lb_drain *e = &d->v[i];
 		fprintf(f, "%s %s %" PRId64 " %" PRIu32 "\n", lb_svc_key_fmt(&e->svc, key, sizeof(key)),
 			e->dest.af ? lb_addr_fmt(&e->dest, dest) : "*", e->since_ms, e->timeout_ms);
 	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
 }
 
 int lb_drains_save(const struct lb_statedir *sd, const struct lb_drains *d) {
-	size_t len;
-	const char *step = "format";
-	_cleanup_free_ char *text = render(d, &len);
-	int r = text ? lb_statefile_write(sd, LB_DRAINS_FILE, text, len, &step) : -ENOMEM;
+	const char *step = NULL;
+	int r = lb_statefile_write(sd, LB_DRAINS_FILE, HEADER, emit, d, &step);
 	if (r < 0)
 		log_error("cannot save drain record %s/" LB_DRAINS_FILE ": %s: %s", sd->path, step,
 			  strerror(-r));

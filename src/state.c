@@ -110,28 +110,17 @@ int lb_owned_load(const struct lb_statedir *sd, struct lb_owned *out) {
 
 /* ---- save ---- */
 
-static char *render(const struct lb_owned *o, size_t *len) {
-	char *text = NULL;
-	FILE *f = open_memstream(&text, len);
-	if (!f)
-		return NULL;
-	fprintf(f, "%s\n", HEADER);
+static void emit(FILE *f, const void *ud) {
+	const struct lb_owned *o = ud;
 	for (size_t i = 0; i < o->n; i++) {
 		char key[LB_SVC_KEYSTRLEN];
 		fprintf(f, "%s\n", lb_svc_key_fmt(&o->keys[i], key, sizeof(key)));
 	}
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
 }
 
 int lb_owned_save(const struct lb_statedir *sd, const struct lb_owned *o) {
-	size_t len;
-	const char *step = "format";
-	_cleanup_free_ char *text = render(o, &len);
-	int r = text ? lb_statefile_write(sd, LB_OWNED_FILE, text, len, &step) : -ENOMEM;
+	const char *step = NULL;
+	int r = lb_statefile_write(sd, LB_OWNED_FILE, HEADER, emit, o, &step);
 	if (r < 0) {
 		log_error("cannot save ownership record %s/" LB_OWNED_FILE ": %s: %s", sd->path, step,
 			  strerror(-r));

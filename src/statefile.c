@@ -98,9 +98,27 @@ static int write_tmp(const struct lb_statedir *sd, const char *name, char *tmp, 
 	return 0;
 }
 
-int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *text, size_t len,
-		       const char **step) {
+static char *render(const char *header, lb_statefile_emit_fn emit, const void *ud, size_t *len) {
+	char *text = NULL;
+	FILE *f = open_memstream(&text, len);
+	if (!f)
+		return NULL;
+	fprintf(f, "%s\n", header);
+	emit(f, ud);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *header,
+		       lb_statefile_emit_fn emit, const void *ud, const char **step) {
 	char tmp[LB_STATEDIR_TMPNAME_MAX] = "";
+	size_t len;
+	_cleanup_free_ char *text = render(header, emit, ud, &len);
+	if (!text)
+		return *step = "format", -ENOMEM;
 	int r = write_tmp(sd, name, tmp, text, len, step);
 	if (r < 0 && tmp[0])
 		lb_statedir_discard(sd, tmp);
