@@ -1,70 +1,19 @@
 /* The drain record: the sorted set (put, find, merge, eq, copy), and the file in the state
  * directory (round trip, missing, corrupt, symbolic link, FIFO, directory). */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cmocka.h>
+#define STATEDIR_TEST_NAME "drain"
+#include "drain_spec.h"
+#include "statedir_test.h"
 
 #include "drain.h"
-#include "log.h"
 #include "state.h"
-#include "statedir.h"
-#include "util.h"
 
-static char dir[] = "/tmp/ezlb-test-drain-XXXXXX";
-
-/* ---- entries as text: "proto vip dest|* since timeout" ---- */
-
-static struct lb_drain entry(const char *s) {
-	char proto[16], vip[64], dest[64], key[96];
-	long long since;
-	unsigned long timeout;
-	int end = -1;
-	struct lb_drain e;
-	memset(&e, 0, sizeof(e));
-	assert_int_equal(sscanf(s, " %15s %63s %63s %lld %lu %n", proto, vip, dest, &since, &timeout,
-				&end), 5);
-	assert_true(end > 0 && s[end] == 0);
-	snprintf(key, sizeof(key), "%s %s", proto, vip);
-	assert_int_equal(lb_svc_key_parse(key, &e.svc), 0);
-	if (strcmp(dest, "*") != 0)
-		assert_int_equal(lb_addr_parse(dest, &e.dest), 0);
-	e.since_ms = since;
-	e.timeout_ms = (uint32_t)timeout;
-	return e;
-}
+/* ---- entries as text: "proto vip dest|* since timeout" (drain_spec.h) ---- */
 
 static void put(struct lb_drains *d, const char *s) {
-	struct lb_drain e = entry(s);
+	struct lb_drain e = drain_entry(s);
 	assert_int_equal(lb_drains_put(d, &e), 0);
-}
-
-/* The set as "e1; e2; ...", to compare with one string. */
-static const char *dump(const struct lb_drains *d, char *buf, size_t len) {
-	size_t off = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		char k[LB_SVC_KEYSTRLEN], a[LB_ADDRSTRLEN];
-		const struct lb_drain *e = &d->v[i];
-		off += (size_t)snprintf(buf + off, len - off, "%s%s %s %lld %u", i ? "; " : "",
-					lb_svc_key_fmt(&e->svc, k, sizeof(k)),
-					e->dest.af ? lb_addr_fmt(&e->dest, a) : "*", (long long)e->since_ms,
-					e->timeout_ms);
-		assert_true(off < len);
-	}
-	return buf;
 }
 
 /* find by the text of an entry's key ("proto vip dest|*"); NULL if absent */
@@ -90,7 +39,7 @@ static void test_put_find(void **state) {
 	struct lb_drains d = {0};
 	char buf[1024];
 	assert_null(find(&d, "tcp 10.0.0.1:80", NULL)); /* an empty set answers */
-	struct lb_drain probe = entry("tcp 10.0.0.1:80 * 1 1");
+	struct lb_drain probe = drain_entry("tcp 10.0.0.1:80 * 1 1");
 	assert_null(lb_drains_find(NULL, &probe.svc, NULL)); /* no record at all */
 	put(&d, "udp [2001:db8::1]:53 [2001:db8::10]:53 5 50");
 	put(&d, "tcp 10.0.0.1:80 192.168.1.11:8080 3 30");
@@ -100,7 +49,7 @@ static void test_put_find(void **state) {
 	put(&d, "sctp 10.0.0.3:9 * 6 60");
 	put(&d, "tcp 10.0.0.0:80 192.168.1.10:8080 4 40");
 	/* by service key (protocol, family, address, port), then destination: "*" (af 0) first */
-	assert_string_equal(dump(&d, buf, sizeof(buf)),
+	assert_string_equal(drains_fmt(&d, buf, sizeof(buf)),
 			    "tcp 10.0.0.0:80 192.168.1.10:8080 4 40; "
 			    "tcp 10.0.0.1:80 * 1 10; "
 			    "tcp 10.0.0.1:80 192.168.1.10:8080 2 20; "
@@ -172,7 +121,7 @@ static void test_merge(void **state) {
 	put(&from, "tcp 10.0.0.1:80 192.168.1.11:8080 2 10"); /* kept */
 	put(&from, "tcp 10.0.0.1:80 192.168.1.12:8080 9 60"); /* new */
 	assert_int_equal(lb_drains_merge(&d, &keys, &from), 0);
-	assert_string_equal(dump(&d, buf, sizeof(buf)),
+	assert_string_equal(drains_fmt(&d, buf, sizeof(buf)),
 			    "tcp 10.0.0.1:80 192.168.1.11:8080 2 10; "
 			    "tcp 10.0.0.1:80 192.168.1.12:8080 9 60; "
 			    "tcp 10.0.0.2:80 192.168.1.10:8080 3 10; "
@@ -189,7 +138,7 @@ static void test_merge(void **state) {
 	assert_int_equal(d.n, 0);
 	/* into an empty record */
 	assert_int_equal(lb_drains_merge(&d, &keys, &from), 0);
-	assert_string_equal(dump(&d, buf, sizeof(buf)),
+	assert_string_equal(drains_fmt(&d, buf, sizeof(buf)),
 			    "tcp 10.0.0.1:80 192.168.1.11:8080 2 10; tcp 10.0.0.1:80 192.168.1.12:8080 9 60");
 	lb_drains_free(&d);
 	lb_drains_free(&from);
@@ -241,68 +190,11 @@ static void test_eq_copy(void **state) {
 
 /* ---- the file ---- */
 
-static char *path_in(const char *name) {
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
-static void write_bytes(const char *path, const char *data, size_t len) {
-	FILE *f = fopen(path, "we");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-	write_bytes(path, text, strlen(text));
-}
-
-static char *read_file(const char *path) {
-	FILE *f = fopen(path, "re");
-	assert_non_null(f);
-	char *buf = calloc(1, 8192);
-	assert_non_null(buf);
-	size_t n = fread(buf, 1, 8191, f);
-	buf[n] = 0;
-	fclose(f);
-	return buf;
-}
-
-static void sd_open(const char *name, struct lb_statedir *sd) {
-	_cleanup_free_ char *p = path_in(name);
-	assert_int_equal(lb_statedir_open(p, sd), 0);
-}
-
-/* The names in a directory other than . and .., as "a b c" (sorted). */
-static void list_dir(const char *name, char *buf, size_t len) {
-	_cleanup_free_ char *p = path_in(name);
-	struct dirent **e;
-	int n = scandir(p, &e, NULL, alphasort);
-	assert_true(n >= 0);
-	buf[0] = 0;
-	for (int i = 0; i < n; i++) {
-		if (e[i]->d_name[0] != '.')
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " " : "", e[i]->d_name);
-		free(e[i]);
-	}
-	free(e);
-}
-
 /* Runs load with stderr (where log lines go off the journal) captured into buf. */
 static int load_logged(const struct lb_statedir *sd, struct lb_drains *d, char *buf, size_t len) {
-	_cleanup_free_ char *cap = path_in("stderr");
-	int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	int saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	int saved = stderr_capture_begin();
 	int r = lb_drains_load(sd, d);
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	close(fd);
-	_cleanup_free_ char *text = read_file(cap);
-	snprintf(buf, len, "%s", text);
+	stderr_capture_end(saved, buf, len);
 	return r;
 }
 
@@ -337,7 +229,7 @@ static void test_roundtrip(void **state) {
 	assert_string_equal(a, "drains"); /* no temporary file left behind */
 	put(&back, "tcp 10.9.9.9:1 * 1 1"); /* load replaces what was there */
 	assert_int_equal(lb_drains_load(&sd, &back), 0);
-	assert_string_equal(dump(&back, b, sizeof(b)), dump(&d, a, sizeof(a)));
+	assert_string_equal(drains_fmt(&back, b, sizeof(b)), drains_fmt(&d, a, sizeof(a)));
 	assert_true(lb_drains_eq(&back, &d));
 	/* saved again over itself: the same */
 	assert_int_equal(lb_drains_save(&sd, &back), 0);
@@ -366,7 +258,7 @@ static void test_comments_and_blank_lines(void **state) {
 	write_file(path, "# ezlb drains v1\n\n# by hand\nudp 10.0.0.2:53 * 5 6\n"
 			 "tcp 10.0.0.1:80 192.168.1.10:8080 1 2\n\n");
 	assert_int_equal(lb_drains_load(&sd, &d), 0);
-	assert_string_equal(dump(&d, buf, sizeof(buf)),
+	assert_string_equal(drains_fmt(&d, buf, sizeof(buf)),
 			    "tcp 10.0.0.1:80 192.168.1.10:8080 1 2; udp 10.0.0.2:53 * 5 6");
 	lb_drains_free(&d);
 	lb_statedir_close(&sd);
@@ -417,34 +309,29 @@ static const char *const corrupt[] = {
 	"# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 18446744073709551616\n",   /* past 64 bits */
 };
 
+/* The loader of the corrupt cases (statedir_test.h): into a record that held an entry. */
+static int load_over_one(const struct lb_statedir *sd, size_t *n) {
+	struct lb_drains d = {0};
+	put(&d, "tcp 10.9.9.9:80 * 1 1");
+	int r = lb_drains_load(sd, &d);
+	*n = d.n;
+	lb_drains_free(&d);
+	return r;
+}
+
 static void test_corrupt(void **state) {
 	_cleanup_free_ char *path = path_in("corrupt/drains");
 	struct lb_statedir sd;
 	sd_open("corrupt", &sd);
-	for (size_t i = 0; i < ARRAY_SIZE(corrupt); i++) {
-		struct lb_drains d = {0};
-		put(&d, "tcp 10.9.9.9:80 * 1 1");
-		write_file(path, corrupt[i]);
-		print_message("  corrupt[%zu]\n", i);
-		assert_int_equal(lb_drains_load(&sd, &d), -EBADMSG);
-		assert_int_equal(d.n, 0);
-		lb_drains_free(&d);
-	}
+	assert_all_refused(&sd, path, corrupt, ARRAY_SIZE(corrupt), load_over_one);
 	/* a line far too long */
-	char big[2048] = "# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 60000";
-	size_t n = strlen(big);
-	memset(big + n, '0', 1500 - n);
-	strcpy(big + 1500, "\n");
-	write_bytes(path, big, strlen(big));
-	struct lb_drains d = {0};
-	assert_int_equal(lb_drains_load(&sd, &d), -EBADMSG);
-	assert_int_equal(d.n, 0);
+	assert_long_line_refused(&sd, path, "# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 60000", '0',
+				 load_over_one);
 	/* a NUL byte inside a line that would parse if the line ended there */
 	static const char nul[] = "# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 60000\0junk\n";
-	write_bytes(path, nul, sizeof(nul) - 1);
-	assert_int_equal(lb_drains_load(&sd, &d), -EBADMSG);
-	assert_int_equal(d.n, 0);
+	assert_refused(&sd, path, nul, sizeof(nul) - 1, load_over_one);
 	/* a good file after all that loads */
+	struct lb_drains d = {0};
 	write_file(path, "# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 60000\n");
 	assert_int_equal(lb_drains_load(&sd, &d), 0);
 	assert_int_equal(d.n, 1);
@@ -559,23 +446,10 @@ static void test_roundtrip_unknown_protocol(void **state) {
 	put(&d, "proto-9 10.0.0.1:80 * 1000 60000");
 	assert_int_equal(lb_drains_save(&sd, &d), 0);
 	assert_int_equal(lb_drains_load(&sd, &back), 0);
-	assert_string_equal(dump(&back, b, sizeof(b)), dump(&d, a, sizeof(a)));
+	assert_string_equal(drains_fmt(&back, b, sizeof(b)), drains_fmt(&d, a, sizeof(a)));
 	lb_drains_free(&d);
 	lb_drains_free(&back);
 	lb_statedir_close(&sd);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-	return remove(path);
-}
-
-static int setup(void **state) {
-	log_set_max_level(LOG_DEBUG);
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void) {

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "drain.h"
+#include "drain_spec.h"
 #include "reconcile.h"
 #include "state.h"
 #include "table.h"
@@ -34,10 +35,7 @@
  * with a or i has known connection counts (conns_known; the other count is 0); without either,
  * its counts are unknown (as in a desired table), which lb_dest_live counts as live.
  *
- * ---- specs -> drain records ----
- * record:  entry ("; " entry)*
- * entry:   proto vip dest since_ms timeout_ms, dest "*" for a whole service, e.g.
- *          "tcp 10.0.0.1:80 192.168.1.11:8080 1000 60000; tcp 10.0.0.9:80 * 1000 60000" */
+ * ---- specs -> drain records: drains_from and drains_fmt, drain_spec.h ---- */
 
 static void parse_dest(struct lb_service *s, char *spec) {
 	char *save = NULL, *tok = strtok_r(spec, " ", &save);
@@ -138,50 +136,6 @@ static void owned_from(const char *spec, struct lb_owned *o) {
 		assert_int_equal(lb_owned_add(o, &k), 0);
 	}
 	free(buf);
-}
-
-/* NULL is the empty record. Each (service, dest) may appear once. */
-static void drains_from(const char *spec, struct lb_drains *d) {
-	if (!spec)
-		return;
-	char *buf = strdup(spec), *save = NULL;
-	assert_non_null(buf);
-	for (char *e = strtok_r(buf, ";", &save); e; e = strtok_r(NULL, ";", &save)) {
-		char proto[16], vip[64], dest[64], key[96];
-		long long since;
-		unsigned long timeout;
-		int end = -1;
-		struct lb_drain x;
-		memset(&x, 0, sizeof(x));
-		assert_int_equal(sscanf(e, " %15s %63s %63s %lld %lu %n", proto, vip, dest, &since,
-					&timeout, &end), 5);
-		assert_true(end > 0 && e[end] == 0);
-		snprintf(key, sizeof(key), "%s %s", proto, vip);
-		assert_int_equal(lb_svc_key_parse(key, &x.svc), 0);
-		if (strcmp(dest, "*") != 0)
-			assert_int_equal(lb_addr_parse(dest, &x.dest), 0);
-		x.since_ms = since;
-		x.timeout_ms = (uint32_t)timeout;
-		assert_null(lb_drains_find(d, &x.svc, x.dest.af ? &x.dest : NULL));
-		assert_int_equal(lb_drains_put(d, &x), 0);
-	}
-	free(buf);
-}
-
-/* The record in the spec's syntax, to compare with one string. */
-static const char *drains_fmt(const struct lb_drains *d, char *buf, size_t len) {
-	size_t off = 0;
-	buf[0] = 0;
-	for (size_t i = 0; i < d->n; i++) {
-		char k[LB_SVC_KEYSTRLEN], a[LB_ADDRSTRLEN];
-		const struct lb_drain *e = &d->v[i];
-		off += (size_t)snprintf(buf + off, len - off, "%s%s %s %lld %u", i ? "; " : "",
-					lb_svc_key_fmt(&e->svc, k, sizeof(k)),
-					e->dest.af ? lb_addr_fmt(&e->dest, a) : "*", (long long)e->since_ms,
-					e->timeout_ms);
-		assert_true(off < len);
-	}
-	return buf;
 }
 
 /* ---- table helpers: deep copy, apply a plan as the kernel would, compare ---- */
@@ -1163,12 +1117,22 @@ static void set_conns(struct lb_dest *d, uint32_t active, uint32_t inactive) {
 	d->inactive = inactive;
 }
 
+/* The opening of the stories of one destination's drain: web wants D10 alone and drains over
+ * timeout_s; the kernel still has D11 (weight 3, 2 active connections); the pass at 1000 starts
+ * D11's drain. */
+static void sim_start_d11_drain(struct sim *s, unsigned timeout_s) {
+	char desired[128], line[LB_OP_STRLEN], rec[128];
+	snprintf(desired, sizeof(desired), WEB " wrr d%u | " D10, timeout_s);
+	build(&s->b, desired, K_WEB " wrr | " D10 ", " D11 " w3 a2", K_WEB);
+	snprintf(line, sizeof(line),
+		 "~ drain " DW D11 ": weight 3 -> 0, 2 active connections, timeout %us", timeout_s);
+	snprintf(rec, sizeof(rec), K_WEB " " D11 " 1000 %u", timeout_s * 1000);
+	sim_step(s, 1000, (const char *[]){line, NULL}, rec);
+}
+
 static void test_sim_dest_drain(void **state) {
 	struct sim s = {0};
-	build(&s.b, WEB " wrr d60 | " D10, K_WEB " wrr | " D10 ", " D11 " w3 a2", K_WEB);
-	sim_step(&s, 1000, (const char *[]){"~ drain " DW D11 ": weight 3 -> 0, 2 active connections, "
-					    "timeout 60s", NULL},
-		 K_WEB " " D11 " 1000 60000");
+	sim_start_d11_drain(&s, 60);
 	sim_step(&s, 30000, (const char *[]){NULL}, K_WEB " " D11 " 1000 60000");
 	sim_dest(&s, K_WEB, D11)->weight = 2; /* someone else */
 	sim_step(&s, 40000, (const char *[]){"~ drain " DW D11 ": weight 2 -> 0, 2 active connections, "
@@ -1182,10 +1146,7 @@ static void test_sim_dest_drain(void **state) {
 
 static void test_sim_dest_timeout_then_back(void **state) {
 	struct sim s = {0};
-	build(&s.b, WEB " wrr d10 | " D10, K_WEB " wrr | " D10 ", " D11 " w3 a2", K_WEB);
-	sim_step(&s, 1000, (const char *[]){"~ drain " DW D11 ": weight 3 -> 0, 2 active connections, "
-					    "timeout 10s", NULL},
-		 K_WEB " " D11 " 1000 10000");
+	sim_start_d11_drain(&s, 10);
 	sim_step(&s, 11000, (const char *[]){"- " DW D11 " (drain timed out: 2 active connections)",
 					     NULL}, NULL);
 	/* the config brings it back: an add, nothing to cancel */
@@ -1196,10 +1157,7 @@ static void test_sim_dest_timeout_then_back(void **state) {
 
 static void test_sim_cancel_and_restart(void **state) {
 	struct sim s = {0};
-	build(&s.b, WEB " wrr d60 | " D10, K_WEB " wrr | " D10 ", " D11 " w3 a2", K_WEB);
-	sim_step(&s, 1000, (const char *[]){"~ drain " DW D11 ": weight 3 -> 0, 2 active connections, "
-					    "timeout 60s", NULL},
-		 K_WEB " " D11 " 1000 60000");
+	sim_start_d11_drain(&s, 60);
 	/* back in the config: the drain is cancelled */
 	sim_set_desired(&s, WEB " wrr d60 | " D10 ", " D11 " w3");
 	sim_step(&s, 5000, (const char *[]){"~ " DW D11 ": weight 0 -> 3 (drain cancelled)", NULL}, NULL);

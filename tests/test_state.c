@@ -1,26 +1,8 @@
 /* The ownership record: the sorted set, and the file (roundtrip, missing, corrupt, atomic). */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#define STATEDIR_TEST_NAME "state"
+#include "statedir_test.h"
 
-#include <cmocka.h>
-
-#include "log.h"
 #include "state.h"
-#include "statedir.h"
-#include "util.h"
-
-static char dir[] = "/tmp/ezlb-test-state-XXXXXX";
 
 static void key(const char *s, struct lb_svc_key *k) {
 	assert_int_equal(lb_svc_key_parse(s, k), 0);
@@ -48,55 +30,6 @@ static const char *dump(const struct lb_owned *o, char *buf, size_t len) {
 					lb_svc_key_fmt(&o->keys[i], k, sizeof(k)));
 		assert_true(off < len);
 	}
-	return buf;
-}
-
-static char *path_in(const char *name) {
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
-static void write_bytes(const char *path, const char *data, size_t len) {
-	FILE *f = fopen(path, "we");
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	assert_int_equal(fclose(f), 0);
-}
-
-static void write_file(const char *path, const char *text) {
-	write_bytes(path, text, strlen(text));
-}
-
-/* The state directory dir/name, made if missing. */
-static void sd_open(const char *name, struct lb_statedir *sd) {
-	_cleanup_free_ char *p = path_in(name);
-	assert_int_equal(lb_statedir_open(p, sd), 0);
-}
-
-/* The names in a directory other than . and .., as "a b c" (sorted). */
-static void list_dir(const char *name, char *buf, size_t len) {
-	_cleanup_free_ char *p = path_in(name);
-	struct dirent **e;
-	int n = scandir(p, &e, NULL, alphasort);
-	assert_true(n >= 0);
-	buf[0] = 0;
-	for (int i = 0; i < n; i++) {
-		if (e[i]->d_name[0] != '.')
-			snprintf(buf + strlen(buf), len - strlen(buf), "%s%s", buf[0] ? " " : "", e[i]->d_name);
-		free(e[i]);
-	}
-	free(e);
-}
-
-static char *read_file(const char *path) {
-	FILE *f = fopen(path, "re");
-	assert_non_null(f);
-	char *buf = calloc(1, 4096);
-	assert_non_null(buf);
-	size_t n = fread(buf, 1, 4095, f);
-	buf[n] = 0;
-	fclose(f);
 	return buf;
 }
 
@@ -313,51 +246,35 @@ static const char *const corrupt[] = {
 	"# ezlb owned services v1\r\ntcp 10.0.0.1:80\r\n",    /* CRLF */
 };
 
+/* The loader of the corrupt cases (statedir_test.h): into a record that held a key. */
+static int load_over_one(const struct lb_statedir *sd, size_t *n) {
+	struct lb_owned o = {0};
+	add(&o, "tcp 10.0.0.1:80");
+	int r = lb_owned_load(sd, &o);
+	*n = o.n;
+	lb_owned_free(&o);
+	return r;
+}
+
 static void test_corrupt(void **state) {
 	_cleanup_free_ char *path = path_in("corrupt/owned");
 	struct lb_statedir sd;
 	sd_open("corrupt", &sd);
-	for (size_t i = 0; i < ARRAY_SIZE(corrupt); i++) {
-		struct lb_owned o = {0};
-		add(&o, "tcp 10.0.0.1:80");
-		write_file(path, corrupt[i]);
-		print_message("  corrupt[%zu]\n", i);
-		assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
-		assert_int_equal(o.n, 0);
-		lb_owned_free(&o);
-	}
+	assert_all_refused(&sd, path, corrupt, ARRAY_SIZE(corrupt), load_over_one);
 	/* a line far too long to be a key */
-	char big[2048] = "# ezlb owned services v1\ntcp 10.0.0.1:80";
-	size_t n = strlen(big);
-	memset(big + n, ' ', 1500 - n);
-	strcpy(big + 1500, "\n");
-	write_bytes(path, big, strlen(big));
-	struct lb_owned o = {0};
-	assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
-	assert_int_equal(o.n, 0);
+	assert_long_line_refused(&sd, path, "# ezlb owned services v1\ntcp 10.0.0.1:80", ' ',
+				 load_over_one);
 	/* a NUL byte inside a line that would parse if the line ended there */
 	static const char nul[] = "# ezlb owned services v1\ntcp 10.0.0.1:80\0tcp 10.0.0.2:80\n";
-	write_bytes(path, nul, sizeof(nul) - 1);
-	assert_int_equal(lb_owned_load(&sd, &o), -EBADMSG);
-	assert_int_equal(o.n, 0);
-	lb_owned_free(&o);
+	assert_refused(&sd, path, nul, sizeof(nul) - 1, load_over_one);
 	lb_statedir_close(&sd);
 }
 
 /* Runs load with stderr (where log lines go off the journal) captured into buf. */
 static int load_logged(const struct lb_statedir *sd, struct lb_owned *o, char *buf, size_t len) {
-	_cleanup_free_ char *cap = path_in("stderr");
-	int fd = open(cap, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	assert_true(fd >= 0);
-	int saved = dup(STDERR_FILENO);
-	assert_true(saved >= 0);
-	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	int saved = stderr_capture_begin();
 	int r = lb_owned_load(sd, o);
-	assert_true(dup2(saved, STDERR_FILENO) >= 0);
-	close(saved);
-	close(fd);
-	_cleanup_free_ char *text = read_file(cap);
-	snprintf(buf, len, "%s", text);
+	stderr_capture_end(saved, buf, len);
 	return r;
 }
 
@@ -424,19 +341,6 @@ static void test_io_errors(void **state) {
 	lb_owned_free(&o);
 	lb_statedir_close(&sd);
 	lb_statedir_close(&sd2);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-	return remove(path);
-}
-
-static int setup(void **state) {
-	log_set_max_level(LOG_DEBUG); /* the messages are part of what is checked by eye */
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void) {

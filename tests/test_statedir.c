@@ -1,38 +1,8 @@
 /* The state directory: what is refused, the single-instance lock, leftover temporary files. */
-#include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <cmocka.h>
-
-#include "log.h"
-#include "statedir.h"
-#include "util.h"
-
-static char dir[] = "/tmp/ezlb-test-statedir-XXXXXX";
-
-static char *path_in(const char *name) {
-	char *p;
-	assert_true(asprintf(&p, "%s/%s", dir, name) > 0);
-	return p;
-}
-
-static void write_file(const char *path, const char *text) {
-	FILE *f = fopen(path, "we");
-	assert_non_null(f);
-	fputs(text, f);
-	assert_int_equal(fclose(f), 0);
-}
+#define STATEDIR_TEST_NAME "statedir"
+#include "statedir_test.h"
 
 static struct stat fake(mode_t mode, uid_t uid) {
 	struct stat st = {.st_mode = mode, .st_uid = uid};
@@ -123,16 +93,11 @@ static void test_open_other_owner(void **state) {
 	assert_int_equal(lb_statedir_open(other, &sd), -EPERM);
 }
 
-static void open_sub(const char *name, struct lb_statedir *sd) {
-	_cleanup_free_ char *p = path_in(name);
-	assert_int_equal(lb_statedir_open(p, sd), 0);
-}
-
 /* A forked child holds the lock; the parent is refused and told the child's pid. */
 static void test_lock_held(void **state) {
 	struct lb_statedir sd, mine;
 	struct lb_statedir_holder h;
-	open_sub("locked", &sd);
+	sd_open("locked", &sd);
 	int ready[2], done[2];
 	assert_int_equal(pipe(ready), 0);
 	assert_int_equal(pipe(done), 0);
@@ -148,7 +113,7 @@ static void test_lock_held(void **state) {
 	int r = -1;
 	assert_int_equal(read(ready[0], &r, sizeof(r)), sizeof(r));
 	assert_int_equal(r, 0);
-	open_sub("locked", &mine);
+	sd_open("locked", &mine);
 	assert_int_equal(lb_statedir_lock(&mine, "once", &h), -EWOULDBLOCK);
 	assert_int_equal(h.pid, child);
 	assert_string_equal(h.cmd, "run");
@@ -179,8 +144,8 @@ static void test_lock_held(void **state) {
 static void test_lock_unknown_holder(void **state) {
 	struct lb_statedir a, b;
 	struct lb_statedir_holder h;
-	open_sub("unknown", &a);
-	open_sub("unknown", &b);
+	sd_open("unknown", &a);
+	sd_open("unknown", &b);
 	assert_int_equal(lb_statedir_lock(&a, "run", &h), 0);
 	_cleanup_free_ char *lock = path_in("unknown/lock");
 	write_file(lock, "garbage\n");
@@ -197,7 +162,7 @@ static void test_lock_symlink_refused(void **state) {
 	struct lb_statedir sd;
 	struct lb_statedir_holder h;
 	write_file(target, "precious\n");
-	open_sub("sym", &sd);
+	sd_open("sym", &sd);
 	assert_int_equal(symlink(target, lock), 0);
 	assert_int_equal(lb_statedir_lock(&sd, "run", &h), -ELOOP);
 	char buf[32] = "";
@@ -219,7 +184,7 @@ static void test_leftovers_removed(void **state) {
 	struct lb_statedir sd;
 	struct lb_statedir_holder h;
 	write_file(target, "precious\n");
-	open_sub("left", &sd);
+	sd_open("left", &sd);
 	write_file(a, "half a rec");
 	write_file(b, "older version's temporary\n");
 	assert_int_equal(symlink(target, c), 0);
@@ -238,7 +203,7 @@ static void test_leftovers_removed(void **state) {
 static void test_create_tmp(void **state) {
 	struct lb_statedir sd;
 	char t1[LB_STATEDIR_TMPNAME_MAX], t2[LB_STATEDIR_TMPNAME_MAX];
-	open_sub("tmp", &sd);
+	sd_open("tmp", &sd);
 	int fd1 = lb_statedir_create_tmp(&sd, "owned", 0600, t1);
 	int fd2 = lb_statedir_create_tmp(&sd, "owned", 0600, t2);
 	assert_true(fd1 >= 0 && fd2 >= 0);
@@ -265,19 +230,6 @@ static void test_create_tmp(void **state) {
 	snprintf(full, sizeof(full), "%s%s", p2, t2);
 	assert_int_equal(access(full, F_OK), -1);
 	lb_statedir_close(&sd);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
-	return remove(path);
-}
-
-static int setup(void **state) {
-	log_set_max_level(LOG_DEBUG);
-	return mkdtemp(dir) ? 0 : -1;
-}
-
-static int teardown(void **state) {
-	return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(void) {

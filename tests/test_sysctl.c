@@ -47,6 +47,14 @@ static struct lb_service_conf *add_svc(struct fixture *f, const char *name) {
 	return sc;
 }
 
+/* "sticky": persistent (300 s) and quiescing on failure, the service rule 2 is about. */
+static struct lb_service_conf *add_sticky(struct fixture *f) {
+	struct lb_service_conf *sc = add_svc(f, "sticky");
+	sc->persist_timeout_s = 300;
+	sc->check.on_failure = LB_ON_FAILURE_QUIESCE;
+	return sc;
+}
+
 static void set_listen(struct lb_service_conf *sc, const char *ep) {
 	assert_int_equal(lb_addr_parse(ep, &sc->listen), 0);
 }
@@ -167,9 +175,7 @@ static void test_ip6_forward(void **state) {
 
 static void test_quiescent_template(void **state) {
 	struct fixture f = {0};
-	struct lb_service_conf *sc = add_svc(&f, "sticky");
-	sc->persist_timeout_s = 300;
-	sc->check.on_failure = LB_ON_FAILURE_QUIESCE;
+	struct lb_service_conf *sc = add_sticky(&f);
 	struct lb_sysctls s = GOOD;
 	assert_int_equal(count_advice(&s, &f), 0);
 
@@ -351,9 +357,7 @@ static void test_naming(void **state) {
  * fixed order; and every value unreadable (ip_vs not loaded, no /proc): silence. */
 static void test_all(void **state) {
 	struct fixture f = {0};
-	struct lb_service_conf *sc = add_svc(&f, "sticky");
-	sc->persist_timeout_s = 300;
-	sc->check.on_failure = LB_ON_FAILURE_QUIESCE;
+	add_sticky(&f);
 	add_svc(&f, "plain");
 	add_svc(&f, "quiet")->check.on_failure = LB_ON_FAILURE_QUIESCE;
 	set_listen(add_svc(&f, "v6"), "[2001:db8::1]:53");
