@@ -1,12 +1,14 @@
 #!/bin/sh
 # Installs what ezlb needs on Debian, only when something is missing.
-#   deps.sh build   compiler and -dev libraries
+#   deps.sh build   compiler and -dev libraries (libmicrohttpd-dev: the /metrics HTTP server)
 #   deps.sh test    also cmocka, qemu, busybox, ipvsadm, kmod, cpio, iproute2, valgrind, keepalived,
 #                   openssl (test certificates), dnsmasq-base (the DNS check's test server),
-#                   clang and libFuzzer (libclang-rt-dev)
+#                   clang and libFuzzer (libclang-rt-dev), prometheus (for its promtool, which
+#                   checks the /metrics output; Debian has no package with promtool alone),
+#                   prometheus-node-exporter (the reference of the /metrics benchmark)
 set -eu
-BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev libssl-dev"
-TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base"
+BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev libssl-dev libmicrohttpd-dev"
+TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

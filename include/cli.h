@@ -2,7 +2,7 @@
 #pragma once
 #include <stdbool.h>
 
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 /* status: no daemon */ };
 
 #define LB_CONFIG_DEFAULT "/etc/ezlb/ezlb.yaml"
 
@@ -12,12 +12,16 @@ struct lb_cli {
 	bool dry_run;
 	bool no_health_check;
 	int log_level; /* -1: from the config */
+	bool json;     /* status: print JSON */
+	char **args;   /* status: the service names after the command */
+	int n_args;
 };
 
 int cmd_check(const struct lb_cli *o);
 int cmd_once(const struct lb_cli *o);
 int cmd_cleanup(const struct lb_cli *o);
 int cmd_run(const struct lb_cli *o);
+int cmd_status(const struct lb_cli *o); /* src/cmd_status.c */
 
 /* Loads the config, printing every diagnostic to stderr. Returns 0 or a negative errno. */
 struct lb_config;

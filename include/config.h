@@ -140,6 +140,13 @@ struct lb_config {
 	uint32_t max_exec_checks;    /* exec checks running at once; default 64 */
 	uint32_t drain_timeout_ms;   /* default of services' drain_timeout, and the drain of a
 				      * service that is no longer in the file; default 60000 */
+	bool metrics;                /* global.metrics present: serve /metrics */
+	struct lb_addr metrics_listen; /* global.metrics.listen; default 127.0.0.1:9521 (also set
+					* when metrics is false); never a tcp service's VIP:port */
+	char **notify_argv;          /* global.notify: argv[0] absolute, NULL-terminated, 1..64
+				      * arguments of 1..4096 bytes; NULL: none */
+	size_t notify_argc;
+	uint32_t notify_timeout_ms;  /* global.notify_timeout, 100..600000; default 10000 */
 	struct lb_service_conf *services;
 	size_t n_services;
 };

@@ -97,6 +97,48 @@ struct lb_health_stats {
 };
 void lb_health_get_stats(const struct lb_health_mgr *h, struct lb_health_stats *out);
 
+/* ---- for observers (status, metrics) ---- */
+
+struct lb_health_detail {
+	bool checked;              /* the backend is probed at all */
+	enum lb_health raw;        /* UNKNOWN until the first verdict */
+	enum lb_health state;      /* what lb_health_state answers */
+	int64_t since_ms;          /* CLOCK_REALTIME ms of the last change of state (or when probing
+				    * began) */
+	uint64_t transitions;      /* changes of state since the daemon started */
+	char reason[128];          /* the last failure's reason ("" if none) */
+	int64_t last_probe_ms;     /* CLOCK_REALTIME ms of the last probe end, 0 if none */
+};
+/* false if (svc, be) is unknown to the manager: not in the last sync, checks disabled or no check
+ * kind (then *out describes an unprobed backend: checked false, raw UNKNOWN, state what
+ * lb_health_state answers, the rest zero). A target probed for several services answers the same
+ * for each. last_probe_ms counts probes with a result (not those skipped for a local reason). */
+bool lb_health_detail(const struct lb_health_mgr *h, const struct lb_service_conf *svc,
+		      const struct lb_backend_conf *be, struct lb_health_detail *out);
+
+/* The bucket count of include/observe.h, which includes this header (so this one cannot include
+ * it back); both define the same value. */
+#ifndef LB_OBSERVE_BUCKETS
+#define LB_OBSERVE_BUCKETS 13
+#endif
+
+/* Per check type ("tcp", "http", ...), since the start. The duration histogram counts probes
+ * with a result (ok + failed), from start to end; skipped ones did not run. */
+struct lb_health_kind_stats {
+	const char *type;
+	uint64_t ok, failed, skipped;                      /* probes by result */
+	double duration_sum;                               /* seconds */
+	uint64_t duration_buckets[LB_OBSERVE_BUCKETS + 1]; /* cumulative, see include/observe.h */
+};
+/* Fills up to max entries (one per kind of the kind table, in table order); returns the number. */
+size_t lb_health_kind_stats(const struct lb_health_mgr *h, struct lb_health_kind_stats *out,
+			    size_t max);
+/* Probe lateness (scheduled start minus due time) as a histogram, since the start: one
+ * observation per scheduled start, a limited kind's wait for a slot included (the decisive round
+ * of `ezlb once` has no due time and is not counted). */
+void lb_health_lateness(const struct lb_health_mgr *h, uint64_t buckets[LB_OBSERVE_BUCKETS + 1],
+			double *sum, uint64_t *count);
+
 /* (service, backend) pairs of cfg that lb_health_state() answers UP, and all pairs: the status
  * line's "backends up/total". */
 void lb_health_count(const struct lb_health_mgr *h, const struct lb_config *cfg, size_t *up,

@@ -15,6 +15,14 @@ struct lb_svc_key {
 	struct lb_addr addr;  /* VIP and port; addr.af is the service family */
 };
 
+/* The kernel's counters of a service or destination (IPVS_*_ATTR_STATS64), from a dump only. */
+struct lb_kstats {
+	uint64_t conns;              /* connections scheduled */
+	uint64_t inpkts, outpkts;    /* packets */
+	uint64_t inbytes, outbytes;  /* bytes */
+	uint64_t cps, inpps, outpps, inbps, outbps; /* the kernel's rate estimates, per second */
+};
+
 struct lb_dest {
 	struct lb_addr addr;  /* identity within its service; af may differ from the service (tun) */
 	uint32_t fwd;         /* IP_VS_CONN_F_MASQ / _DROUTE / _TUNNEL */
@@ -23,6 +31,8 @@ struct lb_dest {
 	/* Connection counts, from a dump only (conns_known); never planned, never compared. */
 	bool conns_known;
 	uint32_t active, inactive, persist;
+	bool stats_known;      /* stats read from a dump */
+	struct lb_kstats stats;
 };
 
 /* A destination carries live connections: for TCP and SCTP an active one (inactive entries are
@@ -43,6 +53,8 @@ struct lb_service {
 	uint32_t flags;    /* IP_VS_SVC_F_* that ezlb manages (PERSISTENT, ONEPACKET, SCHED1..3) */
 	uint32_t timeout;  /* persistence timeout, seconds */
 	uint32_t netmask;  /* IPv4: network byte order mask; IPv6: prefix length */
+	bool stats_known;   /* stats read from a dump */
+	struct lb_kstats stats;
 	bool dests_unknown; /* dumped without its destinations (a service ezlb neither wants nor
 			     * owns: there is no need to read them); never planned against */
 	const char *name;  /* config name for messages; NULL for a dumped service. Borrowed: the

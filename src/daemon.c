@@ -14,6 +14,7 @@
 #include "ipvs.h"
 #include "log.h"
 #include "loop.h"
+#include "observers.h"
 #include "resync.h"
 #include "sync.h"
 #include "sysctl.h"
@@ -54,6 +55,7 @@ struct daemon {
 	bool full_pending;           /* the config changed: plan everything */
 	bool adopted;                /* health seeded from the kernel table at start */
 	struct lb_sync_stats last;
+	struct lb_observers obs;     /* control socket, /metrics, notify hooks */
 	char last_time[16];
 	char status[512];
 };
@@ -82,6 +84,10 @@ static void note_quorum(struct daemon *d, const struct lb_service *s) {
 			if (strcmp(d->cfg->services[i].name, s->name) == 0)
 				sc = &d->cfg->services[i];
 		enum lb_on_loss how = sc ? sc->quorum.on_loss : LB_ON_LOSS_EMPTY;
+		char why[64];
+		snprintf(why, sizeof(why), "%u of %zu backends up, min_up %u", s->n_up,
+			 sc ? sc->n_backends : 0, s->min_up);
+		lb_observers_quorum(&d->obs, s->name, true, why);
 		log_full(how == LB_ON_LOSS_FAIL_OPEN ? LOG_WARNING : LOG_ERR, s->name, NULL,
 			 "service %s: quorum lost: %u of %zu backends up, min_up %u; %s", s->name, s->n_up,
 			 sc ? sc->n_backends : 0, s->min_up,
@@ -92,6 +98,7 @@ static void note_quorum(struct daemon *d, const struct lb_service *s) {
 	} else if (s->quorum != LB_QUORUM_LOST && was) {
 		lb_owned_remove(&d->no_quorum, &s->key);
 		log_info("service %s: quorum back: %u backends up, min_up %u", s->name, s->n_up, s->min_up);
+		lb_observers_quorum(&d->obs, s->name, false, NULL);
 	}
 }
 
@@ -229,13 +236,16 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	struct lb_ipvs_stats before, after;
 	usec_t start = now_usec(CLOCK_MONOTONIC);
 	lb_ipvs_get_stats(d->ipvs, &before);
+	enum lb_reconcile_kind kind = LB_RECONCILE_FULL;
 	int r = d->adopted ? 0 : adopt_health(d);
 	if (r == 0) {
 		d->adopted = true;
 		r = -ENOENT;
+		kind = LB_RECONCILE_TARGETED;
 		if (!d->full_pending && !d->view_stale && d->n_changed)
 			r = reconcile_targeted(d);
 		if (r == -ENOENT || r == -EAGAIN) {
+			kind = LB_RECONCILE_FULL;
 			/* the full pass changes what a resync's read in progress has seen: start over */
 			lb_resync_cancel(d->rs);
 			r = reconcile_full(d);
@@ -247,6 +257,8 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	stamp_now(d);
 	size_t changes = d->last.added + d->last.edited + d->last.deleted + d->last.drained;
 	usec_t end = now_usec(CLOCK_MONOTONIC), since = d->health_changed_at;
+	lb_observers_reconcile(&d->obs, kind, r < 0 ? r : 0, changes, d->last.failed,
+			       (double)(end - start) / USEC_PER_SEC, after.requests - before.requests);
 	d->health_changed_at = 0;
 	if (r < 0 && r != -EIO)
 		log_error("reconcile failed: %s", strerror(-r));
@@ -325,6 +337,7 @@ static int reload(struct daemon *d, bool forced) {
 			log_error("reloading %s: %s", d->cli->config_path, strerror(-r));
 		log_error("configuration not reloaded: the previous one stays in force");
 		set_config_error(d, &diag, r);
+		lb_observers_config_error(&d->obs, d->config_error);
 		lb_diag_free(&diag);
 		lb_config_free(next);
 		return r;
@@ -339,6 +352,7 @@ static int reload(struct daemon *d, bool forced) {
 	if (forced)
 		d->view_stale = true; /* SIGHUP also re-reads the kernel table */
 	log_info("configuration loaded: %zu services", d->cfg->n_services);
+	lb_observers_config(&d->obs, d->cfg, true);
 	lb_sysctls_check(d->cfg); /* the new config may be hurt by settings the old one was not */
 	return 0;
 }
@@ -483,6 +497,7 @@ static void on_netlink(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 static void on_health(struct lb_health_mgr *h, const struct lb_service_conf *svc,
 		      const struct lb_backend_conf *be, enum lb_health state, void *ud) {
 	struct daemon *d = ud;
+	lb_observers_backend(&d->obs, svc, be, state == LB_HEALTH_UP);
 	if (!d->health_changed_at)
 		d->health_changed_at = now_usec(CLOCK_MONOTONIC);
 	lb_loop_mark_dirty(d->loop);
@@ -509,8 +524,14 @@ static int setup(struct daemon *d) {
 	if (r == 0) r = lb_health_sync(d->health, d->cfg);
 	if (r == 0) r = lb_watch_new(d->cli->config_path, &d->watch);
 	if (r == 0) r = lb_loop_add_fd(d->loop, lb_watch_fd(d->watch), EPOLLIN, on_watch, d);
+	d->obs.obs.view = &d->view;
+	d->obs.obs.drains = &d->drains;
+	d->obs.obs.no_quorum = &d->no_quorum;
+	if (r == 0) r = lb_observers_start(&d->obs, d->loop, d->ipvs, &d->state, d->health,
+					   d->cli->config_path);
 	if (r < 0)
 		return r;
+	lb_observers_config(&d->obs, d->cfg, false);
 	lb_timer_init(&d->resync, on_resync, d);
 	lb_timer_init(&d->debounce, on_debounce, d);
 	lb_timer_init(&d->watchdog, on_watchdog, d);
@@ -528,6 +549,7 @@ static void teardown(struct daemon *d) {
 	lb_watch_free(d->watch);
 	lb_resync_free(d->rs);
 	lb_owned_free(&d->touched);
+	lb_observers_stop(&d->obs); /* its hooks and clients first: they read the rest */
 	lb_health_free(d->health);
 	if (d->ipvs)
 		lb_ipvs_close(d->ipvs);

@@ -17,12 +17,16 @@ static void usage(FILE *f) {
 		"  once       reconcile once and exit (--dry-run prints the plan only)\n"
 		"  check      validate the configuration; needs neither root nor IPVS\n"
 		"  cleanup    remove every IPVS service ezlb owns\n"
+		"  status     ask the running daemon: services, backends, health, drains, counters\n"
+		"             (ezlb status [SERVICE...] [--json]; exit 3 when no daemon runs)\n"
 		"  version    print the version\n\n"
 		"Options:\n"
 		"  -c, --config FILE      configuration (default " LB_CONFIG_DEFAULT ")\n"
 		"  -n, --dry-run          once: print the plan, change nothing\n"
 		"      --no-health-check  once: do not probe backends first\n"
-		"      --state-dir DIR    ownership record and lock, one ezlb each (default " LB_STATE_DIR_DEFAULT ")\n"
+		"      --state-dir DIR    ownership record, lock and control socket, one ezlb each\n"
+		"                         (default " LB_STATE_DIR_DEFAULT ")\n"
+		"      --json             status: the status as one JSON document (pretty-printed)\n"
 		"  -l, --log-level LEVEL  debug|info|warn|error (overrides global.log_level)\n"
 		"  -h, --help             this help\n");
 }
@@ -32,14 +36,16 @@ static const struct {
 	int (*fn)(const struct lb_cli *);
 } commands[] = {
 	{"run", cmd_run}, {"once", cmd_once}, {"check", cmd_check}, {"cleanup", cmd_cleanup},
+	{"status", cmd_status},
 };
 
 static int parse_options(int argc, char **argv, struct lb_cli *o) {
-	enum { OPT_NO_HEALTH = 0x100, OPT_STATE_DIR };
+	enum { OPT_NO_HEALTH = 0x100, OPT_STATE_DIR, OPT_JSON };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},   {"dry-run", no_argument, NULL, 'n'},
 		{"no-health-check", no_argument, NULL, OPT_NO_HEALTH},
 		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"json", no_argument, NULL, OPT_JSON},
 		{"log-level", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -50,6 +56,7 @@ static int parse_options(int argc, char **argv, struct lb_cli *o) {
 		case 'n': o->dry_run = true; break;
 		case OPT_NO_HEALTH: o->no_health_check = true; break;
 		case OPT_STATE_DIR: o->state_dir = optarg; break;
+		case OPT_JSON: o->json = true; break;
 		case 'l':
 			o->log_level = log_level_from_string(optarg);
 			if (o->log_level < 0) {
@@ -82,9 +89,20 @@ int main(int argc, char **argv) {
 		usage(stdout);
 		return EXIT_OK;
 	}
-	if (parse_options(argc, argv, &o) < 0 || optind != argc) {
+	if (parse_options(argc, argv, &o) < 0) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* Only status takes arguments (service names); --json is status's alone. */
+	bool status = strcmp(cmd, "status") == 0;
+	if (status) {
+		o.args = argv + optind;
+		o.n_args = argc - optind;
+	} else if (optind < argc || o.json) {
 		if (optind < argc)
 			fprintf(stderr, "ezlb: unexpected argument \"%s\"\n", argv[optind]);
+		else
+			fprintf(stderr, "ezlb: --json is an option of status only\n");
 		usage(stderr);
 		return EXIT_USAGE;
 	}

@@ -73,6 +73,9 @@ void lb_config_free(struct lb_config *c) {
 		free(c->services[i].sorry);
 	}
 	free(c->services);
+	for (size_t i = 0; i < c->notify_argc; i++)
+		free(c->notify_argv[i]);
+	free(c->notify_argv);
 	free(c->path);
 	free(c);
 }
@@ -85,6 +88,9 @@ static struct lb_config *config_new(const char *path) {
 	cfg->resync_interval_ms = 30000;
 	cfg->max_exec_checks = 64;
 	cfg->drain_timeout_ms = CFG_DRAIN_DEFAULT_MS;
+	cfg->notify_timeout_ms = CFG_NOTIFY_TIMEOUT_DEFAULT_MS;
+	/* a constant that parses: the listen address of `metrics: {}` */
+	(void)lb_addr_parse(CFG_METRICS_DEFAULT_LISTEN, &cfg->metrics_listen);
 	if (!(cfg->path = strdup(path))) {
 		free(cfg);
 		return NULL;

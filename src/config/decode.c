@@ -9,16 +9,23 @@
 
 #define RESYNC_MIN_MS 1000 /* a shorter resync would turn drift repair into a busy loop */
 
-static void decode_global(struct cfg_ctx *c, const struct cnode *n, struct lb_config *cfg) {
+/* Decoded once every service is: metrics.listen is checked against the services' VIPs. */
+static void decode_global(struct cfg_decoder *d, const struct cnode *n) {
 	static const struct cfg_key keys[] = {{"log_level", false, NULL},
 					      {"resync_interval", false, NULL},
 					      {"max_exec_checks", false, NULL},
-					      {"drain_timeout", false, NULL}};
+					      {"drain_timeout", false, NULL},
+					      {"metrics", false, NULL},
+					      {"notify", false, NULL},
+					      {"notify_timeout", false, NULL}};
 	static const char *const levels[] = {"debug", "info", "notice", "warn", "error"};
 	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
+	struct cfg_ctx *c = d->c;
+	struct lb_config *cfg = d->cfg;
 	const struct cnode *v[ARRAY_SIZE(keys)];
 	if (cfg_is_null(n) || !cfg_map(c, n, keys, ARRAY_SIZE(keys), v))
 		return;
+	cfg_decode_observe(d, v[4], v[5], v[6]);
 	unsigned lvl;
 	if (cfg_enum(c, v[0], "log_level", "log level", levels, ARRAY_SIZE(levels), &lvl))
 		cfg->log_level = prio[lvl];
@@ -100,7 +107,7 @@ void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
 		return;
 	if (v[0]) {
 		size_t old = cfg_path_push(d->c, "global");
-		decode_global(d->c, v[0], d->cfg);
+		decode_global(d, v[0]);
 		cfg_path_pop(d->c, old);
 	}
 	if (v[1])

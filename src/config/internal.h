@@ -179,6 +179,12 @@ void cfg_decode_sorry(struct cfg_ctx *c, const struct cnode *n, struct lb_servic
  * a list, so that min_up is not compared with a count that means nothing. */
 void cfg_decode_quorum(struct cfg_ctx *c, const struct cnode *n, const struct cnode *sorry,
 		       struct lb_service_conf *s, bool count_known);
+/* decode_observe.c: global.metrics, global.notify and global.notify_timeout (each NULL when
+ * absent), decoded after the services (metrics.listen must not be a tcp service's VIP:port). */
+void cfg_decode_observe(struct cfg_decoder *d, const struct cnode *metrics,
+			const struct cnode *notify, const struct cnode *notify_timeout);
+#define CFG_METRICS_DEFAULT_LISTEN "127.0.0.1:9521"
+#define CFG_NOTIFY_TIMEOUT_DEFAULT_MS 10000
 #define CFG_DRAIN_MAX_MS (24u * 3600 * 1000) /* a drain longer than a day is a forgotten backend */
 #define CFG_DRAIN_DEFAULT_MS 60000
 

@@ -1,8 +1,13 @@
 /* The health engine's private data, shared by its files:
- *   run.c      one target's life: schedule, probe start and end, verdict, logging
- *   round.c    the decisive round of `ezlb once`
- *   targets.c  keys, lookups and lb_health_sync
+ *   run.c      one target's life: schedule, probe start and end, verdict, logging, and which
+ *              waiting probe starts when a slot frees (limited kinds, the decisive round)
+ *   round.c    the decisive round of `ezlb once`: queues every target, run.c starts them
+ *   targets.c  keys, lookups, lb_health_sync and the per-backend queries
  *   health.c   creation, stats
+ *   verdict.c  the pure state machine and the state names
+ * Calls go one way: health.c, round.c and targets.c call run.c, which calls none of them back
+ * (only verdict.c, observe.c and the kinds): the end of a probe, which frees a slot, starts the
+ * next waiting one in the same file.
  * Each target embeds one loop timer and one probe. The timer means "next probe due" while the
  * target is idle and "deadline" while a probe runs (timeout < interval), so 10k targets are 10k
  * heap entries and the steady state allocates nothing. Targets are kept in an array sorted by key
@@ -14,6 +19,7 @@
 
 #include "check.h"
 #include "health.h"
+#include "observe.h"
 #include "verdict.h"
 
 #define LATE_BUCKET_USEC 100ULL /* lateness histogram: 100 us buckets up to 100 ms */
@@ -44,6 +50,10 @@ struct target {
 	struct lb_verdict v;
 	enum lb_health assumed; /* what UNKNOWN counts as, from lb_health_assume; UNKNOWN: initial_up */
 	char reason[LB_PROBE_REASON_MAX]; /* of the last failure; "" before any */
+	/* For observers (lb_health_detail); CLOCK_REALTIME ms, as shown to people. */
+	int64_t since_ms;       /* last change of what it counts as, or its creation */
+	int64_t last_probe_ms;  /* end of the last probe with a result; 0 before any */
+	uint64_t transitions;   /* changes of what it counts as */
 	usec_t due;           /* the scheduled probe: next one, or the one running */
 	usec_t started;
 	bool running, decisive, queued;
@@ -54,6 +64,13 @@ struct target {
 	const struct want *refs; /* slice of h->wants */
 	size_t n_refs;
 	struct lb_health_mgr *h;
+};
+
+/* Probes of one check type since lb_health_new, by result (lb_health_kind_stats). */
+struct kind_counters {
+	uint64_t ok, failed, skipped;
+	double duration_sum;                               /* of ok and failed probes, seconds */
+	uint64_t duration_buckets[LB_OBSERVE_BUCKETS + 1]; /* cumulative (lb_observe_bucket_add) */
 };
 
 struct lb_health_mgr {
@@ -84,6 +101,11 @@ struct lb_health_mgr {
 	usec_t last_skip_log;
 	uint64_t late[LATE_BUCKETS + 1];
 	usec_t late_max;
+	/* the same lateness in the shared buckets, for /metrics (lb_health_lateness) */
+	uint64_t late_obs[LB_OBSERVE_BUCKETS + 1];
+	double late_sum;
+	uint64_t late_count;
+	struct kind_counters by_type[LB_CHECK_N];
 };
 
 static inline enum lb_health lb_hc_effective(const struct target *t) {
@@ -97,12 +119,11 @@ struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k);
 void lb_hc_target_free(struct target *t); /* stops its probe and timer */
 /* Log (once per service) and notify a change of what t counts as; see include/health.h. */
 void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, bool was_unknown);
-void lb_hc_start_probe(struct target *t);
 /* Start waiting probes of limited kinds while slots are free. A probe may end inside its start
  * and call this again: a guard keeps that from recursing once per waiter. */
 void lb_hc_limited_pump(struct lb_health_mgr *h);
 /* Point t's key and probe at k's conf and service (equal settings, from a newer config). */
 void lb_hc_target_rekey(struct target *t, const struct tkey *k);
-
-/* round.c */
+/* Start queued probes of the decisive round while it has room (round_max); the same guard as
+ * lb_hc_limited_pump. */
 void lb_hc_round_pump(struct lb_health_mgr *h);

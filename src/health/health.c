@@ -2,18 +2,11 @@
  * engine.h). */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 #include "tls.h"
 #include "log.h"
-
-const char *lb_health_name(enum lb_health s) {
-	switch (s) {
-	case LB_HEALTH_UP: return "up";
-	case LB_HEALTH_DOWN: return "down";
-	default: return "unknown";
-	}
-}
 
 static usec_t late_percentile(const struct lb_health_mgr *h, uint64_t total, double q) {
 	uint64_t want = (uint64_t)(q * (double)total + 0.5), seen = 0;
@@ -45,6 +38,26 @@ void lb_health_get_stats(const struct lb_health_mgr *h, struct lb_health_stats *
 		out->late_p50 = late_percentile(h, total, 0.50);
 		out->late_p99 = late_percentile(h, total, 0.99);
 	}
+}
+
+size_t lb_health_kind_stats(const struct lb_health_mgr *h, struct lb_health_kind_stats *out,
+			    size_t max) {
+	size_t n = 0;
+	for (size_t i = 0; i < h->n_kinds && n < max; i++, n++) {
+		const struct kind_counters *c = &h->by_type[h->kinds[i]->type];
+		out[n] = (struct lb_health_kind_stats){.type = h->kinds[i]->name, .ok = c->ok,
+							.failed = c->failed, .skipped = c->skipped,
+							.duration_sum = c->duration_sum};
+		memcpy(out[n].duration_buckets, c->duration_buckets, sizeof(c->duration_buckets));
+	}
+	return n;
+}
+
+void lb_health_lateness(const struct lb_health_mgr *h, uint64_t buckets[LB_OBSERVE_BUCKETS + 1],
+			double *sum, uint64_t *count) {
+	memcpy(buckets, h->late_obs, sizeof(h->late_obs));
+	*sum = h->late_sum;
+	*count = h->late_count;
 }
 
 /* --- life cycle --- */

@@ -1,9 +1,10 @@
-/* The decisive round of `ezlb once`: every target probed now, one result each decides. */
+/* The decisive round of `ezlb once`: every target probed now, one result each decides. This file
+ * queues the targets; run.c starts them as the round has room (lb_hc_round_pump), since a probe's
+ * end is what frees that room. */
 #include <errno.h>
 #include <sys/resource.h>
 
 #include "engine.h"
-#include "log.h"
 
 /* --- decisive round --- */
 
@@ -13,26 +14,6 @@ static size_t round_limit(void) {
 		return 4096;
 	size_t n = rl.rlim_cur / 2; /* leave the other half to the rest of the process */
 	return n < 16 ? 16 : n > 16384 ? 16384 : n;
-}
-
-/* Start queued probes while there is room. Probes may end inside lb_hc_start_probe() and call this
- * again: the guard keeps that from recursing once per target. */
-void lb_hc_round_pump(struct lb_health_mgr *h) {
-	if (h->pumping)
-		return;
-	h->pumping = true;
-	while (h->round_running < h->round_max && h->i_queue < h->n_queue) {
-		struct target *t = h->queue[h->i_queue++];
-		if (!t)
-			continue;
-		t->queued = false;
-		t->decisive = true;
-		h->round_running++;
-		lb_hc_start_probe(t);
-	}
-	if (h->i_queue == h->n_queue)
-		h->n_queue = h->i_queue = 0;
-	h->pumping = false;
 }
 
 int lb_health_probe_all(struct lb_health_mgr *h) {

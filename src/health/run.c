@@ -1,4 +1,5 @@
-/* One target's life: its schedule, the start and end of each probe, verdicts and logging. */
+/* One target's life: its schedule, the start and end of each probe, verdicts and logging; and
+ * which waiting probe starts when a slot frees. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,6 +8,10 @@
 
 #include "engine.h"
 #include "log.h"
+
+static void start_probe(struct target *t);
+
+static int64_t realtime_ms(void) { return (int64_t)(now_usec(CLOCK_REALTIME) / USEC_PER_MSEC); }
 
 /* --- transitions --- */
 
@@ -28,6 +33,10 @@ void lb_hc_report(struct target *t, enum lb_health before, bool raw_changed, boo
 	enum lb_health now = lb_hc_effective(t);
 	if (now == before && !(raw_changed && was_unknown))
 		return;
+	if (now != before) {
+		t->transitions++;
+		t->since_ms = realtime_ms();
+	}
 	int prio = now != before ? (now == LB_HEALTH_DOWN ? LOG_WARNING : LOG_NOTICE)
 				 : (now == LB_HEALTH_DOWN ? LOG_INFO : LOG_DEBUG);
 	const char *from = now != before ? lb_health_name(before) : "unknown";
@@ -77,6 +86,10 @@ static void record_lateness(struct lb_health_mgr *h, usec_t late) {
 	h->late[b < LATE_BUCKETS ? b : LATE_BUCKETS]++;
 	if (late > h->late_max)
 		h->late_max = late;
+	double secs = (double)late / USEC_PER_SEC;
+	lb_observe_bucket_add(h->late_obs, secs);
+	h->late_sum += secs;
+	h->late_count++;
 }
 
 void lb_hc_target_rekey(struct target *t, const struct tkey *k) {
@@ -126,12 +139,34 @@ void lb_hc_limited_pump(struct lb_health_mgr *h) {
 		usec_t now = now_usec(CLOCK_MONOTONIC);
 		if (!t->decisive)
 			record_lateness(h, now > t->due ? now - t->due : 0); /* late, never failed */
-		lb_hc_start_probe(t);
+		start_probe(t);
 	}
 	h->limited_pumping = false;
 }
 
-void lb_hc_start_probe(struct target *t) {
+/* --- the decisive round's queue (filled by round.c) --- */
+
+void lb_hc_round_pump(struct lb_health_mgr *h) {
+	if (h->pumping)
+		return;
+	h->pumping = true;
+	while (h->round_running < h->round_max && h->i_queue < h->n_queue) {
+		struct target *t = h->queue[h->i_queue++];
+		if (!t)
+			continue;
+		t->queued = false;
+		t->decisive = true;
+		h->round_running++;
+		start_probe(t);
+	}
+	if (h->i_queue == h->n_queue)
+		h->n_queue = h->i_queue = 0;
+	h->pumping = false;
+}
+
+/* --- probes --- */
+
+static void start_probe(struct target *t) {
 	struct lb_health_mgr *h = t->h;
 	if (must_wait(t)) {
 		wait_push(t);
@@ -154,9 +189,37 @@ void lb_hc_start_probe(struct target *t) {
 	t->key.ops->start(&t->probe); /* may end the probe before returning */
 }
 
-/* Bookkeeping common to every end of a probe; returns whether it was part of a decisive round.
- * The timer (the probe's deadline) stays armed: the caller moves it to the next due time. */
-static bool probe_end(struct target *t) {
+/* How a probe ended: with a result, skipped for a local reason, or stopped by the engine. */
+enum probe_end { END_OK, END_FAILED, END_SKIPPED, END_STOPPED };
+
+/* The counters of every probe that ended with a result or was skipped (a stopped one has
+ * neither): the manager's, its kind's, and the target's last probe time. */
+static void count_probe(struct target *t, enum probe_end how) {
+	struct lb_health_mgr *h = t->h;
+	struct kind_counters *c = &h->by_type[t->key.ops->type];
+	if (how == END_SKIPPED) {
+		h->skipped++;
+		c->skipped++;
+		return;
+	}
+	bool ok = how == END_OK;
+	h->probes++;
+	h->failures += !ok;
+	*(ok ? &c->ok : &c->failed) += 1;
+	double secs = (double)(now_usec(CLOCK_MONOTONIC) - t->started) / USEC_PER_SEC;
+	c->duration_sum += secs;
+	lb_observe_bucket_add(c->duration_buckets, secs);
+	t->last_probe_ms = realtime_ms();
+}
+
+/* Every probe ends here: the bookkeeping and counters, and a failure's reason. Returns whether it
+ * was part of a decisive round. The timer (the probe's deadline) stays armed: the caller moves it
+ * to the next due time. */
+static bool probe_end(struct target *t, enum probe_end how, const char *reason) {
+	if (how != END_STOPPED)
+		count_probe(t, how);
+	if (how == END_FAILED)
+		snprintf(t->reason, sizeof(t->reason), "%s", reason && *reason ? reason : "failed");
 	bool decisive = t->decisive;
 	t->running = false;
 	t->decisive = false;
@@ -178,12 +241,7 @@ void lb_probe_done(struct lb_probe *p, bool ok, const char *reason) {
 	struct lb_health_mgr *h = t->h;
 	if (!t->running)
 		return;
-	bool decisive = probe_end(t);
-	h->probes++;
-	if (!ok) {
-		h->failures++;
-		snprintf(t->reason, sizeof(t->reason), "%s", reason && *reason ? reason : "failed");
-	}
+	bool decisive = probe_end(t, ok ? END_OK : END_FAILED, reason);
 	enum lb_health before = lb_hc_effective(t);
 	bool was_unknown = t->v.state == LB_HEALTH_UNKNOWN;
 	bool changed = decisive ? lb_verdict_decide(&t->v, ok)
@@ -200,8 +258,7 @@ void lb_probe_abort(struct lb_probe *p, int err) {
 	struct lb_health_mgr *h = t->h;
 	if (!t->running)
 		return;
-	bool decisive = probe_end(t);
-	h->skipped++;
+	bool decisive = probe_end(t, END_SKIPPED, NULL);
 	usec_t now = now_usec(CLOCK_MONOTONIC);
 	if (h->last_skip_log == 0 || now - h->last_skip_log >= SKIP_LOG_USEC) {
 		char addr[LB_ADDRSTRLEN], more[64] = "";
@@ -243,7 +300,7 @@ static void on_timer(struct lb_loop *l, struct lb_timer *tm, void *userdata) {
 	}
 	usec_t now = now_usec(CLOCK_MONOTONIC);
 	record_lateness(t->h, now > t->due ? now - t->due : 0);
-	lb_hc_start_probe(t);
+	start_probe(t);
 }
 
 struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
@@ -253,6 +310,7 @@ struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
 	t->key = *k;
 	t->h = h;
 	t->probe.fd = -1;
+	t->since_ms = realtime_ms();
 	lb_timer_init(&t->timer, on_timer, t);
 	return t;
 }
@@ -262,7 +320,7 @@ struct target *lb_hc_target_new(struct lb_health_mgr *h, const struct tkey *k) {
 static void target_stop(struct target *t) {
 	if (t->running) {
 		t->key.ops->cancel(&t->probe);
-		probe_end(t);
+		probe_end(t, END_STOPPED, NULL);
 	}
 	if (t->waiting)
 		wait_remove(t);

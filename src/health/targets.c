@@ -276,6 +276,25 @@ void lb_health_assume(struct lb_health_mgr *h, const struct lb_service_conf *svc
 		t->assumed = state;
 }
 
+bool lb_health_detail(const struct lb_health_mgr *h, const struct lb_service_conf *svc,
+		      const struct lb_backend_conf *be, struct lb_health_detail *out) {
+	struct tkey k;
+	const struct target *t = make_key(h, svc, be, &k) ? find_target(h, &k) : NULL;
+	if (!t) {
+		*out = (struct lb_health_detail){.state = lb_health_state(h, svc, be)};
+		return false;
+	}
+	*out = (struct lb_health_detail){.checked = true, .raw = t->v.state,
+					 .state = lb_hc_effective(t), .since_ms = t->since_ms,
+					 .transitions = t->transitions,
+					 .last_probe_ms = t->last_probe_ms};
+	/* the probe keeps LB_PROBE_REASON_MAX bytes; observers get what fits */
+	size_t n = strnlen(t->reason, sizeof(out->reason) - 1);
+	memcpy(out->reason, t->reason, n);
+	out->reason[n] = '\0';
+	return true;
+}
+
 bool lb_health_checked(const struct lb_service_conf *svc) {
 	enum lb_check_type type = lb_check_type_of(&svc->check, svc->protocol);
 	return type != LB_CHECK_NONE && lb_check_kind(lb_check_kinds, lb_check_n_kinds, type);

@@ -1,6 +1,16 @@
 /* Consecutive-result thresholds (see include/health.h for the semantics of UNKNOWN). */
 #include "verdict.h"
 
+/* Here, with the states, rather than in health.c: run.c names states in its log lines and calls
+ * nothing of health.c. */
+const char *lb_health_name(enum lb_health s) {
+	switch (s) {
+	case LB_HEALTH_UP: return "up";
+	case LB_HEALTH_DOWN: return "down";
+	default: return "unknown";
+	}
+}
+
 static void count(struct lb_verdict *v, bool ok) {
 	uint32_t *inc = ok ? &v->n_ok : &v->n_fail;
 	if (*inc < UINT32_MAX)

@@ -52,6 +52,71 @@ struct nla_policy lb_ipvs_dest_policy[IPVS_DEST_ATTR_MAX + 1] = {
 	[IPVS_DEST_ATTR_TUN_FLAGS] = {.type = NLA_U16},
 };
 
+/* The counters nested in IPVS_*_ATTR_STATS64: every one a u64. */
+static const struct nla_policy stats64_policy[IPVS_STATS_ATTR_MAX + 1] = {
+	[IPVS_STATS_ATTR_CONNS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_INPKTS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_OUTPKTS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_INBYTES] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_OUTBYTES] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_CPS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_INPPS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_OUTPPS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_INBPS] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_OUTBPS] = {.type = NLA_U64},
+};
+
+/* The older IPVS_*_ATTR_STATS (ip_vs_genl_fill_stats): the kernel truncates its counters and
+ * rates to u32 there, but sends the byte counters whole. */
+static const struct nla_policy stats32_policy[IPVS_STATS_ATTR_MAX + 1] = {
+	[IPVS_STATS_ATTR_CONNS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_INPKTS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_OUTPKTS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_INBYTES] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_OUTBYTES] = {.type = NLA_U64},
+	[IPVS_STATS_ATTR_CPS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_INPPS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_OUTPPS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_INBPS] = {.type = NLA_U32},
+	[IPVS_STATS_ATTR_OUTBPS] = {.type = NLA_U32},
+};
+
+/* One stats nest under policy. A counter that is missing or shorter than its type (the policy
+ * makes libnl refuse the nest) leaves the stats unknown rather than partly zero: a zero would read
+ * as "no traffic" on a dashboard. */
+static bool parse_stats(struct nlattr *nest, const struct nla_policy *policy,
+			struct lb_kstats *out) {
+	struct nlattr *tb[IPVS_STATS_ATTR_MAX + 1];
+	uint64_t v[IPVS_STATS_ATTR_MAX + 1];
+	if (nla_parse_nested(tb, IPVS_STATS_ATTR_MAX, nest, policy) < 0)
+		return false;
+	for (int a = IPVS_STATS_ATTR_CONNS; a <= IPVS_STATS_ATTR_OUTBPS; a++) {
+		if (!tb[a])
+			return false;
+		v[a] = policy[a].type == NLA_U64 ? nla_get_u64(tb[a]) : nla_get_u32(tb[a]);
+	}
+	*out = (struct lb_kstats){
+		.conns = v[IPVS_STATS_ATTR_CONNS],
+		.inpkts = v[IPVS_STATS_ATTR_INPKTS], .outpkts = v[IPVS_STATS_ATTR_OUTPKTS],
+		.inbytes = v[IPVS_STATS_ATTR_INBYTES], .outbytes = v[IPVS_STATS_ATTR_OUTBYTES],
+		.cps = v[IPVS_STATS_ATTR_CPS],
+		.inpps = v[IPVS_STATS_ATTR_INPPS], .outpps = v[IPVS_STATS_ATTR_OUTPPS],
+		.inbps = v[IPVS_STATS_ATTR_INBPS], .outbps = v[IPVS_STATS_ATTR_OUTBPS],
+	};
+	return true;
+}
+
+/* STATS64 (kernels since 4.1), else the 32-bit STATS. A STATS64 that does not parse is not made
+ * up for with the truncated copy: the kernel that sent it is not one we understand. Returns
+ * whether *out was filled (else it is zeroed). */
+static bool get_stats(struct nlattr *stats64, struct nlattr *stats32, struct lb_kstats *out) {
+	bool ok = stats64 ? parse_stats(stats64, stats64_policy, out)
+			  : stats32 && parse_stats(stats32, stats32_policy, out);
+	if (!ok)
+		memset(out, 0, sizeof(*out));
+	return ok;
+}
+
 /* Copies an address of family af out of attribute a: 4 bytes for IPv4 (the rest of the
  * 16-byte union stays zero, so two equal addresses compare equal with memcmp), 16 for IPv6. */
 static int get_addr(const struct nlattr *a, uint16_t af, union lb_inaddr *ip) {
@@ -101,6 +166,7 @@ int lb_ipvs_parse_service(struct nlattr *nest, struct lb_service *out) {
 	s.flags = fl.flags & ~IP_VS_SVC_F_HASHED; /* kernel bookkeeping, not configuration */
 	s.timeout = nla_get_u32(tb[IPVS_SVC_ATTR_TIMEOUT]);
 	s.netmask = nla_get_u32(tb[IPVS_SVC_ATTR_NETMASK]);
+	s.stats_known = get_stats(tb[IPVS_SVC_ATTR_STATS64], tb[IPVS_SVC_ATTR_STATS], &s.stats);
 	*out = s;
 	return 1;
 }
@@ -137,6 +203,7 @@ int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out
 	}
 	if (tb[IPVS_DEST_ATTR_PERSIST_CONNS])
 		d.persist = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
+	d.stats_known = get_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS], &d.stats);
 	*out = d;
 	return 0;
 }

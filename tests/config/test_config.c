@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "util.h"
 
 #define FIX "tests/config/fixtures/"
 
@@ -277,6 +278,121 @@ static void test_drain_global_zero(void **state) {
 	assert_int_equal(c->services[1].drain_timeout_ms, 24u * 3600 * 1000);
 	lb_config_free(c);
 	unlink(path);
+}
+
+/* The observability keys: all absent (no listener, no hooks), `metrics: {}` (default listen),
+ * and every value given. */
+static void test_observe(void **state) {
+	struct lb_config *c = load_ok(FIX "good_minimal.yaml");
+	assert_false(c->metrics);
+	assert_addr(&c->metrics_listen, "127.0.0.1:9521");
+	assert_null(c->notify_argv);
+	assert_int_equal(c->notify_argc, 0);
+	assert_int_equal(c->notify_timeout_ms, 10000);
+	lb_config_free(c);
+
+	c = load_ok(FIX "good_observe_defaults.yaml");
+	assert_true(c->metrics);
+	assert_addr(&c->metrics_listen, "127.0.0.1:9521");
+	assert_int_equal(c->notify_argc, 1);
+	assert_string_equal(c->notify_argv[0], "/bin/true");
+	assert_null(c->notify_argv[1]);
+	assert_int_equal(c->notify_timeout_ms, 10000);
+	lb_config_free(c);
+
+	c = load_ok(FIX "good_observe.yaml");
+	assert_true(c->metrics);
+	assert_addr(&c->metrics_listen, "[::1]:9100");
+	static const char *const want[] = {"/usr/local/bin/ezlb-notify", "--flag", "a b", "5", "true",
+					   "$HOME"};
+	assert_int_equal(c->notify_argc, ARRAY_SIZE(want));
+	for (size_t i = 0; i < ARRAY_SIZE(want); i++)
+		assert_string_equal(c->notify_argv[i], want[i]);
+	assert_null(c->notify_argv[ARRAY_SIZE(want)]);
+	assert_int_equal(c->notify_timeout_ms, 2500);
+	lb_config_free(c);
+}
+
+/* yaml written to a temporary file and loaded: its only message, or NULL and *out when valid. */
+static char *load_text(const char *yaml, struct lb_config **out) {
+	char path[] = "/tmp/ezlb-test-observe-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, yaml, strlen(yaml)), (ssize_t)strlen(yaml));
+	close(fd);
+	struct lb_diag d = {0};
+	*out = NULL;
+	int r = lb_config_load(path, out, &d);
+	unlink(path);
+	if (r == 0) {
+		assert_int_equal(d.n, 0);
+		return NULL;
+	}
+	assert_int_equal(d.n, 1);
+	assert_memory_equal(d.msgs[0], path, strlen(path));
+	char *msg = strdup(d.msgs[0] + strlen(path));
+	lb_diag_free(&d);
+	return msg;
+}
+
+/* global.notify with n arguments, the first "/bin/x", the last arg_len bytes long. */
+static char *notify_yaml(size_t n, size_t arg_len, const char *timeout) {
+	size_t cap = 256 + n * 8 + arg_len;
+	char *y = malloc(cap), *p = y;
+	assert_non_null(y);
+	p += sprintf(p, "global:\n  notify_timeout: %s\n  notify: [/bin/x", timeout);
+	for (size_t i = 1; i + 1 < n; i++)
+		p += sprintf(p, ", a");
+	if (n > 1) {
+		p += sprintf(p, ", ");
+		memset(p, 'y', arg_len);
+		p += arg_len;
+	}
+	sprintf(p, "]\nservices: []\n");
+	return y;
+}
+
+/* The limits of notify and notify_timeout, on both sides. */
+static void test_notify_limits(void **state) {
+	struct lb_config *c;
+	char *y = notify_yaml(64, 4096, "100ms");
+	assert_null(load_text(y, &c));
+	assert_int_equal(c->notify_argc, 64);
+	assert_int_equal(strlen(c->notify_argv[63]), 4096);
+	assert_int_equal(c->notify_timeout_ms, 100);
+	lb_config_free(c);
+	free(y);
+
+	y = notify_yaml(2, 1, "10m");
+	assert_null(load_text(y, &c));
+	assert_int_equal(c->notify_timeout_ms, 600000);
+	lb_config_free(c);
+	free(y);
+
+	y = notify_yaml(65, 1, "1s");
+	char *m = load_text(y, &c);
+	assert_null(c);
+	assert_string_equal(m, ":3:11: global.notify: more than 64 arguments");
+	free(m);
+	free(y);
+
+	y = notify_yaml(2, 4097, "1s");
+	m = load_text(y, &c);
+	assert_string_equal(m, ":3:20: global.notify[1]: an argument longer than 4096 bytes");
+	free(m);
+	free(y);
+
+	y = notify_yaml(1, 0, "99ms");
+	m = load_text(y, &c);
+	assert_string_equal(m, ":2:19: global.notify_timeout: \"99ms\" is too short; the minimum is 100ms");
+	free(m);
+	free(y);
+
+	y = notify_yaml(1, 0, "10m1ms");
+	m = load_text(y, &c);
+	assert_string_equal(m, ":2:19: global.notify_timeout: \"10m1ms\" is too long (at most 10m)");
+	free(m);
+	free(y);
 }
 
 /* quorum as a count and as a share, on_loss defaults, and sorry servers with and without a
@@ -554,6 +670,8 @@ int main(void) {
 		cmocka_unit_test(test_drain_timeout),
 		cmocka_unit_test(test_drain_global_zero),
 		cmocka_unit_test(test_quorum_and_sorry),
+		cmocka_unit_test(test_observe),
+		cmocka_unit_test(test_notify_limits),
 		cmocka_unit_test(test_quorum_min_up),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_directory),

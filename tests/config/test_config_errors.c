@@ -177,6 +177,42 @@ static const struct bad_case cases[] = {
 	  ":10:10: services[4].name: missing value"}},
 	{"bad_nul.yaml",
 	 {":2:11: a string contains a NUL character"}},
+	{"bad_observe.yaml",
+	 {":2:21: global.metrics.listen: port 0 in \"127.0.0.1:0\" is out of range 1..65535",
+	  ":2:36: global.metrics.lisen: unknown key (did you mean \"listen\"?)",
+	  ":3:11: global.notify: expected a sequence, got \"/usr/local/bin/ezlb-notify --flag\"; write the "
+	  "program and its arguments as a list, e.g. [\"/usr/local/bin/ezlb-notify\", \"--flag\"] (no shell runs it)",
+	  ":4:19: global.notify_timeout: \"50ms\" is too short; the minimum is 100ms"}},
+	{"bad_observe_clash.yaml",
+	 {":3:21: global.metrics.listen: 10.0.0.1:80 is the listen address of tcp service \"web\" (line 7): "
+	  "IPVS would forward its connections to that service's backends",
+	  ":4:19: global.notify_timeout: applies to the notify hooks, but there is no notify command"}},
+	{"bad_observe_empty.yaml",
+	 {":2:11: global.metrics: expected a mapping, got null; write \"metrics: {}\" to serve /metrics on "
+	  "127.0.0.1:9521, or leave the key out for no listener",
+	  ":3:11: global.notify: is empty; give at least the program, or leave the key out for no hooks",
+	  ":4:19: global.notify_timeout: \"0s\" must be greater than zero"}},
+	{"bad_observe_notify.yaml",
+	 {":2:21: global.metrics.listen: port 99999 in \"[::1]:99999\" is out of range 1..65535",
+	  ":2:36: global.metrics.path: unknown key; valid keys here are listen",
+	  ":3:12: global.notify[0]: \"bin/hook\" is not an absolute path; the hook runs without a shell and "
+	  "without a PATH search",
+	  ":3:22: global.notify[1]: an empty argument; each is 1 to 4096 bytes",
+	  ":3:26: global.notify[2]: expected a single value, got a mapping",
+	  ":3:34: global.notify[3]: missing value",
+	  ":3:40: global.notify[4]: expected a single value, got a sequence",
+	  ":4:19: global.notify_timeout: \"11m\" is too long (at most 10m)"}},
+	{"bad_observe_seq.yaml",
+	 {":2:12: global.metrics: expected a mapping, got a sequence; write \"metrics: {}\" to serve /metrics "
+	  "on 127.0.0.1:9521, or leave the key out for no listener",
+	  ":3:11: global.notify: expected a sequence, got a mapping; write the program and its arguments as a "
+	  "list, e.g. [\"/usr/local/bin/ezlb-notify\", \"--flag\"] (no shell runs it)"}},
+	{"bad_observe_types.yaml",
+	 {":2:12: global.metrics: expected a mapping, got \"true\"; write \"metrics: {}\" to serve /metrics on "
+	  "127.0.0.1:9521, or leave the key out for no listener",
+	  ":3:11: global.notify: expected a sequence, got \"/usr/local/bin/ezlb-notify\"; write the command as "
+	  "a list: [\"/usr/local/bin/ezlb-notify\"]",
+	  ":4:19: global.notify_timeout: \"10\" has no unit; write e.g. \"10s\" (units: ms, s, m, h)"}},
 	{"bad_odd_text.yaml",
 	 {":4:5: services[0].bad?key: unknown key; valid keys here are name, listen, protocol, "
 	  "scheduler, forward, persistence, health_check, backends, drain_timeout, quorum and "
@@ -229,7 +265,8 @@ static const struct bad_case cases[] = {
 	  ":7:1: YAML syntax error: did not find expected node content (while parsing a flow node at "
 	  "line 7, column 1)"}},
 	{"bad_services_twice.yaml",
-	 {":5:3: global.services: unknown key; valid keys here are log_level, resync_interval, max_exec_checks and drain_timeout",
+	 {":5:3: global.services: unknown key; valid keys here are log_level, resync_interval, max_exec_checks, "
+	  "drain_timeout, metrics, notify and notify_timeout",
 	  ":6:1: services: duplicate key (first at line 1)"}},
 	{"bad_empty.yaml",
 	 {": empty configuration; write \"services: []\" to run with no services"}},

@@ -133,6 +133,15 @@ static void test_limited_kind_waits_its_turn(void **state) {
 	assert_int_equal(st.skipped, 0);
 	assert_int_equal(st.up, 6);
 	assert_true(st.late_max >= 1000 * USEC_PER_MSEC); /* the third waited from 667 ms on */
+	/* the same lateness in the shared buckets: every start counted once, waits included */
+	uint64_t late[LB_OBSERVE_BUCKETS + 1];
+	double sum;
+	uint64_t count;
+	lb_health_lateness(fx.h, late, &sum, &count);
+	assert_int_equal(count, 6);
+	assert_int_equal(late[LB_OBSERVE_BUCKETS], 6);
+	assert_true(late[9] <= 5); /* lb_observe_buckets[9] is 1 s: the third waited longer */
+	assert_true(sum >= 1.0);
 	fx_free(&fx);
 }
 
@@ -223,6 +232,213 @@ static void test_conf_cmp_and_per_service(void **state) {
 	fx_free(&fx);
 }
 
+/* --- what observers read --- */
+
+static int64_t realtime_ms(void) { return (int64_t)(now_usec(CLOCK_REALTIME) / USEC_PER_MSEC); }
+
+static struct lb_health_detail detail_of(struct fx *fx, size_t svc, size_t be) {
+	struct lb_health_detail d;
+	memset(&d, 0x5a, sizeof(d));
+	assert_true(lb_health_detail(fx->h, &fx->cfg.services[svc], &fx->cfg.services[svc].backends[be],
+				     &d));
+	return d;
+}
+
+/* Field by field: padding is not part of the answer. */
+static void assert_detail_equal(const struct lb_health_detail *a, const struct lb_health_detail *b) {
+	assert_int_equal(a->checked, b->checked);
+	assert_int_equal(a->raw, b->raw);
+	assert_int_equal(a->state, b->state);
+	assert_int_equal(a->since_ms, b->since_ms);
+	assert_int_equal(a->transitions, b->transitions);
+	assert_string_equal(a->reason, b->reason);
+	assert_int_equal(a->last_probe_ms, b->last_probe_ms);
+}
+
+/* Up -> down -> up: two transitions, each moving since; the last failure's reason stays. */
+static void test_detail_through_transitions(void **state) {
+	struct fx fx;
+	fx_init(&fx);
+	const char *be[] = {"127.0.0.3:80"};
+	int64_t t0 = realtime_ms();
+	add_service(&fx.cfg, "web", IPPROTO_TCP, check_conf(60, 40, 1, 1, true), be, 1);
+	add_service(&fx.cfg, "alias", IPPROTO_TCP, check_conf(60, 40, 1, 1, true), be, 1);
+	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+
+	struct lb_health_detail d = detail_of(&fx, 0, 0);
+	assert_true(d.checked);
+	assert_int_equal(d.raw, LB_HEALTH_UNKNOWN);
+	assert_int_equal(d.state, LB_HEALTH_UP); /* initial: up */
+	assert_int_equal(d.transitions, 0);
+	assert_string_equal(d.reason, "");
+	assert_int_equal(d.last_probe_ms, 0);
+	assert_true(d.since_ms >= t0 && d.since_ms <= realtime_ms()); /* when probing began */
+
+	free(feed(&fx, be[0], "F"));
+	struct lb_health_detail down = detail_of(&fx, 0, 0);
+	assert_int_equal(down.raw, LB_HEALTH_DOWN);
+	assert_int_equal(down.state, LB_HEALTH_DOWN);
+	assert_int_equal(down.transitions, 1);
+	assert_string_equal(down.reason, "connection refused");
+	assert_true(down.since_ms >= d.since_ms);
+	assert_true(down.last_probe_ms >= t0 && down.last_probe_ms <= realtime_ms());
+
+	struct lb_probe *p = wait_probe(&fx, be[0]);
+	usleep(20 * 1000); /* so that the times differ whatever the loop's lateness */
+	capture_start();
+	complete(p, true, NULL);
+	free(capture_take());
+	struct lb_health_detail up = detail_of(&fx, 0, 0);
+	assert_int_equal(up.raw, LB_HEALTH_UP);
+	assert_int_equal(up.state, LB_HEALTH_UP);
+	assert_int_equal(up.transitions, 2);
+	assert_string_equal(up.reason, "connection refused"); /* the last failure's */
+	assert_true(up.since_ms >= down.since_ms + 20);
+	assert_true(up.last_probe_ms >= down.last_probe_ms + 20);
+
+	/* a success that changes nothing moves neither since nor the count */
+	p = wait_probe(&fx, be[0]);
+	usleep(5 * 1000);
+	complete(p, true, NULL);
+	struct lb_health_detail same = detail_of(&fx, 0, 0);
+	assert_int_equal(same.transitions, 2);
+	assert_int_equal(same.since_ms, up.since_ms);
+	assert_true(same.last_probe_ms > up.last_probe_ms);
+
+	/* one target, two services: the same answer for both */
+	struct lb_health_detail other = detail_of(&fx, 1, 0);
+	assert_detail_equal(&other, &same);
+	fx_free(&fx);
+}
+
+/* Pairs the manager does not probe: false, and what lb_health_state answers. */
+static void test_detail_of_unprobed_backends(void **state) {
+	struct fx fx;
+	fx_init(&fx);
+	const char *be[] = {"127.0.0.3:80"};
+	add_service(&fx.cfg, "web", IPPROTO_TCP, check_conf(1000, 500, 1, 1, false), be, 1);
+	struct lb_check_conf off = check_conf(1000, 500, 1, 1, true);
+	off.enabled = false;
+	add_service(&fx.cfg, "off", IPPROTO_TCP, off, be, 1);
+	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+	struct lb_health_detail d, zero = {.state = LB_HEALTH_UP};
+	memset(&d, 0x5a, sizeof(d));
+	assert_false(lb_health_detail(fx.h, &fx.cfg.services[1], &fx.cfg.services[1].backends[0], &d));
+	assert_detail_equal(&d, &zero);
+	/* a backend not in the last sync: initial decides (down here) */
+	struct lb_backend_conf stranger = {.weight = 1};
+	assert_int_equal(lb_addr_parse("127.0.0.9:80", &stranger.addr), 0);
+	memset(&d, 0x5a, sizeof(d));
+	assert_false(lb_health_detail(fx.h, &fx.cfg.services[0], &stranger, &d));
+	zero.state = LB_HEALTH_DOWN;
+	assert_detail_equal(&d, &zero);
+	fx_free(&fx);
+}
+
+/* A reason longer than the detail holds is cut, and terminated. */
+static void test_detail_reason_cut(void **state) {
+	struct fx fx;
+	fx_init(&fx);
+	const char *be[] = {"127.0.0.3:80"};
+	add_service(&fx.cfg, "web", IPPROTO_TCP, check_conf(1000, 500, 1, 1, true), be, 1);
+	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+	char longer[150];
+	memset(longer, 'r', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	capture_start();
+	complete(wait_probe(&fx, be[0]), false, longer);
+	free(capture_take());
+	struct lb_health_detail d = detail_of(&fx, 0, 0);
+	assert_int_equal(strlen(d.reason), sizeof(d.reason) - 1);
+	assert_memory_equal(d.reason, longer, sizeof(d.reason) - 1);
+	fx_free(&fx);
+}
+
+/* Counts by kind and result, and the duration histogram: three instant probes and one of 30 ms;
+ * a skipped probe counts as skipped only. */
+static void test_kind_stats(void **state) {
+	struct fx fx;
+	fx_init(&fx);
+	const char *be[] = {"127.0.0.3:80"};
+	add_service(&fx.cfg, "web", IPPROTO_TCP, check_conf(20, 500, 3, 1, true), be, 1);
+	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+	free(feed(&fx, be[0], "SFS"));
+	struct lb_probe *p = wait_probe(&fx, be[0]);
+	usleep(30 * 1000);
+	complete(p, false, "timeout");
+	capture_start();
+	p = wait_probe(&fx, be[0]);
+	unpend(p);
+	lb_probe_abort(p, EMFILE);
+	free(capture_take());
+
+	struct lb_health_kind_stats ks[4];
+	memset(ks, 0x5a, sizeof(ks));
+	assert_int_equal(lb_health_kind_stats(fx.h, ks, 4), 1); /* one kind in the table */
+	assert_string_equal(ks[0].type, "fake");
+	assert_int_equal(ks[0].ok, 2);
+	assert_int_equal(ks[0].failed, 2);
+	assert_int_equal(ks[0].skipped, 1);
+	const uint64_t *b = ks[0].duration_buckets;
+	assert_int_equal(b[LB_OBSERVE_BUCKETS], 4); /* ok + failed: a skipped probe did not run */
+	assert_int_equal(b[4], 3);                  /* <= 25 ms: the three instant ones */
+	assert_int_equal(b[7], 4);                  /* <= 250 ms: all */
+	assert_true(ks[0].duration_sum >= 0.030 && ks[0].duration_sum < 0.25);
+	for (size_t i = 1; i <= LB_OBSERVE_BUCKETS; i++)
+		assert_true(b[i - 1] <= b[i]);
+	assert_int_equal(lb_health_kind_stats(fx.h, ks, 0), 0);
+
+	/* the manager's totals agree */
+	struct lb_health_stats st;
+	lb_health_get_stats(fx.h, &st);
+	assert_int_equal(st.probes, 4);
+	assert_int_equal(st.failures, 2);
+	assert_int_equal(st.skipped, 1);
+
+	/* lateness: every probe the timer started, once */
+	uint64_t late[LB_OBSERVE_BUCKETS + 1];
+	double sum;
+	uint64_t count;
+	lb_health_lateness(fx.h, late, &sum, &count);
+	assert_int_equal(count, (uint64_t)F.starts);
+	assert_int_equal(late[LB_OBSERVE_BUCKETS], count);
+	assert_true(sum >= 0);
+	fx_free(&fx);
+}
+
+/* One entry per kind of the table, in table order, counted apart; max bounds the answer. */
+static void test_kind_stats_per_kind(void **state) {
+	struct fx fx;
+	fx_init(&fx);
+	lb_health_set_kinds(fx.h, http_kinds, 2);
+	const char *be[] = {"127.0.0.7:80"};
+	add_service(&fx.cfg, "a", IPPROTO_TCP, with_path("/healthz"), be, 1);
+	struct lb_check_conf k = check_conf(200, 190, 1, 1, true);
+	k.type = LB_CHECK_EXEC;
+	add_service(&fx.cfg, "x", IPPROTO_TCP, k, be, 1);
+	assert_int_equal(lb_health_sync(fx.h, &fx.cfg), 0);
+	for (int i = 0; i < 1000 && F.n_pending < 2; i++) /* both started (at 0 and 100 ms) */
+		assert_true(lb_loop_run_once(fx.l, -1) >= 0);
+	assert_int_equal(F.n_pending, 2);
+	capture_start();
+	for (int i = 0; i < 2; i++) {
+		struct lb_probe *p = F.pending[0];
+		complete(p, p->conf->type == LB_CHECK_HTTP, "exit status 1");
+	}
+	free(capture_take());
+	struct lb_health_kind_stats ks[2];
+	assert_int_equal(lb_health_kind_stats(fx.h, ks, 2), 2);
+	assert_string_equal(ks[0].type, "fake-http");
+	assert_int_equal(ks[0].ok, 1);
+	assert_int_equal(ks[0].failed, 0);
+	assert_string_equal(ks[1].type, "fake-exec");
+	assert_int_equal(ks[1].ok, 0);
+	assert_int_equal(ks[1].failed, 1);
+	assert_int_equal(lb_health_kind_stats(fx.h, ks, 1), 1);
+	assert_string_equal(ks[0].type, "fake-http");
+	fx_free(&fx);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fast_interval_between_states),
@@ -232,6 +448,11 @@ int main(void) {
 		cmocka_unit_test(test_limited_kind_in_round),
 		cmocka_unit_test(test_limited_kind_removed_while_waiting),
 		cmocka_unit_test(test_conf_cmp_and_per_service),
+		cmocka_unit_test(test_detail_through_transitions),
+		cmocka_unit_test(test_detail_of_unprobed_backends),
+		cmocka_unit_test(test_detail_reason_cut),
+		cmocka_unit_test(test_kind_stats),
+		cmocka_unit_test(test_kind_stats_per_kind),
 	};
 	return cmocka_run_group_tests(tests, health_test_setup, NULL);
 }

@@ -25,6 +25,7 @@
 #include "../../src/ipvs/ipvs_priv.h"
 #include "log.h"
 #include "table.h"
+#include "util.h"
 
 #define FAMILY 0x24
 
@@ -326,10 +327,61 @@ static struct nl_msg *reply_msg(uint8_t cmd, uint32_t seq) {
 	return m;
 }
 
-/* What the kernel's ip_vs_genl_fill_service puts, plus attributes we must skip. */
-static struct nl_msg *service_reply(uint32_t seq, uint16_t af, const char *ip, uint16_t proto,
-				    uint16_t port, const char *sched, uint32_t flags, uint32_t timeout,
-				    uint32_t netmask) {
+/* A stats nest as the kernel builds it (ip_vs_genl_fill_stats / _stats64), or broken on purpose.
+ * Counter a (IPVS_STATS_ATTR_CONNS..OUTBPS) is stats_value(base, a, wide). */
+struct stats_put {
+	int type;     /* IPVS_SVC_ATTR_STATS64, IPVS_DEST_ATTR_STATS, ... */
+	bool wide;    /* every counter u64 (STATS64), else the kernel's u32 mix (bytes u64) */
+	uint64_t base;
+	int shorten;  /* this counter sent with only 2 bytes; 0: none */
+	int omit;     /* this counter left out; 0: none */
+};
+
+static bool stats_attr_is_u64(int a, bool wide) {
+	return wide || a == IPVS_STATS_ATTR_INBYTES || a == IPVS_STATS_ATTR_OUTBYTES;
+}
+
+/* Values above 2^32 where the attribute is a u64: a parser reading 32 bits would lose them. */
+static uint64_t stats_value(uint64_t base, int a, bool wide) {
+	return stats_attr_is_u64(a, wide) ? ((uint64_t)a << 32) + base + (uint64_t)a
+					  : (uint32_t)(base + (uint64_t)a);
+}
+
+static void put_stats(struct nl_msg *m, const struct stats_put *sp) {
+	struct nlattr *st = nla_nest_start(m, sp->type);
+	for (int a = IPVS_STATS_ATTR_CONNS; a <= IPVS_STATS_ATTR_OUTBPS; a++) {
+		uint64_t v = stats_value(sp->base, a, sp->wide);
+		if (a == sp->omit)
+			continue;
+		if (a == sp->shorten)
+			assert_int_equal(nla_put_u16(m, a, 7), 0);
+		else if (stats_attr_is_u64(a, sp->wide))
+			assert_int_equal(nla_put_u64(m, a, v), 0);
+		else
+			assert_int_equal(nla_put_u32(m, a, (uint32_t)v), 0);
+	}
+	nla_nest_end(m, st);
+}
+
+static struct lb_kstats stats_want(const struct stats_put *sp) {
+	uint64_t v[IPVS_STATS_ATTR_MAX + 1];
+	for (int a = IPVS_STATS_ATTR_CONNS; a <= IPVS_STATS_ATTR_OUTBPS; a++)
+		v[a] = stats_value(sp->base, a, sp->wide);
+	return (struct lb_kstats){
+		.conns = v[IPVS_STATS_ATTR_CONNS], .inpkts = v[IPVS_STATS_ATTR_INPKTS],
+		.outpkts = v[IPVS_STATS_ATTR_OUTPKTS], .inbytes = v[IPVS_STATS_ATTR_INBYTES],
+		.outbytes = v[IPVS_STATS_ATTR_OUTBYTES], .cps = v[IPVS_STATS_ATTR_CPS],
+		.inpps = v[IPVS_STATS_ATTR_INPPS], .outpps = v[IPVS_STATS_ATTR_OUTPPS],
+		.inbps = v[IPVS_STATS_ATTR_INBPS], .outbps = v[IPVS_STATS_ATTR_OUTBPS],
+	};
+}
+
+/* What the kernel's ip_vs_genl_fill_service puts, plus attributes we must skip; with n_sp == 0 a
+ * STATS nest that lacks most counters (so the stats stay unknown). */
+static struct nl_msg *service_reply_ex(uint32_t seq, uint16_t af, const char *ip, uint16_t proto,
+				       uint16_t port, const char *sched, uint32_t flags,
+				       uint32_t timeout, uint32_t netmask,
+				       const struct stats_put *sp, size_t n_sp) {
 	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, seq);
 	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
 	union lb_inaddr a;
@@ -344,12 +396,22 @@ static struct nl_msg *service_reply(uint32_t seq, uint16_t af, const char *ip, u
 	assert_int_equal(nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl), 0);
 	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, timeout), 0);
 	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, netmask), 0);
-	struct nlattr *st = nla_nest_start(m, IPVS_SVC_ATTR_STATS);
-	assert_int_equal(nla_put_u32(m, IPVS_STATS_ATTR_CONNS, 12345), 0);
-	nla_nest_end(m, st);
+	if (n_sp == 0) {
+		struct nlattr *st = nla_nest_start(m, IPVS_SVC_ATTR_STATS);
+		assert_int_equal(nla_put_u32(m, IPVS_STATS_ATTR_CONNS, 12345), 0);
+		nla_nest_end(m, st);
+	}
+	for (size_t i = 0; i < n_sp; i++)
+		put_stats(m, &sp[i]);
 	assert_int_equal(nla_put_u32(m, 30, 1), 0); /* from a future kernel */
 	nla_nest_end(m, n);
 	return m;
+}
+
+static struct nl_msg *service_reply(uint32_t seq, uint16_t af, const char *ip, uint16_t proto,
+				    uint16_t port, const char *sched, uint32_t flags, uint32_t timeout,
+				    uint32_t netmask) {
+	return service_reply_ex(seq, af, ip, proto, port, sched, flags, timeout, netmask, NULL, 0);
 }
 
 static struct nl_msg *fwmark_reply(uint32_t seq) {
@@ -367,8 +429,9 @@ static struct nl_msg *fwmark_reply(uint32_t seq) {
 }
 
 /* af_attr: 0 leaves IPVS_DEST_ATTR_ADDR_FAMILY out (a kernel before 3.18). */
-static struct nl_msg *dest_reply(uint32_t seq, uint16_t af, uint16_t af_attr, const char *ip,
-				 uint16_t port, uint32_t fwd, uint32_t weight, uint32_t u, uint32_t l) {
+static struct nl_msg *dest_reply_ex(uint32_t seq, uint16_t af, uint16_t af_attr, const char *ip,
+				    uint16_t port, uint32_t fwd, uint32_t weight, uint32_t u,
+				    uint32_t l, const struct stats_put *sp, size_t n_sp) {
 	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_DEST, seq);
 	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
 	union lb_inaddr a;
@@ -385,8 +448,15 @@ static struct nl_msg *dest_reply(uint32_t seq, uint16_t af, uint16_t af_attr, co
 	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_ACTIVE_CONNS, 3), 0);
 	if (af_attr)
 		assert_int_equal(nla_put_u16(m, IPVS_DEST_ATTR_ADDR_FAMILY, af_attr), 0);
+	for (size_t i = 0; i < n_sp; i++)
+		put_stats(m, &sp[i]);
 	nla_nest_end(m, n);
 	return m;
+}
+
+static struct nl_msg *dest_reply(uint32_t seq, uint16_t af, uint16_t af_attr, const char *ip,
+				 uint16_t port, uint32_t fwd, uint32_t weight, uint32_t u, uint32_t l) {
+	return dest_reply_ex(seq, af, af_attr, ip, port, fwd, weight, u, l, NULL, 0);
 }
 
 static struct nlattr *nest_of(struct nl_msg *m, int type) {
@@ -492,6 +562,140 @@ static void test_parse_dest(void **state) {
 	nlmsg_free(m);
 
 	assert_int_equal(lb_ipvs_parse_dest(NULL, AF_INET, &d), -EINVAL);
+}
+
+/* ---- the kernel's counters ---- */
+
+static struct lb_service parse_svc_stats(const struct stats_put *sp, size_t n_sp) {
+	struct nl_msg *m = service_reply_ex(1, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "wrr", 0, 0,
+					    0xffffffff, sp, n_sp);
+	struct lb_service s;
+	memset(&s, 0xaa, sizeof(s));
+	/* the counters never make a service unreadable: only their own validity is at stake */
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 1);
+	nlmsg_free(m);
+	struct lb_service want = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", 0, 0, 0xffffffff);
+	assert_int_equal(lb_svc_key_cmp(&s.key, &want.key), 0);
+	assert_string_equal(s.sched, "wrr");
+	return s;
+}
+
+static void assert_no_stats(const struct lb_service *s) {
+	struct lb_kstats zero;
+	memset(&zero, 0, sizeof(zero));
+	assert_false(s->stats_known);
+	assert_memory_equal(&s->stats, &zero, sizeof(zero));
+}
+
+/* What a kernel since 4.1 sends: both nests; the 64-bit one counts, whole. */
+static void test_parse_service_stats64(void **state) {
+	const struct stats_put both[] = {
+		{.type = IPVS_SVC_ATTR_STATS, .base = 1000},
+		{.type = IPVS_SVC_ATTR_STATS64, .wide = true, .base = 5000},
+	};
+	struct lb_service s = parse_svc_stats(both, 2);
+	struct lb_kstats want = stats_want(&both[1]);
+	assert_true(s.stats_known);
+	assert_memory_equal(&s.stats, &want, sizeof(want));
+	assert_true(s.stats.conns > UINT32_MAX); /* no truncation on the way */
+	assert_int_equal(s.stats.outbps, (10ULL << 32) + 5010);
+}
+
+/* An older kernel: only the 32-bit nest, whose byte counters are u64 all the same. */
+static void test_parse_service_stats32_fallback(void **state) {
+	const struct stats_put old[] = {{.type = IPVS_SVC_ATTR_STATS, .base = 70}};
+	struct lb_service s = parse_svc_stats(old, 1);
+	struct lb_kstats want = stats_want(&old[0]);
+	assert_true(s.stats_known);
+	assert_memory_equal(&s.stats, &want, sizeof(want));
+	assert_int_equal(s.stats.conns, 71);
+	assert_int_equal(s.stats.inbytes, (4ULL << 32) + 74);
+}
+
+/* Counters the parser cannot trust are unknown, never partly zero, never a crash. */
+static void test_parse_service_stats_malformed(void **state) {
+	static const struct stats_put cases[][2] = {
+		/* a u64 counter of 2 bytes */
+		{{.type = IPVS_SVC_ATTR_STATS64, .wide = true, .shorten = IPVS_STATS_ATTR_INBYTES}},
+		/* a u32 counter of 2 bytes */
+		{{.type = IPVS_SVC_ATTR_STATS, .shorten = IPVS_STATS_ATTR_CPS}},
+		/* the 32-bit layout (u32 counters) sent as STATS64 */
+		{{.type = IPVS_SVC_ATTR_STATS64, .wide = false}},
+		/* a counter missing */
+		{{.type = IPVS_SVC_ATTR_STATS64, .wide = true, .omit = IPVS_STATS_ATTR_OUTBPS}},
+		/* a broken 64-bit nest is not made up for by a sound 32-bit one */
+		{{.type = IPVS_SVC_ATTR_STATS, .base = 3},
+		 {.type = IPVS_SVC_ATTR_STATS64, .wide = true, .shorten = IPVS_STATS_ATTR_CONNS}},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lb_service s = parse_svc_stats(cases[i], cases[i][1].type ? 2 : 1);
+		assert_no_stats(&s);
+	}
+	/* no stats at all: unknown */
+	struct lb_service s = parse_svc_stats(NULL, 0);
+	assert_no_stats(&s);
+}
+
+/* A stats attribute too short to hold even an attribute header, or holding garbage. */
+static void test_parse_service_stats_garbage(void **state) {
+	static const uint8_t junk[][8] = {{0}, {1, 2, 3}, {0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4}};
+	static const int len[] = {0, 3, 8};
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, 1);
+		struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
+		uint8_t addr[16] = {10, 0, 0, 1};
+		struct ip_vs_flags fl = {0, ~0u};
+		nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET);
+		nla_put_u16(m, IPVS_SVC_ATTR_PROTOCOL, IPPROTO_TCP);
+		nla_put(m, IPVS_SVC_ATTR_ADDR, 16, addr);
+		nla_put_u16(m, IPVS_SVC_ATTR_PORT, htons(80));
+		nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, "rr");
+		nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl);
+		nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, 0);
+		nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, 0xffffffff);
+		nla_put(m, IPVS_SVC_ATTR_STATS64, len[i], junk[i]);
+		nla_nest_end(m, n);
+		struct lb_service s;
+		assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 1);
+		assert_no_stats(&s);
+		nlmsg_free(m);
+	}
+}
+
+static void test_parse_dest_stats(void **state) {
+	const struct stats_put good[] = {
+		{.type = IPVS_DEST_ATTR_STATS, .base = 1},
+		{.type = IPVS_DEST_ATTR_STATS64, .wide = true, .base = 900},
+	};
+	struct nl_msg *m = dest_reply_ex(1, AF_INET, AF_INET, "192.168.1.10", 8080,
+					 IP_VS_CONN_F_MASQ, 5, 0, 0, good, 2);
+	struct lb_dest d;
+	memset(&d, 0xaa, sizeof(d));
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+	nlmsg_free(m);
+	struct lb_kstats want = stats_want(&good[1]);
+	assert_true(d.stats_known);
+	assert_memory_equal(&d.stats, &want, sizeof(want));
+	assert_int_equal(d.weight, 5);
+
+	const struct stats_put old[] = {{.type = IPVS_DEST_ATTR_STATS, .base = 40}};
+	m = dest_reply_ex(1, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_MASQ, 5, 0, 0,
+			  old, 1);
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+	nlmsg_free(m);
+	want = stats_want(&old[0]);
+	assert_true(d.stats_known);
+	assert_memory_equal(&d.stats, &want, sizeof(want));
+
+	const struct stats_put bad[] = {
+		{.type = IPVS_DEST_ATTR_STATS64, .wide = true, .shorten = IPVS_STATS_ATTR_OUTPKTS}};
+	m = dest_reply_ex(1, AF_INET, AF_INET, "192.168.1.10", 8080, IP_VS_CONN_F_MASQ, 5, 0, 0,
+			  bad, 1);
+	assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+	nlmsg_free(m);
+	assert_false(d.stats_known);
+	assert_int_equal(d.stats.outpkts, 0);
+	assert_int_equal(d.weight, 5); /* the destination itself still reads */
 }
 
 /* ---- a fake kernel: the other end of a socketpair ---- */
@@ -1010,6 +1214,37 @@ static void test_dump_reads_only_wanted_dests(void **state) {
 	fake_close(&f);
 }
 
+/* The counters a dump reads stay in the table it hands over. */
+static void test_dump_keeps_stats(void **state) {
+	struct fake f;
+	fake_open(&f, 700, 100);
+	const struct stats_put ss[] = {{.type = IPVS_SVC_ATTR_STATS64, .wide = true, .base = 10}};
+	const struct stats_put ds[] = {{.type = IPVS_DEST_ATTR_STATS64, .wide = true, .base = 20}};
+	struct lb_nlbuf a[2] = {0};
+	put_msg(&a[0], service_reply_ex(700, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "rr", 0, 0,
+					0xffffffff, ss, 1));
+	put_done(&a[0], 700);
+	put_msg(&a[1], dest_reply_ex(701, AF_INET, AF_INET, "192.168.1.1", 80, IP_VS_CONN_F_MASQ, 1,
+				     0, 0, ds, 1));
+	put_msg(&a[1], dest_reply(701, AF_INET, AF_INET, "192.168.1.2", 80, IP_VS_CONN_F_MASQ, 1,
+				  0, 0));
+	put_done(&a[1], 701);
+	pid_t pid = fake_kernel(&f, a, 2);
+	struct lb_table t = {0};
+	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
+	fake_kernel_done(pid, a, 2);
+	assert_int_equal(t.n, 1);
+	struct lb_kstats sw = stats_want(&ss[0]), dw = stats_want(&ds[0]);
+	assert_true(t.svcs[0].stats_known);
+	assert_memory_equal(&t.svcs[0].stats, &sw, sizeof(sw));
+	assert_int_equal(t.svcs[0].n_dests, 2);
+	assert_true(t.svcs[0].dests[0].stats_known);
+	assert_memory_equal(&t.svcs[0].dests[0].stats, &dw, sizeof(dw));
+	assert_false(t.svcs[0].dests[1].stats_known); /* sent none */
+	lb_table_clear(&t);
+	fake_close(&f);
+}
+
 /* The point lookup that decides whether an owned service is really gone. */
 static void test_has_service(void **state) {
 	struct fake f;
@@ -1117,6 +1352,11 @@ int main(void) {
 		cmocka_unit_test(test_parse_fwmark_service_is_skipped),
 		cmocka_unit_test(test_parse_service_malformed),
 		cmocka_unit_test(test_parse_dest),
+		cmocka_unit_test(test_parse_service_stats64),
+		cmocka_unit_test(test_parse_service_stats32_fallback),
+		cmocka_unit_test(test_parse_service_stats_malformed),
+		cmocka_unit_test(test_parse_service_stats_garbage),
+		cmocka_unit_test(test_parse_dest_stats),
 		cmocka_unit_test(test_apply_maps_errors_to_ops),
 		cmocka_unit_test(test_apply_skips_incomplete_op),
 		cmocka_unit_test(test_apply_without_answer_fails_loudly),
@@ -1128,6 +1368,7 @@ int main(void) {
 		cmocka_unit_test(test_dump_repeated_after_enobufs),
 		cmocka_unit_test(test_dump_malformed_reply_fails),
 		cmocka_unit_test(test_dump_reads_only_wanted_dests),
+		cmocka_unit_test(test_dump_keeps_stats),
 		cmocka_unit_test(test_has_service),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_benign_errors),

@@ -763,6 +763,106 @@ sec_resync() {
 	fi
 }
 
+# ---- 10. observing: /metrics and `ezlb status` of the 100k table ----
+
+# http_get NS ADDR PORT PATH OUT: one HTTP/1.0 GET from inside NS (bash's /dev/tcp, busybox cat);
+# prints "MS BYTES" (the whole answer, headers included).
+http_get() {
+	ip netns exec "$1" bash -c 't0=${EPOCHREALTIME/./}; exec 3<>/dev/tcp/$0/$1 || exit 1
+		printf "GET %s HTTP/1.0\r\nHost: bench\r\n\r\n" "$2" >&3; cat <&3 >"$3"
+		t1=${EPOCHREALTIME/./}; echo "$(((t1 - t0) / 1000)) $(wc -c <"$3")"' "$2" "$3" "$4" "$5"
+}
+
+# observe_load NS WHAT: every second, a scrape (metrics) or a full `ezlb status` (status), in the
+# background until observe_stop.
+observe_load() {
+	local ns=$1 what=$2
+	(while :; do
+		if [ "$what" = metrics ]; then http_get "$ns" 127.0.0.1 9521 /metrics "$W/ol.out" >/dev/null
+		else ip netns exec "$ns" ezlb status --state-dir "$W/st-$ns" >"$W/ol.out" 2>&1; fi
+		sleep 1
+	done) &
+	OL=$!
+}
+
+# observe_lateness NS DAEMON LOG WHAT: probe lateness and the targets' gap deviation over WINDOW
+# s, with WHAT (none, metrics, status) every second. Sets O_L99 (ezlb's own p99 over the window)
+# and O_GAP99.
+observe_lateness() {
+	local ns=$1 daemon=$2 log=$3 what=$4
+	[ "$what" != none ] && observe_load "$ns" "$what"
+	kill -USR1 "$daemon"
+	window "$daemon"
+	kill -USR1 "$daemon"
+	[ "$what" != none ] && { kill "$OL" 2>/dev/null; wait "$OL" 2>/dev/null; }
+	sleep 0.5
+	O_GAP99=$GAP99
+	O_L99=$(grep 'health: ' "$log" | tail -n 1 | sed -n 's/.*lateness p50 [0-9.]* ms p99 \([0-9.]*\) ms.*/\1/p')
+	say "  $what every second: gap deviation p99 $O_GAP99 ms; ezlb lateness p99 since the start $O_L99 ms"
+}
+
+sec_observe() {
+	local nchk=1000 nbig=$((BIG_S * BIG_D - 1000)) log=$W/observe.log daemon ne i r
+	local -a EM=() EB=() NM=() NB=() SM=() SB=() IM=() IB=()
+	say "observe: $((BIG_S * BIG_D)) destinations, $nchk checked every 1 s, /metrics and ezlb status"
+	gen "$W/o-big" $((nbig / BIG_D)) "$BIG_D" 100 64 8080 "{enabled: false}"
+	gen "$W/o-chk" $((nchk / BIG_D)) "$BIG_D" 127 1 9000 "{interval: 1s, timeout: 500ms}" $((nbig / BIG_D))
+	{ echo 'global: {metrics: {listen: "127.0.0.1:9521"}}'; sed 1q "$W/o-big.yaml"; sed 1d "$W/o-big.yaml"; sed 1d "$W/o-chk.yaml"; } >"$W/o.yaml"
+	ns_new bo
+	rm -f "$W/bs.out"
+	bg_in bo "$W/bs.log" benchsrv -i 1000 -o "$W/bs.out" 9000
+	BS=$PID
+	bg_in bo "$log" ezlb run -c "$W/o.yaml" --state-dir "$W/st-bo"
+	daemon=$PID
+	wait_lines "$log" 'reconcile: ' 1 300 || fail "observe: no first reconcile"
+	ne=""
+	if command -v prometheus-node-exporter >/dev/null; then
+		bg_in bo "$W/ne.log" prometheus-node-exporter --collector.disable-defaults --collector.ipvs \
+			--web.listen-address=127.0.0.1:9100
+		ne=$PID
+	fi
+	sleep 8 # past the first round
+	for i in 1 2 3 4 5; do
+		r=$(http_get bo 127.0.0.1 9521 /metrics "$W/m-ezlb.out"); EM+=("${r% *}"); EB+=("${r#* }")
+		if [ -n "$ne" ]; then
+			r=$(http_get bo 127.0.0.1 9100 /metrics "$W/m-ne.out"); NM+=("${r% *}"); NB+=("${r#* }")
+		fi
+		r=$("$SELF" time /dev/null "$W/s-ezlb.out" ip netns exec bo ezlb status --state-dir "$W/st-bo")
+		SM+=("${r#* }"); SB+=("$(wc -c <"$W/s-ezlb.out")")
+		r=$("$SELF" time /dev/null "$W/s-ipvsadm.out" ip netns exec bo ipvsadm -Ln --stats)
+		IM+=("${r#* }"); IB+=("$(wc -c <"$W/s-ipvsadm.out")")
+	done
+	grep -q '^HTTP/1.[01] 200' "$W/m-ezlb.out" || fail "observe: ezlb /metrics did not answer 200: $(head -c 200 "$W/m-ezlb.out")"
+	say "  ezlb /metrics: $(grep -c '^ezlb_backend_up{' "$W/m-ezlb.out") ezlb_backend_up series"
+	local em eb nm nb sm sb im ib
+	em=$(median "${EM[@]}") eb=$(median "${EB[@]}")
+	sm=$(($(median "${SM[@]}") / 1000)) sb=$(median "${SB[@]}")
+	im=$(($(median "${IM[@]}") / 1000)) ib=$(median "${IB[@]}")
+	local runs="5 (median)"
+	if [ -n "$ne" ]; then
+		nm=$(median "${NM[@]}") nb=$(median "${NB[@]}")
+		row "Scrape of /metrics, $((BIG_S * BIG_D / 1000))k destinations: time (bytes)" "$em ms ($((eb / 1024)) KiB)" \
+			"prometheus-node-exporter --collector.ipvs: $nm ms ($((nb / 1024)) KiB)" "$(ratio "$nm" "$em")" "$runs"
+	else
+		row "Scrape of /metrics, $((BIG_S * BIG_D / 1000))k destinations: time (bytes)" "$em ms ($((eb / 1024)) KiB)" \
+			"prometheus-node-exporter: n/a (not installed)" "—" "$runs"
+	fi
+	row "\`ezlb status\` of the $((BIG_S * BIG_D / 1000))k table (text): time (bytes)" "$sm ms ($((sb / 1024)) KiB)" \
+		"ipvsadm -Ln --stats: $im ms ($((ib / 1024)) KiB)" "$(ratio "$im" "$sm")" "$runs"
+	[ -n "$ne" ] && stop_pid "$ne"
+	observe_lateness bo "$daemon" "$log" none
+	local g0=$O_GAP99
+	observe_lateness bo "$daemon" "$log" metrics
+	local g1=$O_GAP99
+	observe_lateness bo "$daemon" "$log" status
+	local g2=$O_GAP99
+	row "1k checks/s, $((BIG_S * BIG_D / 1000))k table: gap deviation p99 seen by the targets, with nothing / a scrape / a full \`ezlb status\` every second" \
+		"$g0 ms / $g1 ms / $g2 ms" "—" "—" "1 x ${WINDOW} s each"
+	stop_pid "$daemon"
+	stop_pid "$BS"
+	ns_del bo
+}
+
 # ---- 7. flapping: the kernel's trash of deleted destinations ----
 
 # Every deleted destination goes to a per-namespace trash list (ip_vs_ctl.c: __ip_vs_del_dest) and
@@ -1132,6 +1232,7 @@ want memory && sec_memory
 want flap && sec_flap
 want resync && sec_resync
 want appcheck && sec_appcheck
+want observe && sec_observe
 say "done in $((EPOCHSECONDS - start)) s"
 note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
 	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \

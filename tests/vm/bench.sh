@@ -69,6 +69,12 @@ if [ -n "$KEEPALIVED" ]; then
 else
 	echo "bench: keepalived not found (apt-get install keepalived): its columns will read n/a" >&2
 fi
+NODE_EXPORTER=$(command -v prometheus-node-exporter || true)
+if [ -n "$NODE_EXPORTER" ]; then
+	copy "$NODE_EXPORTER" /usr/bin/prometheus-node-exporter
+else
+	echo "bench: prometheus-node-exporter not found: the /metrics reference column will read n/a" >&2
+fi
 # BENCH_BEFORE=BINARY: an earlier ezlb, for the rows that compare a fix with what it fixed (the
 # resync section), run in the same boot as /usr/sbin/ezlb-before.
 if [ -n "${BENCH_BEFORE:-}" ]; then

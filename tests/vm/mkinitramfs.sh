@@ -3,7 +3,9 @@
 #   tests/vm/mkinitramfs.sh BINARY        -> prints build/vm/initramfs-<tag>.cpio.gz
 # <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
 # ip, ipvsadm (the oracle), valgrind (memcheck only), the test tools lbnet, sdnotify and hcsrv
-# (HTTP/HTTPS/DNS test server, linked with OpenSSL), dnsmasq (a real DNS server), ezlb at /usr/sbin/ezlb, every shared library
+# (HTTP/HTTPS/DNS test server, linked with OpenSSL), dnsmasq (a real DNS server), promtool (checks
+# the /metrics page: 48 MB, a third of the compressed image, for the reference parser and linter
+# run inside the VM, where the page is), ezlb at /usr/sbin/ezlb, every shared library
 # those need, the IPVS/veth/dummy modules with a modules.dep, tests/vm/*.sh under /tests, and under
 # /etc/ezlb-test/ the https check's test PKI (EC P-256, made on the host with the openssl CLI and
 # cached in build/vm/certs, remade when missing or within 30 days of expiry):
@@ -72,7 +74,7 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
 # Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
-for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify hcsrv dnsmasq ezlb; do
+for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify ctlpeer hcsrv dnsmasq ezlb; do
 	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
 done
 install_file "$BASH_BIN" /bin/bash
@@ -107,12 +109,17 @@ install_file "build/vm/lbnet-$tag" /usr/bin/lbnet
 # sdnotify: the daemon tests' NOTIFY_SOCKET listener.
 cc -O2 -Wall -Wextra -Werror -o "build/vm/sdnotify-$tag" tests/vm/tools/sdnotify.c || die "cannot build sdnotify"
 install_file "build/vm/sdnotify-$tag" /usr/bin/sdnotify
+# ctlpeer: a raw client of the control socket (t_status.sh's stalled clients).
+cc -O2 -Wall -Wextra -Werror -o "build/vm/ctlpeer-$tag" tests/vm/tools/ctlpeer.c || die "cannot build ctlpeer"
+install_file "build/vm/ctlpeer-$tag" /usr/bin/ctlpeer
 # hcsrv: the application checks' HTTP/HTTPS/DNS test server (and HTTP client).
 cc -O2 -Wall -Wextra -Werror -o "build/vm/hcsrv-$tag" tests/vm/tools/hcsrv.c -lssl -lcrypto ||
 	die "cannot build hcsrv (libssl-dev installed?)"
 install_file "build/vm/hcsrv-$tag" /usr/bin/hcsrv
 # dnsmasq: a real DNS server for the dns check, next to hcsrv's switchable one.
 install_file "$(find_tool /usr/sbin/dnsmasq)" /usr/sbin/dnsmasq
+# promtool, from Debian's prometheus package: t_metrics.sh checks the daemon's /metrics with it.
+install_file "$(find_tool /usr/bin/promtool)" /usr/bin/promtool
 
 # The https check's test PKI, made once and cached (see the top of this file). One lock: the rel
 # and ASan images may be built at once.

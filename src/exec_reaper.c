@@ -1,4 +1,4 @@
-/* Spawning, watching and reaping the exec check's children (see exec_reaper.h). */
+/* Spawning, watching and reaping the loop's children: exec checks, notify hooks (see exec_reaper.h). */
 #include "exec_reaper.h"
 
 #include <errno.h>
@@ -147,7 +147,7 @@ static void keep_exit_status(void) {
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	if (sigaction(SIGCHLD, &sa, NULL) == 0)
-		log_notice("exec checks: SIGCHLD was ignored, restored to its default to read exit statuses");
+		log_notice("exec: SIGCHLD was ignored, restored to its default to read exit statuses");
 }
 
 struct exec_reaper *exec_reaper_get(void **slot, struct lb_loop *l) {
@@ -174,7 +174,7 @@ void exec_reaper_free(void *reaper) {
 		siginfo_t si;
 		kill_group(c->pid);
 		if (!wait_gone(c->pid, c->io.added ? c->io.fd : -1, deadline, &si))
-			log_warn("exec check: process %d still there after SIGKILL; not waiting for it",
+			log_warn("exec: process %d still there after SIGKILL; not waiting for it",
 				 (int)c->pid);
 		lb_loop_io_close(rp->loop, &c->io);
 		list_del(c);
@@ -234,7 +234,7 @@ static int watch(struct exec_child *c) {
 		/* ENOSYS: an old kernel or valgrind; EPERM: a seccomp filter older than pidfds */
 		if (err != ENOSYS && err != EPERM)
 			return -err;
-		log_info("exec checks: pidfd_open: %s; polling children every %llu ms", strerror(err),
+		log_info("exec: pidfd_open: %s; polling children every %llu ms", strerror(err),
 			 (unsigned long long)(POLL_USEC / USEC_PER_MSEC));
 		rp->no_pidfd = true;
 	}
@@ -261,6 +261,6 @@ int exec_child_spawn(struct exec_child *c, struct exec_reaper *rp, char *const a
 	siginfo_t si;
 	kill_group(pid);
 	if (!wait_gone(pid, -1, now_usec(CLOCK_MONOTONIC) + REAP_WAIT_MS * USEC_PER_MSEC, &si))
-		log_warn("exec check: process %d still there after SIGKILL; not waiting for it", (int)pid);
+		log_warn("exec: process %d still there after SIGKILL; not waiting for it", (int)pid);
 	return r;
 }

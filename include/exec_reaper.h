@@ -1,9 +1,10 @@
-/* The children of the exec check: spawned without a shell in a process group of their own, watched
- * through a pidfd on the loop, reaped without ever blocking it.
+/* Child processes of the loop (the exec health check, the notify hooks): spawned without a shell in
+ * a process group of their own, watched through a pidfd on the loop, reaped without ever blocking
+ * it. Each user owns its reaper (exec_reaper_get on a slot of its own).
  *
- * A probe that ends before its child (deadline, target removed, shutdown) kills the child's whole
- * group and hands the child to the manager's reaper, which reaps it when its pidfd says it exited:
- * no zombie outlives its probe, and no probe end waits for a process.
+ * A user that is done with a child before it exited (deadline, target removed, shutdown) kills the
+ * child's whole group and hands the child to the reaper, which reaps it when its pidfd says it
+ * exited: no zombie outlives its user, and no user waits for a process.
  *
  * Without pidfd_open (ENOSYS: a kernel before 5.3, or valgrind; EPERM: a seccomp filter that
  * predates it), children are polled with waitid(WNOHANG) every few milliseconds while any runs. */
@@ -33,8 +34,9 @@ struct exec_child {
 	struct exec_child *prev, *next;
 };
 
-/* The manager's reaper, in *slot (its lb_check_shared entry), created on first use: a probe
- * gets it before spawning so that abandoning a child later never needs memory. NULL: ENOMEM. */
+/* The reaper in *slot (the health manager's lb_check_shared entry, notify's own field), created on
+ * first use: a user gets it before spawning so that abandoning a child later never needs memory.
+ * NULL: ENOMEM. */
 struct exec_reaper *exec_reaper_get(void **slot, struct lb_loop *l);
 /* Kill and reap the abandoned children left, waiting a bounded time (SIGKILLed processes exit
  * at once), then free the reaper. For ops->shared_free. */
