@@ -106,3 +106,6 @@ bool lb_service_has_failed(const struct lb_service *s, const struct lb_addr *a);
 int lb_service_add_failed(struct lb_service *s, const struct lb_addr *a);
 size_t lb_table_count_dests(const struct lb_table *t);
 void lb_table_clear(struct lb_table *t); /* frees contents, keeps t usable */
+/* A deep copy (names still borrowed; failed lists not copied: a dumped table has none), for a
+ * reader that outlives the call that lent it the table. 0 or -ENOMEM (to then empty). */
+int lb_table_copy(struct lb_table *to, const struct lb_table *from);

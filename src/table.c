@@ -179,3 +179,23 @@ void lb_table_clear(struct lb_table *t) {
 	t->n = t->cap = 0;
 	t->torn = t->may_skip = false;
 }
+
+int lb_table_copy(struct lb_table *to, const struct lb_table *from) {
+	*to = (struct lb_table){.torn = from->torn, .may_skip = from->may_skip};
+	if (from->n && !(to->svcs = malloc(from->n * sizeof(*to->svcs))))
+		return -ENOMEM;
+	to->cap = from->n;
+	for (size_t i = 0; i < from->n; i++) {
+		struct lb_service *s = &to->svcs[to->n++];
+		*s = from->svcs[i];
+		s->dests = NULL;
+		s->n_dests = s->cap_dests = 0;
+		s->failed = NULL;
+		s->n_failed = 0;
+		if (lb_service_copy_dests(s, &from->svcs[i]) < 0) {
+			lb_table_clear(to);
+			return -ENOMEM;
+		}
+	}
+	return 0;
+}
