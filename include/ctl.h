@@ -22,8 +22,11 @@
  * its callback (the request is cancelled if the client goes away first). Bounds: at most
  * LB_CTL_MAX_CLIENTS connections at once (more get an error line and are closed); a client has
  * LB_CTL_REQUEST_MS from its connection to send its request, and LB_CTL_ANSWER_MS to read its
- * answer; the kernel read is waited for at most LB_CTL_KSTAT_MS (then an error answer). The only
- * buffer without a fixed size is the one answer being sent to each client. */
+ * answer; the kernel read is waited for at most LB_CTL_KSTAT_MS (then an error answer). A status
+ * answer is not made at once: the callback copies the table, and the answer is made as the client
+ * takes it, at most one 64 KiB piece per client and loop turn (see lb_status_gen_read), so that
+ * a status of 100k destinations never holds the loop (probes) for long. Per client: the copy of
+ * the table, a 64 KiB buffer and the one unit (a service) being sent. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>

@@ -8,6 +8,7 @@
 
 #include "ipvs.h"
 #include "loop.h"
+#include "resync.h"
 #include "state.h"
 #include "table.h"
 
@@ -40,3 +41,16 @@ int lb_kstat_get(struct lb_kstat *k, const struct lb_owned *want, lb_kstat_fn fn
 /* No call will come. The read keeps running: its table answers later requests. NULL is fine;
  * never after fn was called. */
 void lb_kstat_cancel(struct lb_kstat_req *req);
+
+/* The read: the resync's spread dump in the daemon, a fake in the tests. */
+struct lb_kstat_reader {
+	int (*create)(struct lb_loop *l, struct lb_ipvs *v, lb_resync_done_fn done, void *ud,
+		      void **out);
+	void (*destroy)(void *rd);        /* cancels a read running: done is not called */
+	int (*start)(void *rd, const struct lb_owned *want); /* fails: done is not called */
+};
+
+/* lb_kstat_new with another reader (tests); rd_size is sizeof(*rd) as the caller knows it, and
+ * another size is refused with -EINVAL. */
+int lb_kstat_new_with(struct lb_loop *l, struct lb_ipvs *v, uint32_t max_age_ms,
+		      const struct lb_kstat_reader *rd, size_t rd_size, struct lb_kstat **out);

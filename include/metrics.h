@@ -62,6 +62,7 @@
  * Histograms have the buckets of lb_observe_buckets (include/observe.h) plus +Inf. */
 #pragma once
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "observe.h"
 #include "procstat.h"
@@ -70,9 +71,27 @@
 /* The Content-Type of the format rendered here. */
 #define LB_METRICS_CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
-/* Writes the page to out. kernel: the kernel table with counters (see kstat.h), or NULL; ps:
- * process numbers, or NULL. Returns 0, or -EIO when out reported an error (for a memory stream:
- * out of memory). Logs nothing. */
+/* The page in pieces, for a server that sends it over many loop turns: a generator takes at
+ * creation what the page shows (see src/metrics.c: a snapshot of the config-dependent state, the
+ * small families rendered whole), then each read renders a bounded amount (one family of one
+ * service, at most 256 samples, per unit) and copies out what fits; the rest waits for the next
+ * read. o is not used after lb_metrics_gen_new returns: a reload may free its config meanwhile.
+ * kernel_owned: the kernel table with counters (see kstat.h), taken over (emptied, also on
+ * failure), or NULL for a page without the [kernel] families; ps: process numbers, or NULL.
+ * NULL on ENOMEM. Logs nothing. */
+struct lb_metrics_gen;
+struct lb_metrics_gen *lb_metrics_gen_new(const struct lb_observe *o, struct lb_table *kernel_owned,
+					  const struct lb_procstat *ps);
+/* Writes up to max bytes (max > 0) of the page to buf: returns how many (> 0), 0 at the end, or
+ * -ENOMEM (then at every further read). The concatenation of the reads, whatever their sizes, is
+ * what lb_metrics_render writes. */
+ssize_t lb_metrics_gen_read(struct lb_metrics_gen *g, char *buf, size_t max);
+/* NULL is fine. */
+void lb_metrics_gen_free(struct lb_metrics_gen *g);
+
+/* Writes the whole page to out (a generator read to its end). kernel: borrowed, or NULL; ps: or
+ * NULL. Returns 0, -EIO when out reported an error (for a memory stream: out of memory), or
+ * -ENOMEM. Logs nothing. */
 int lb_metrics_render(const struct lb_observe *o, const struct lb_table *kernel,
 		      const struct lb_procstat *ps, FILE *out);
 

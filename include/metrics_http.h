@@ -6,6 +6,8 @@
  * thread, nothing blocks. A scrape needs the kernel's counters, which lb_kstat reads spread over
  * loop turns: the request is suspended (MHD_suspend_connection) while the read runs, and resumed
  * with its response when it ends; other scrapes, probes and everything else carry on meanwhile.
+ * The response is streamed from a page generator (lb_metrics_gen), a bounded piece per loop turn,
+ * chunked for HTTP/1.1 clients and close-delimited for HTTP/1.0 ones (no Content-Length).
  *
  * Only GET (and HEAD) of /metrics: any other path is a 404, another method on /metrics a 405
  * with "Allow: GET, HEAD". At most LB_METRICS_HTTP_CONNECTIONS connections at once (more wait
@@ -23,6 +25,12 @@
 #define LB_METRICS_HTTP_CONNECTIONS 16
 #define LB_METRICS_HTTP_TIMEOUT_S 10
 #define LB_METRICS_HTTP_MEMORY (16 * 1024)
+/* The page is streamed: read from its generator in blocks of at most this (less in practice:
+ * they come out of the connection's memory above), and each connection's socket send buffer is
+ * set to LB_METRICS_HTTP_SNDBUF (the kernel doubles it), so that the page crosses the loop in
+ * small pieces: see src/metrics_http.c. */
+#define LB_METRICS_HTTP_BLOCK (32 * 1024)
+#define LB_METRICS_HTTP_SNDBUF (64 * 1024)
 
 struct lb_metrics_http;
 

@@ -77,6 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "observe.h"
 #include "table.h"
@@ -93,6 +94,30 @@ int lb_status_json(const struct lb_observe *o, const struct lb_table *kernel, ch
 /* The same as text, ending in a newline. */
 int lb_status_text(const struct lb_observe *o, const struct lb_table *kernel, char *const *only,
 		   size_t n_only, int64_t now_ms, FILE *out);
+
+/* The answer of the control socket's status (include/ctl.h) made in pieces, so that a status of
+ * 100k destinations never holds the daemon's loop long: each read makes the next units, a unit
+ * being the summary or one service with all its destinations (the text form first measures the
+ * address column, one service per unit, writing nothing), until max bytes are given or about
+ * LB_STATUS_GEN_LINES destination lines were made. What is read, in order, is the answer line
+ * with its newline: {"ok":true,"status":JSON} or {"ok":true,"text":"TEXT"} where JSON and TEXT
+ * are the bytes lb_status_json and lb_status_text would write (TEXT escaped as lb_json_escape
+ * escapes it). The generator does not hold the config across reads: o->cfg is read anew at each
+ * (see src/status.c); o itself must outlive the generator. */
+#define LB_STATUS_GEN_LINES 256
+struct lb_status_gen;
+/* kernel_owned: the table with counters, taken over (its contents moved, *kernel_owned left
+ * empty, even on failure), or NULL when it could not be read. Returns the generator, or NULL with
+ * *err -ENOENT (a name of only is unknown; see lb_status_unknown) or -ENOMEM. only is copied. */
+struct lb_status_gen *lb_status_gen_new(const struct lb_observe *o, struct lb_table *kernel_owned,
+					char *const *only, size_t n_only, int64_t now_ms, bool json,
+					int *err);
+/* Up to max (>= 1) bytes of the answer into buf: their count; 0 once the answer is complete;
+ * -EAGAIN when this call did work but has no byte to give yet (call again); -ENOMEM (then every
+ * later call fails too). The work of one call is bounded: about LB_STATUS_GEN_LINES destination
+ * lines plus those of one service, and max bytes copied. */
+ssize_t lb_status_gen_read(struct lb_status_gen *g, char *buf, size_t max);
+void lb_status_gen_free(struct lb_status_gen *g); /* NULL is fine */
 
 /* "2026-12-02T08:00:00.123Z" (with_ms) or "2026-12-02T08:00:00Z". */
 #define LB_STATUS_TIMELEN 32

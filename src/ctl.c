@@ -21,6 +21,7 @@
 #define ACCEPT_BURST 32                         /* connections taken per wake-up */
 #define ACCEPT_PAUSE_USEC (100 * USEC_PER_MSEC) /* after EMFILE: let fds free up */
 #define REQUEST_DEPTH 4                         /* {"services":[...]} needs 2 */
+#define CHUNK (64 * 1024)                       /* a status answer is made this much at a time */
 
 enum phase { READING, WAITING, WRITING };
 
@@ -38,9 +39,10 @@ struct client {
 	bool text;
 	char **only;
 	size_t n_only;
-	/* the answer */
+	/* the answer: a whole line (errors, ping), or the piece of a status being sent */
 	char *out;
 	size_t out_len, out_off;
+	struct lb_status_gen *gen; /* a status being made; out is then a buffer of CHUNK bytes */
 };
 
 struct lb_ctl {
@@ -82,6 +84,7 @@ static void client_free(struct client *cl) {
 	c->n_clients--;
 	free_only(cl);
 	free(cl->out);
+	lb_status_gen_free(cl->gen);
 	free(cl);
 }
 
@@ -89,9 +92,31 @@ static int arm(struct client *cl, uint32_t ms) {
 	return lb_timer_arm(cl->ctl->loop, &cl->timer, now_usec(CLOCK_MONOTONIC) + ms * USEC_PER_MSEC);
 }
 
-/* Writes what the socket takes; closes the client when all is written or the peer is gone. */
+/* Writes what the socket takes; closes the client when all is written or the peer is gone. A
+ * status is made piece by piece as the socket takes it: at most one piece (CHUNK bytes, see
+ * lb_status_gen_read for the work) per call, that is per client and loop turn; while more is to
+ * come, EPOLLOUT stays on (level-triggered), so the next turn continues. */
 static void flush(struct client *cl) {
-	while (cl->out_off < cl->out_len) {
+	bool made = false;
+	for (;;) {
+		if (cl->out_off == cl->out_len) {
+			if (!cl->gen)
+				break; /* all sent */
+			if (made)
+				return; /* the next piece in the next turn */
+			ssize_t n = lb_status_gen_read(cl->gen, cl->out, CHUNK);
+			made = true;
+			if (n == -EAGAIN)
+				return;
+			if (n < 0) { /* the client sees a cut line */
+				log_error("control socket: cannot make a status answer: %s", strerror((int)-n));
+				break;
+			}
+			if (n == 0)
+				break; /* complete */
+			cl->out_len = (size_t)n;
+			cl->out_off = 0;
+		}
 		ssize_t n = send(cl->io.fd, cl->out + cl->out_off, cl->out_len - cl->out_off,
 				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
@@ -146,54 +171,39 @@ static void send_error(struct client *cl, const char *msg) {
 
 /* ---- status ---- */
 
-/* The answer line of a status: 0, -ENOENT (a service left the config meanwhile), -ENOMEM, -EIO. */
-static int render(struct client *cl, const struct lb_table *t, char **buf, size_t *len) {
-	const struct lb_ctl *c = cl->ctl;
-	int64_t now_ms = (int64_t)(now_usec(CLOCK_REALTIME) / USEC_PER_MSEC);
-	char *text = NULL;
-	size_t text_len = 0;
-	FILE *f = open_memstream(buf, len);
-	if (!f)
-		return -ENOMEM;
-	int r;
-	if (cl->text) {
-		FILE *tf = open_memstream(&text, &text_len);
-		r = tf ? lb_status_text(c->obs, t, cl->only, cl->n_only, now_ms, tf) : -ENOMEM;
-		if (tf && fclose(tf) != 0 && r == 0)
-			r = -ENOMEM;
-		if (r == 0) {
-			fputs("{\"ok\":true,\"text\":\"", f);
-			lb_json_escape(f, text, text_len);
-			fputs("\"}\n", f);
-		}
-	} else {
-		fputs("{\"ok\":true,\"status\":", f);
-		r = lb_status_json(c->obs, t, cl->only, cl->n_only, now_ms, f);
-		fputs("}\n", f);
-	}
-	free(text);
-	if (fclose(f) != 0 && r == 0)
-		r = -ENOMEM;
-	if (r < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return r;
-}
-
+/* Starts the answer: the generator takes a copy of t (valid during the kstat callback only); the
+ * answer is made as the client reads it (flush). Nothing is written here: this turn already
+ * holds the copy of the table. */
 static void answer_status(struct client *cl, const struct lb_table *t) {
-	char *buf = NULL, msg[160];
-	size_t len = 0;
-	int r = render(cl, t, &buf, &len);
+	char msg[160];
+	int64_t now_ms = (int64_t)(now_usec(CLOCK_REALTIME) / USEC_PER_MSEC);
+	struct lb_table copy = {0};
+	int r = t ? lb_table_copy(&copy, t) : 0;
+	if (r == 0) {
+		cl->gen = lb_status_gen_new(cl->ctl->obs, t ? &copy : NULL, cl->only, cl->n_only, now_ms,
+					    !cl->text, &r);
+		lb_table_clear(&copy); /* taken over (empty) unless the copy failed */
+	}
+	if (r == 0 && !(cl->out = malloc(CHUNK))) {
+		lb_status_gen_free(cl->gen);
+		cl->gen = NULL;
+		r = -ENOMEM;
+	}
 	if (r == -ENOENT) {
 		const char *name = lb_status_unknown(cl->ctl->obs, cl->only, cl->n_only);
 		snprintf(msg, sizeof(msg), "no service named \"%.100s\"", name ? name : "?");
 		send_error(cl, msg);
-	} else if (r < 0) {
+		return;
+	}
+	if (r < 0) {
 		log_error("control socket: cannot make a status answer: %s", strerror(-r));
 		send_error(cl, "internal error");
-	} else
-		send_answer(cl, buf, len);
+		return;
+	}
+	cl->phase = WRITING;
+	cl->out_len = cl->out_off = 0;
+	if (lb_loop_io_mod(cl->ctl->loop, &cl->io, EPOLLOUT) < 0 || arm(cl, cl->ctl->answer_ms) < 0)
+		client_free(cl);
 }
 
 /* The kernel read ended (t NULL: it failed; the status says so). */
@@ -348,8 +358,11 @@ static void on_client(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 	struct client *cl = ud;
 	if (cl->phase == READING && (revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		on_readable(cl);
-	else if (cl->phase == WRITING && (revents & (EPOLLOUT | EPOLLHUP | EPOLLERR)))
-		flush(cl); /* on HUP or ERR the send fails and the client goes */
+	else if (cl->phase == WRITING && (revents & (EPOLLHUP | EPOLLERR))) {
+		log_debug("control socket: client pid %d left before the end of its answer", (int)cl->peer.pid);
+		client_free(cl); /* nothing more can reach it: make no more of a status */
+	} else if (cl->phase == WRITING && (revents & EPOLLOUT))
+		flush(cl);
 	else if (cl->phase == WAITING && (revents & (EPOLLHUP | EPOLLERR))) {
 		log_debug("control socket: client pid %d left before its answer", (int)cl->peer.pid);
 		client_free(cl); /* cancels the kernel read request */

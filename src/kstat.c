@@ -17,19 +17,6 @@
 #include "resync.h"
 #include "util.h"
 
-/* The read: the resync's spread dump in the daemon, a fake in tests/test_kstat.c, which holds a
- * copy of this definition (include/kstat.h keeps to its API): lb_kstat_new_with checks the size. */
-struct lb_kstat_reader {
-	int (*create)(struct lb_loop *l, struct lb_ipvs *v, lb_resync_done_fn done, void *ud,
-		      void **out);
-	void (*destroy)(void *rd);        /* cancels a read running: done is not called */
-	int (*start)(void *rd, const struct lb_owned *want); /* fails: done is not called */
-};
-
-/* lb_kstat_new with another reader (tests); rd_size is sizeof(*rd) as the caller knows it, and
- * another size is refused with -EINVAL. */
-int lb_kstat_new_with(struct lb_loop *l, struct lb_ipvs *v, uint32_t max_age_ms,
-		      const struct lb_kstat_reader *rd, size_t rd_size, struct lb_kstat **out);
 
 /* A doubly linked ring with a sentinel: a request leaves whichever list holds it (even a local
  * one being answered) without knowing which. */

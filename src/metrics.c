@@ -121,10 +121,6 @@ static void health_of(const struct lb_observe *o, const struct lb_service_conf *
 		o->health_detail(o->health_ud, sc, be, d);
 }
 
-static struct labels svc_labels(const struct lb_service_conf *sc) {
-	return (struct labels){{{"service", sc->name}}};
-}
-
 static void build_info(FILE *f) {
 	family(f, "ezlb_build_info", "gauge", "Always 1; the version of the running ezlb.");
 	sample_u(f, "ezlb_build_info", &(struct labels){{{"version", EZLB_VERSION}}}, 1);
@@ -145,84 +141,11 @@ static void config_families(FILE *f, const struct lb_observe *o) {
 		 (double)o->last_reload_success_ms / 1000.0);
 }
 
-static void quorum_families(FILE *f, const struct lb_observe *o) {
-	const struct lb_config *cfg = o->cfg;
-	family(f, "ezlb_service_quorum", "gauge",
-	       "1 if the service has quorum or none is configured, 0 if it lost quorum.");
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		struct lb_svc_key k = lb_desired_key(&cfg->services[i]);
-		bool lost = o->no_quorum && lb_owned_has(o->no_quorum, &k);
-		struct labels ls = svc_labels(&cfg->services[i]);
-		sample_u(f, "ezlb_service_quorum", &ls, !lost);
-	}
-	family(f, "ezlb_service_backends", "gauge", "Configured backends by health state.");
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service_conf *sc = &cfg->services[i];
-		uint64_t up = 0;
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			struct lb_health_detail d;
-			health_of(o, sc, &sc->backends[j], &d);
-			up += d.state == LB_HEALTH_UP;
-		}
-		struct labels ls = svc_labels(sc);
-		struct labels u = with(&ls, "state", "up"), dn = with(&ls, "state", "down");
-		sample_u(f, "ezlb_service_backends", &u, up);
-		sample_u(f, "ezlb_service_backends", &dn, sc->n_backends - up);
-	}
-}
-
-/* ezlb_backend_up and ezlb_backend_health_transitions_total: one pass per family. */
-static void health_family(FILE *f, const struct lb_observe *o, bool transitions) {
-	const struct lb_config *cfg = o->cfg;
-	const char *name = transitions ? "ezlb_backend_health_transitions_total" : "ezlb_backend_up";
-	if (transitions)
-		family(f, name, "counter", "Changes of the backend's health state since the start.");
-	else
-		family(f, name, "gauge", "1 if health checks find the backend up (or it is not "
-					 "checked), 0 if down.");
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service_conf *sc = &cfg->services[i];
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			char a[LB_ADDRSTRLEN];
-			struct lb_health_detail d;
-			health_of(o, sc, &sc->backends[j], &d);
-			struct labels ls = with(&(struct labels){{{"service", sc->name}}}, "backend",
-						lb_addr_fmt(&sc->backends[j].addr, a));
-			sample_u(f, name, &ls, transitions ? d.transitions : d.state == LB_HEALTH_UP);
-		}
-	}
-}
-
 static bool is_backend(const struct lb_service_conf *sc, const struct lb_addr *a) {
 	for (size_t j = 0; j < sc->n_backends; j++)
 		if (lb_addr_cmp(&sc->backends[j].addr, a) == 0)
 			return true;
 	return false;
-}
-
-static void draining_family(FILE *f, const struct lb_observe *o) {
-	const struct lb_config *cfg = o->cfg;
-	family(f, "ezlb_backend_draining", "gauge",
-	       "1 while a backend that left the config drains its connections, else 0.");
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service_conf *sc = &cfg->services[i];
-		struct lb_svc_key k = lb_desired_key(sc);
-		char a[LB_ADDRSTRLEN];
-		for (size_t j = 0; j < sc->n_backends; j++) {
-			struct labels ls = with(&(struct labels){{{"service", sc->name}}}, "backend",
-						lb_addr_fmt(&sc->backends[j].addr, a));
-			bool dr = o->drains && lb_drains_find(o->drains, &k, &sc->backends[j].addr);
-			sample_u(f, "ezlb_backend_draining", &ls, dr);
-		}
-		for (size_t j = 0; o->drains && j < o->drains->n; j++) {
-			const struct lb_drain *e = &o->drains->v[j];
-			if (lb_svc_key_cmp(&e->svc, &k) != 0 || !e->dest.af || is_backend(sc, &e->dest))
-				continue;
-			struct labels ls = with(&(struct labels){{{"service", sc->name}}}, "backend",
-						lb_addr_fmt(&e->dest, a));
-			sample_u(f, "ezlb_backend_draining", &ls, 1);
-		}
-	}
 }
 
 /* ---- the kernel's counters ---- */
@@ -268,79 +191,6 @@ static void dest_sample(FILE *f, enum dest_field fld, const struct labels *ls,
 		break;
 	case D_N: break;
 	}
-}
-
-static const struct lb_service *kernel_svc(const struct lb_table *kernel,
-					   const struct lb_service_conf *sc) {
-	struct lb_svc_key k = lb_desired_key(sc);
-	return lb_table_find(kernel, &k);
-}
-
-static void dest_family(FILE *f, const struct lb_config *cfg, const struct lb_table *kernel,
-			enum dest_field fld) {
-	family(f, dest_families[fld].name, dest_families[fld].type, dest_families[fld].help);
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service *s = kernel_svc(kernel, &cfg->services[i]);
-		for (size_t j = 0; s && j < s->n_dests; j++) {
-			char a[LB_ADDRSTRLEN];
-			if (lb_service_dup_dest(s, j))
-				continue; /* a torn dump may list one twice: one series each */
-			struct labels ls = with(&(struct labels){{{"service", cfg->services[i].name}}},
-						"backend", lb_addr_fmt(&s->dests[j].addr, a));
-			dest_sample(f, fld, &ls, &s->dests[j]);
-		}
-	}
-}
-
-static void svc_conns(FILE *f, const struct lb_config *cfg, const struct lb_table *kernel,
-		      bool active) {
-	const char *name = active ? "ezlb_service_connections_active"
-				  : "ezlb_service_connections_inactive";
-	family(f, name, "gauge", active ? "Active connections of all its destinations."
-					: "Inactive connections of all its destinations.");
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service *s = kernel_svc(kernel, &cfg->services[i]);
-		if (!s)
-			continue;
-		uint64_t n = 0;
-		for (size_t j = 0; j < s->n_dests; j++)
-			if (s->dests[j].conns_known && !lb_service_dup_dest(s, j))
-				n += active ? s->dests[j].active : s->dests[j].inactive;
-		struct labels ls = svc_labels(&cfg->services[i]);
-		sample_u(f, name, &ls, n);
-	}
-}
-
-/* The service's own counters: 0 connections, 1 packets, 2 bytes. */
-static void svc_counter(FILE *f, const struct lb_config *cfg, const struct lb_table *kernel,
-			int what) {
-	static const char *const names[3] = {"ezlb_service_connections_total",
-					      "ezlb_service_packets_total", "ezlb_service_bytes_total"};
-	static const char *const helps[3] = {"Connections the kernel scheduled for the service.",
-					     "Packets, by direction.", "Bytes, by direction."};
-	family(f, names[what], "counter", helps[what]);
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service *s = kernel_svc(kernel, &cfg->services[i]);
-		if (!s || !s->stats_known)
-			continue;
-		struct labels ls = svc_labels(&cfg->services[i]);
-		const struct lb_kstats *st = &s->stats;
-		if (what == 0)
-			sample_u(f, names[what], &ls, st->conns);
-		else if (what == 1)
-			in_out(f, names[what], &ls, st->inpkts, st->outpkts);
-		else
-			in_out(f, names[what], &ls, st->inbytes, st->outbytes);
-	}
-}
-
-static void kernel_families(FILE *f, const struct lb_config *cfg, const struct lb_table *kernel) {
-	for (enum dest_field fld = 0; fld < D_N; fld++)
-		dest_family(f, cfg, kernel, fld);
-	svc_conns(f, cfg, kernel, true);
-	svc_conns(f, cfg, kernel, false);
-	for (int what = 0; what < 3; what++)
-		svc_counter(f, cfg, kernel, what);
 }
 
 /* ---- probes, reconciles, the rest ---- */
@@ -418,25 +268,391 @@ static void process_families(FILE *f, const struct lb_procstat *ps) {
 	}
 }
 
+/* ---- the generator ----
+ *
+ * A page of a big table (100k destinations: ~86 MB) is produced in small steps, each rendering
+ * one unit (the HELP and TYPE of a family, or up to UNIT_ITEMS samples of one family for one
+ * service) into an internal buffer that lb_metrics_gen_read copies out; the daemon's /metrics
+ * server streams it over many loop turns. The page must stay consistent meanwhile, and what it
+ * shows must stay valid: the kernel table is the generator's own (the kstat callback's lives only
+ * during the call), and a reload replaces and frees o->cfg while a page streams. So creation
+ * takes, in one pass, a snapshot of the little the config-dependent families need: per service
+ * its name (copied) and key, whether it lost quorum, and per configured backend its address,
+ * health state, transitions and whether it drains, plus the draining destinations that are not
+ * configured backends; a few tens of bytes and one health lookup per backend (the one-shot
+ * renderer made three, and formatted everything in the same turn). Every streamed family is then
+ * written from the snapshot and the owned table alone, never from o. The small families of fixed
+ * size (build info, config, probes, reconciles, process) are rendered whole at creation: a few
+ * KiB, and their numbers are the page's moment too. */
+
+#define UNIT_ITEMS 256   /* samples of one family for one service per unit (a few KiB to ~40) */
+#define STEP_BYTES 8192  /* a refill renders units until it has this much */
+
+struct snap_be {
+	struct lb_addr addr;
+	uint64_t transitions;
+	bool up, draining;
+};
+
+struct snap_svc {
+	char *name;
+	struct lb_svc_key key;
+	bool lost;                  /* quorum lost */
+	uint64_t n_up;
+	struct snap_be *be;         /* the configured backends, in config order */
+	size_t n_be;
+	struct lb_addr *extra;      /* draining destinations that are not configured backends */
+	size_t n_extra, cap_extra;
+	const struct lb_service *k; /* in the generator's kernel table, or NULL */
+};
+
+/* The streamed families, in page order; the kernel ones are skipped without a kernel table. */
+enum stage {
+	ST_HEAD, /* rendered at creation */
+	ST_QUORUM,
+	ST_BACKENDS,
+	ST_UP,
+	ST_TRANSITIONS,
+	ST_DRAINING,
+	ST_DEST, /* ST_DEST + enum dest_field */
+	ST_SVC_ACTIVE = ST_DEST + D_N,
+	ST_SVC_INACTIVE,
+	ST_SVC_CONNS,
+	ST_SVC_PACKETS,
+	ST_SVC_BYTES,
+	ST_TAIL, /* rendered at creation */
+	ST_END,
+};
+
+static const struct {
+	const char *name, *type, *help;
+} stage_families[ST_TAIL] = {
+	[ST_QUORUM] = {"ezlb_service_quorum", "gauge",
+		       "1 if the service has quorum or none is configured, 0 if it lost quorum."},
+	[ST_BACKENDS] = {"ezlb_service_backends", "gauge", "Configured backends by health state."},
+	[ST_UP] = {"ezlb_backend_up", "gauge",
+		   "1 if health checks find the backend up (or it is not checked), 0 if down."},
+	[ST_TRANSITIONS] = {"ezlb_backend_health_transitions_total", "counter",
+			    "Changes of the backend's health state since the start."},
+	[ST_DRAINING] = {"ezlb_backend_draining", "gauge",
+			 "1 while a backend that left the config drains its connections, else 0."},
+	[ST_SVC_ACTIVE] = {"ezlb_service_connections_active", "gauge",
+			   "Active connections of all its destinations."},
+	[ST_SVC_INACTIVE] = {"ezlb_service_connections_inactive", "gauge",
+			     "Inactive connections of all its destinations."},
+	[ST_SVC_CONNS] = {"ezlb_service_connections_total", "counter",
+			  "Connections the kernel scheduled for the service."},
+	[ST_SVC_PACKETS] = {"ezlb_service_packets_total", "counter", "Packets, by direction."},
+	[ST_SVC_BYTES] = {"ezlb_service_bytes_total", "counter", "Bytes, by direction."},
+};
+
+struct lb_metrics_gen {
+	struct snap_svc *svcs;
+	size_t n_svcs;
+	struct lb_table own;          /* the kernel table taken over */
+	const struct lb_table *kt;    /* &own, or a borrowed one (lb_metrics_render); NULL: none */
+	char *head, *tail;            /* rendered at creation */
+	size_t head_len, tail_len;
+	/* the cursor: the next unit is stage st, service i, item j; hdr once its HELP and TYPE
+	 * are out */
+	enum stage st;
+	size_t i, j;
+	bool hdr;
+	/* the bytes rendered and not yet read: src[off..len) */
+	FILE *f;                      /* a memory stream for the units */
+	char *mbuf;
+	size_t mlen;
+	const char *src;
+	size_t len, off;
+	int err;                      /* sticky */
+};
+
+static enum stage next_stage(const struct lb_metrics_gen *g, enum stage st) {
+	st++;
+	if (st == ST_DEST && !g->kt)
+		st = ST_TAIL;
+	return st;
+}
+
+/* How many items stage st has for service v (one per sample line or line group). */
+static size_t items(enum stage st, const struct snap_svc *v) {
+	switch (st) {
+	case ST_UP:
+	case ST_TRANSITIONS: return v->n_be;
+	case ST_DRAINING: return v->n_be + v->n_extra;
+	case ST_QUORUM:
+	case ST_BACKENDS: return 1;
+	default:
+		if (st >= ST_DEST && st < ST_DEST + D_N)
+			return v->k ? v->k->n_dests : 0;
+		return v->k ? 1 : 0; /* the service's own kernel families */
+	}
+}
+
+static void item(FILE *f, enum stage st, const struct snap_svc *v, size_t j) {
+	const char *name = stage_families[st].name;
+	struct labels ls = {{{"service", v->name}}};
+	char a[LB_ADDRSTRLEN];
+	if (st == ST_UP || st == ST_TRANSITIONS || (st == ST_DRAINING && j < v->n_be)) {
+		const struct snap_be *b = &v->be[j];
+		struct labels bl = with(&ls, "backend", lb_addr_fmt(&b->addr, a));
+		sample_u(f, name, &bl,
+			 st == ST_UP ? b->up : st == ST_TRANSITIONS ? b->transitions : b->draining);
+		return;
+	}
+	if (st == ST_DRAINING) {
+		struct labels bl = with(&ls, "backend", lb_addr_fmt(&v->extra[j - v->n_be], a));
+		sample_u(f, name, &bl, 1);
+		return;
+	}
+	if (st == ST_QUORUM) {
+		sample_u(f, name, &ls, !v->lost);
+		return;
+	}
+	if (st == ST_BACKENDS) {
+		struct labels u = with(&ls, "state", "up"), dn = with(&ls, "state", "down");
+		sample_u(f, name, &u, v->n_up);
+		sample_u(f, name, &dn, v->n_be - v->n_up);
+		return;
+	}
+	const struct lb_service *s = v->k;
+	if (st >= ST_DEST && st < ST_DEST + D_N) {
+		if (lb_service_dup_dest(s, j))
+			return; /* a torn dump may list one twice: one series each */
+		struct labels bl = with(&ls, "backend", lb_addr_fmt(&s->dests[j].addr, a));
+		dest_sample(f, (enum dest_field)(st - ST_DEST), &bl, &s->dests[j]);
+		return;
+	}
+	if (st == ST_SVC_ACTIVE || st == ST_SVC_INACTIVE) {
+		uint64_t n = 0;
+		for (size_t d = 0; d < s->n_dests; d++)
+			if (s->dests[d].conns_known && !lb_service_dup_dest(s, d))
+				n += st == ST_SVC_ACTIVE ? s->dests[d].active : s->dests[d].inactive;
+		sample_u(f, name, &ls, n);
+		return;
+	}
+	if (!s->stats_known)
+		return;
+	const struct lb_kstats *k = &s->stats;
+	if (st == ST_SVC_CONNS)
+		sample_u(f, name, &ls, k->conns);
+	else if (st == ST_SVC_PACKETS)
+		in_out(f, name, &ls, k->inpkts, k->outpkts);
+	else
+		in_out(f, name, &ls, k->inbytes, k->outbytes);
+}
+
+/* Renders the next unit of a streamed stage into g->f and moves the cursor past it. */
+static void unit(struct lb_metrics_gen *g) {
+	FILE *f = g->f;
+	if (!g->hdr) {
+		if (g->st >= ST_DEST && g->st < ST_DEST + D_N) {
+			enum dest_field fld = (enum dest_field)(g->st - ST_DEST);
+			family(f, dest_families[fld].name, dest_families[fld].type,
+			       dest_families[fld].help);
+		} else {
+			family(f, stage_families[g->st].name, stage_families[g->st].type,
+			       stage_families[g->st].help);
+		}
+		g->hdr = true;
+	}
+	if (g->i >= g->n_svcs) {
+		g->st = next_stage(g, g->st);
+		g->i = g->j = 0;
+		g->hdr = false;
+		return;
+	}
+	const struct snap_svc *v = &g->svcs[g->i];
+	size_t n = items(g->st, v), end = n - g->j > UNIT_ITEMS ? g->j + UNIT_ITEMS : n;
+	for (size_t j = g->j; j < end; j++)
+		item(f, g->st, v, j);
+	g->j = end;
+	if (g->j >= n) {
+		g->i++;
+		g->j = 0;
+	}
+}
+
+/* Makes src[off..len) the next bytes of the page (len 0 at the end). 0 or -ENOMEM. */
+static int refill(struct lb_metrics_gen *g) {
+	g->off = g->len = 0;
+	if (g->st == ST_END)
+		return 0;
+	if (g->st == ST_HEAD || g->st == ST_TAIL) {
+		g->src = g->st == ST_HEAD ? g->head : g->tail;
+		g->len = g->st == ST_HEAD ? g->head_len : g->tail_len;
+		g->st = g->st == ST_HEAD ? next_stage(g, ST_HEAD) : ST_END;
+		return 0;
+	}
+	if (fseek(g->f, 0, SEEK_SET) != 0)
+		return -ENOMEM;
+	long pos = 0;
+	while (g->st != ST_TAIL && (pos = ftell(g->f)) >= 0 && pos < STEP_BYTES)
+		unit(g);
+	if (fflush(g->f) != 0 || ferror(g->f) || (pos = ftell(g->f)) < 0)
+		return -ENOMEM;
+	g->src = g->mbuf;
+	g->len = (size_t)pos;
+	return 0;
+}
+
+ssize_t lb_metrics_gen_read(struct lb_metrics_gen *g, char *buf, size_t max) {
+	size_t n = 0;
+	if (g->err)
+		return g->err;
+	while (n < max) {
+		if (g->off < g->len) {
+			size_t k = g->len - g->off < max - n ? g->len - g->off : max - n;
+			memcpy(buf + n, g->src + g->off, k);
+			g->off += k;
+			n += k;
+			continue;
+		}
+		if (g->st == ST_END)
+			break;
+		int r = refill(g);
+		if (r < 0) {
+			g->err = r;
+			return n ? (ssize_t)n : r; /* the error at the next read */
+		}
+	}
+	return (ssize_t)n;
+}
+
+/* Renders the head (build info, config) or the tail (probes, reconciles, process) of the page
+ * into a new string: 0, or -ENOMEM. */
+static int render_str(char **out, size_t *len, const struct lb_observe *o,
+		      const struct lb_procstat *ps, bool head) {
+	FILE *f = open_memstream(out, len);
+	if (!f)
+		return -ENOMEM;
+	if (head) {
+		build_info(f);
+		config_families(f, o);
+	} else {
+		probe_families(f, o);
+		reconcile_families(f, o);
+		if (ps)
+			process_families(f, ps);
+	}
+	bool bad = ferror(f);
+	if (fclose(f) != 0 || bad) {
+		free(*out);
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int snap_service(struct snap_svc *v, const struct lb_observe *o,
+			const struct lb_service_conf *sc, const struct lb_table *kt) {
+	v->key = lb_desired_key(sc);
+	v->name = strdup(sc->name);
+	if (!v->name)
+		return -ENOMEM;
+	v->lost = o->no_quorum && lb_owned_has(o->no_quorum, &v->key);
+	v->k = kt ? lb_table_find(kt, &v->key) : NULL;
+	if (sc->n_backends && !(v->be = calloc(sc->n_backends, sizeof(*v->be))))
+		return -ENOMEM;
+	v->n_be = sc->n_backends;
+	for (size_t j = 0; j < sc->n_backends; j++) {
+		struct lb_health_detail d;
+		health_of(o, sc, &sc->backends[j], &d);
+		v->be[j] = (struct snap_be){
+			.addr = sc->backends[j].addr,
+			.transitions = d.transitions,
+			.up = d.state == LB_HEALTH_UP,
+			.draining = o->drains && lb_drains_find(o->drains, &v->key, &sc->backends[j].addr),
+		};
+		v->n_up += v->be[j].up;
+	}
+	for (size_t j = 0; o->drains && j < o->drains->n; j++) {
+		const struct lb_drain *e = &o->drains->v[j];
+		if (lb_svc_key_cmp(&e->svc, &v->key) != 0 || !e->dest.af || is_backend(sc, &e->dest))
+			continue;
+		if (GROW(v->extra, v->cap_extra, v->n_extra + 1) < 0)
+			return -ENOMEM;
+		v->extra[v->n_extra++] = e->dest;
+	}
+	return 0;
+}
+
+void lb_metrics_gen_free(struct lb_metrics_gen *g) {
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n_svcs; i++) {
+		free(g->svcs[i].name);
+		free(g->svcs[i].be);
+		free(g->svcs[i].extra);
+	}
+	free(g->svcs);
+	lb_table_clear(&g->own);
+	free(g->head);
+	free(g->tail);
+	if (g->f)
+		fclose(g->f);
+	free(g->mbuf);
+	free(g);
+}
+
+/* kernel_owned taken over, or kernel borrowed (it must then outlive g), or neither. */
+static struct lb_metrics_gen *gen_new(const struct lb_observe *o, struct lb_table *kernel_owned,
+				      const struct lb_table *kernel, const struct lb_procstat *ps) {
+	struct lb_metrics_gen *g = calloc(1, sizeof(*g));
+	if (!g) {
+		if (kernel_owned)
+			lb_table_clear(kernel_owned);
+		return NULL;
+	}
+	if (kernel_owned) {
+		g->own = *kernel_owned;
+		*kernel_owned = (struct lb_table){0};
+		g->kt = &g->own;
+	} else {
+		g->kt = kernel;
+	}
+	const struct lb_config *cfg = o->cfg;
+	size_t n = cfg ? cfg->n_services : 0; /* nothing loaded yet: the families, no services */
+	if (n && !(g->svcs = calloc(n, sizeof(*g->svcs))))
+		goto fail;
+	g->n_svcs = n;
+	for (size_t i = 0; i < n; i++)
+		if (snap_service(&g->svcs[i], o, &cfg->services[i], g->kt) < 0)
+			goto fail;
+	if (render_str(&g->head, &g->head_len, o, ps, true) < 0 ||
+	    render_str(&g->tail, &g->tail_len, o, ps, false) < 0)
+		goto fail;
+	if (!(g->f = open_memstream(&g->mbuf, &g->mlen)))
+		goto fail;
+	g->st = ST_HEAD;
+	return g;
+fail:
+	lb_metrics_gen_free(g);
+	return NULL;
+}
+
+struct lb_metrics_gen *lb_metrics_gen_new(const struct lb_observe *o, struct lb_table *kernel_owned,
+					  const struct lb_procstat *ps) {
+	return gen_new(o, kernel_owned, NULL, ps);
+}
+
 int lb_metrics_render(const struct lb_observe *o, const struct lb_table *kernel,
 		      const struct lb_procstat *ps, FILE *out) {
-	static const struct lb_config empty;
-	struct lb_observe obs = *o;
-	if (!obs.cfg)
-		obs.cfg = &empty; /* nothing loaded yet: the families, without services */
-	build_info(out);
-	config_families(out, &obs);
-	quorum_families(out, &obs);
-	health_family(out, &obs, false);
-	health_family(out, &obs, true);
-	draining_family(out, &obs);
-	if (kernel)
-		kernel_families(out, obs.cfg, kernel);
-	probe_families(out, &obs);
-	reconcile_families(out, &obs);
-	if (ps)
-		process_families(out, ps);
+	struct lb_metrics_gen *g = gen_new(o, NULL, kernel, ps);
+	if (!g)
+		return -ENOMEM;
+	char buf[16384];
+	ssize_t n;
+	int r = 0;
+	while ((n = lb_metrics_gen_read(g, buf, sizeof(buf))) > 0)
+		if (fwrite(buf, 1, (size_t)n, out) != (size_t)n) {
+			r = -EIO;
+			break;
+		}
+	lb_metrics_gen_free(g);
+	if (r == 0 && n < 0)
+		r = (int)n;
 	if (fflush(out) != 0 || ferror(out))
 		return -EIO;
-	return 0;
+	return r;
 }

@@ -2,12 +2,25 @@
  *
  * A scrape's life: MHD calls on_request once the headers are in (we only check path and method
  * and attach a struct scrape), again when the request is complete: we ask for the kernel table
- * and suspend the connection. on_table renders the page, queues it on the suspended connection
+ * and suspend the connection. on_table copies the table into a page generator (lb_metrics_gen,
+ * which snapshots the rest), queues a response that reads from it on the suspended connection
  * (which MHD allows at any time) and resumes it; MHD then sends it from its next MHD_run, which a
  * timer due at once makes happen in the next loop turn (not from inside the kstat callback,
  * whose caller may still be walking its list of waiting requests). MHD reports the end of every
  * request, completed or not, to on_completed, which frees the scrape and cancels a read that is
- * still pending. */
+ * still pending; the response, and with it the generator, is freed with the connection.
+ *
+ * The page is streamed (a 100k-destination table makes ~86 MB): its size is unknown, so MHD
+ * sends it chunked to HTTP/1.1 clients and close-delimited to HTTP/1.0 ones, pulling a block at a
+ * time from the generator as the socket takes it. What one loop turn does for one connection is
+ * bounded by MHD itself: in one MHD_run a connection gets one write pass, which sends what its
+ * write buffer holds (at most LB_METRICS_HTTP_BLOCK, less the part of the connection's
+ * LB_METRICS_HTTP_MEMORY pool the request uses) and refills it with one reader call, i.e. one
+ * lb_metrics_gen_read of that size (a few units of at most 256 samples each). A connection that
+ * could write more stays in MHD's ready list, and MHD_get_timeout is then 0: arm() makes the next
+ * MHD_run happen in the next loop turn, after the timers and IO that came due meanwhile. The
+ * small SO_SNDBUF (on_connection) keeps a fast client from taking megabytes per turn should
+ * MHD write in a loop, and keeps what waits in the kernel small. */
 #include "metrics_http.h"
 
 #include <arpa/inet.h>
@@ -38,6 +51,7 @@ struct scrape {
 	struct MHD_Connection *conn;
 	struct lb_kstat_req *req; /* while the kernel table is read */
 	enum scrape_state state;
+	bool head;                /* a HEAD request */
 	struct scrape *prev, *next;
 };
 
@@ -130,34 +144,40 @@ static void scrape_free(struct scrape *s) {
 	free(s);
 }
 
-/* The page as a response; NULL when it cannot be made (logged). t may be NULL. */
+static ssize_t read_page(void *cls, uint64_t pos, char *buf, size_t max) {
+	ssize_t n = lb_metrics_gen_read(cls, buf, max);
+	if (n == 0)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return n < 0 ? MHD_CONTENT_READER_END_WITH_ERROR : n;
+}
+
+static void free_page(void *cls) { lb_metrics_gen_free(cls); }
+
+/* The page as a streamed response; NULL when it cannot be made (logged). t may be NULL: it is
+ * copied (it is valid only during the kstat callback; the generator outlives it). */
 static struct MHD_Response *page(struct lb_metrics_http *m, const struct lb_table *t) {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f) {
-		log_error("metrics %s: cannot render the page: %s", m->name, strerror(errno));
+	struct lb_table copy = {0};
+	if (t && lb_table_copy(&copy, t) < 0) {
+		log_error("metrics %s: cannot render the page: %s", m->name, strerror(ENOMEM));
 		return NULL;
 	}
 	struct lb_procstat ps;
 	int pr = lb_procstat_read(&ps);
 	if (pr < 0)
 		log_debug("metrics %s: no process_* metrics: %s", m->name, strerror(-pr));
-	int r = lb_metrics_render(m->obs, t, pr < 0 ? NULL : &ps, f);
-	if (fclose(f) != 0 && r == 0)
-		r = -ENOMEM;
+	struct lb_metrics_gen *g = lb_metrics_gen_new(m->obs, t ? &copy : NULL, pr < 0 ? NULL : &ps);
 	struct MHD_Response *resp = NULL;
-	if (r == 0)
-		resp = MHD_create_response_from_buffer_with_free_callback(len, buf, free);
+	if (g)
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, LB_METRICS_HTTP_BLOCK,
+							 read_page, g, free_page);
 	if (!resp) {
-		free(buf);
-		log_error("metrics %s: cannot render the page: %s", m->name,
-			  strerror(r < 0 ? -r : ENOMEM));
+		lb_metrics_gen_free(g);
+		log_error("metrics %s: cannot render the page: %s", m->name, strerror(ENOMEM));
 		return NULL;
 	}
 	if (MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, LB_METRICS_CONTENT_TYPE) !=
 	    MHD_YES) {
-		MHD_destroy_response(resp);
+		MHD_destroy_response(resp); /* frees g */
 		log_error("metrics %s: cannot render the page: %s", m->name, strerror(ENOMEM));
 		return NULL;
 	}
@@ -170,6 +190,11 @@ static enum MHD_Result answer(struct scrape *s, const struct lb_table *t) {
 	s->state = SCRAPE_ANSWERED;
 	if (!resp)
 		return MHD_queue_response(s->conn, MHD_HTTP_INTERNAL_SERVER_ERROR, s->m->failed);
+	/* libmicrohttpd (0.9.75) sends the last chunk ("0\r\n\r\n") of a chunked response even
+	 * to a HEAD, a body where none may be: answer a HEAD unchunked (and close) */
+	if (s->head && MHD_set_response_options(resp, MHD_RF_HTTP_1_0_COMPATIBLE_STRICT,
+						MHD_RO_END) != MHD_YES)
+		log_debug("metrics %s: cannot set the HEAD response's options", s->m->name);
 	enum MHD_Result r = MHD_queue_response(s->conn, MHD_HTTP_OK, resp);
 	MHD_destroy_response(resp); /* the connection holds its own reference */
 	return r;
@@ -224,6 +249,7 @@ static enum MHD_Result on_request(void *ud, struct MHD_Connection *c, const char
 		s = scrape_new(m, c);
 		if (!s)
 			return MHD_NO; /* closes the connection */
+		s->head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 		*con_cls = s;
 		return MHD_YES;
 	}
@@ -243,6 +269,20 @@ static void on_completed(void *ud, struct MHD_Connection *c, void **con_cls,
 		return;
 	*con_cls = NULL;
 	scrape_free(s);
+}
+
+/* A new connection: a small send buffer (see LB_METRICS_HTTP_SNDBUF). Best effort: without it
+ * the kernel's default only lets more of the page wait in the socket. */
+static void on_connection(void *ud, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code) {
+	struct lb_metrics_http *m = ud;
+	if (code != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	int sz = LB_METRICS_HTTP_SNDBUF;
+	if (ci && setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)) < 0)
+		log_debug("metrics %s: cannot set SO_SNDBUF: %s", m->name, strerror(errno));
 }
 
 /* ---- start and stop ---- */
@@ -313,6 +353,7 @@ static struct MHD_Daemon *start_mhd(struct lb_metrics_http *m, int fd) {
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)LB_METRICS_HTTP_TIMEOUT_S,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)LB_METRICS_HTTP_MEMORY,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, m,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, m,
 		MHD_OPTION_END);
 }
 

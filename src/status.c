@@ -160,24 +160,6 @@ const char *lb_status_unknown(const struct lb_observe *o, char *const *only, siz
 	return NULL;
 }
 
-/* Calls svc_fn for every shown service. 0 or -ENOMEM. */
-typedef void (*svc_fn)(const struct ctx *c, const struct svc *s, void *ud);
-static int for_each_svc(const struct ctx *c, char *const *only, size_t n_only, svc_fn fn, void *ud) {
-	const struct lb_config *cfg = c->o->cfg;
-	for (size_t i = 0; cfg && i < cfg->n_services; i++) {
-		if (!shown(&cfg->services[i], only, n_only))
-			continue;
-		struct svc s;
-		int r = svc_get(c, &cfg->services[i], &s);
-		if (r == 0)
-			fn(c, &s, ud);
-		svc_done(&s);
-		if (r < 0)
-			return r;
-	}
-	return 0;
-}
-
 /* ---- formatting helpers ---- */
 
 const char *lb_status_fmt_time(int64_t ms, bool with_ms, char buf[LB_STATUS_TIMELEN]) {
@@ -422,26 +404,6 @@ static void json_header(struct lb_jw *w, const struct ctx *c) {
 	kv_str(w, "kernel_error", c->kernel ? NULL : "the kernel's IPVS table could not be read");
 }
 
-int lb_status_json(const struct lb_observe *o, const struct lb_table *kernel, char *const *only,
-		   size_t n_only, int64_t now_ms, FILE *out) {
-	if (lb_status_unknown(o, only, n_only))
-		return -ENOENT;
-	struct ctx c = {.o = o, .kernel = kernel, .now_ms = now_ms};
-	struct lb_jw w;
-	lb_jw_init(&w, out, 0);
-	lb_jw_object(&w);
-	json_header(&w, &c);
-	lb_jw_key(&w, "services");
-	lb_jw_array(&w);
-	int r = for_each_svc(&c, only, n_only, json_svc, &w);
-	lb_jw_array_end(&w);
-	lb_jw_object_end(&w);
-	if (r < 0)
-		return r;
-	r = lb_jw_finish(&w);
-	return r == -EINVAL ? -EIO : r; /* misuse cannot happen: the structure above is fixed */
-}
-
 /* ---- text ---- */
 
 /* Text from outside (a probe's failure reason, a path, a config error quoting the file) reaches a
@@ -617,21 +579,295 @@ static void text_svc(const struct ctx *c, const struct svc *s, void *ud) {
 	for_each_row(c, s, text_row, t);
 }
 
+
+/* ---- the generator: the answer in pieces ---- */
+
+/* What is made at each step (see lb_status_gen_read). */
+enum stage {
+	ST_HEAD,   /* json: the envelope, {, the summary members, "services":[; text: the summary */
+	ST_WIDTH,  /* text only: the address column's width, one service per step, nothing written */
+	ST_COLS,   /* text only: the column titles */
+	ST_SVC,    /* one service with its destinations */
+	ST_TAIL,   /* json: ]}; then the end of the envelope */
+	ST_DONE,
+};
+
+/* Lifetimes. The kernel table is the generator's (a copy, taken over) or, for lb_status_json and
+ * lb_status_text, borrowed for their call. The config is never held across steps: a reload frees
+ * the old one while an answer streams, and every unit needs it (names, weights, health). So only
+ * the names of the services shown are copied at creation (in config order), and each step looks
+ * its service up by name in o->cfg as it is then (first where the previous one was found, then
+ * the whole list), with the health, drains and quorum of that moment. A service that left the
+ * config meanwhile is skipped (the JSON stays valid, just shorter); one whose VIP changed is
+ * looked up in the table read for the old one (so it shows as not in the kernel). The answer is
+ * therefore not one instant's state, only each service is: as before the kernel counters are
+ * those of one read. Copying every unit eagerly instead would be the cost this design avoids. */
+struct lb_status_gen {
+	struct ctx c;
+	struct lb_table own;      /* the kernel table taken over (c.kernel points here) */
+	bool json, envelope;
+	char **names;             /* the services shown, in config order at creation */
+	size_t n_names, next;     /* next: the name of the next ST_WIDTH / ST_SVC step */
+	size_t cursor;            /* where in o->cfg the last name was found */
+	enum stage stage;
+	struct lb_jw w;           /* json: one writer for the whole document, its FILE the unit's */
+	int width;                /* text: of the address column */
+	char *unit;               /* made, not yet read */
+	size_t unit_len, unit_off;
+	int err;                  /* sticky */
+};
+
+/* The configured service named name now, or NULL (it left the config). */
+static const struct lb_service_conf *gen_find(struct lb_status_gen *g, const char *name) {
+	const struct lb_config *cfg = g->c.o->cfg;
+	size_t n = cfg ? cfg->n_services : 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t i = (g->cursor + k) % n;
+		if (strcmp(cfg->services[i].name, name) == 0) {
+			g->cursor = i + 1;
+			return &cfg->services[i];
+		}
+	}
+	return NULL;
+}
+
+static struct lb_status_gen *gen_make(const struct lb_observe *o, char *const *only, size_t n_only,
+				      int64_t now_ms, bool json, bool envelope, int *err) {
+	if (lb_status_unknown(o, only, n_only)) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	struct lb_status_gen *g = calloc(1, sizeof(*g));
+	const struct lb_config *cfg = o->cfg;
+	size_t n = cfg ? cfg->n_services : 0;
+	if (!g || (n && !(g->names = calloc(n, sizeof(*g->names))))) {
+		free(g);
+		*err = -ENOMEM;
+		return NULL;
+	}
+	g->c = (struct ctx){.o = o, .now_ms = now_ms};
+	g->json = json;
+	g->envelope = envelope;
+	g->width = (int)strlen("RemoteAddress:Port");
+	for (size_t i = 0; i < n; i++) {
+		if (!shown(&cfg->services[i], only, n_only))
+			continue;
+		if (!(g->names[g->n_names] = strdup(cfg->services[i].name))) {
+			lb_status_gen_free(g);
+			*err = -ENOMEM;
+			return NULL;
+		}
+		g->n_names++;
+	}
+	*err = 0;
+	return g;
+}
+
+struct lb_status_gen *lb_status_gen_new(const struct lb_observe *o, struct lb_table *kernel_owned,
+					char *const *only, size_t n_only, int64_t now_ms, bool json,
+					int *err) {
+	struct lb_status_gen *g = gen_make(o, only, n_only, now_ms, json, true, err);
+	if (kernel_owned) {
+		if (g) {
+			g->own = *kernel_owned;
+			g->c.kernel = &g->own;
+		} else
+			lb_table_clear(kernel_owned);
+		*kernel_owned = (struct lb_table){0};
+	}
+	return g;
+}
+
+void lb_status_gen_free(struct lb_status_gen *g) {
+	if (!g)
+		return;
+	for (size_t i = 0; i < g->n_names; i++)
+		free(g->names[i]);
+	free(g->names);
+	free(g->unit);
+	lb_table_clear(&g->own);
+	free(g);
+}
+
+/* The next service to show (advancing g->next), or NULL when none is left. *cost: the work. */
+static int gen_next_svc(struct lb_status_gen *g, struct svc *s, bool *have, size_t *cost) {
+	*have = false;
+	while (g->next < g->n_names) {
+		const struct lb_service_conf *sc = gen_find(g, g->names[g->next++]);
+		if (!sc)
+			continue; /* left the config since the request */
+		int r = svc_get(&g->c, sc, s);
+		if (r < 0) {
+			svc_done(s);
+			return r;
+		}
+		*have = true;
+		*cost += 1 + sc->n_backends + sc->n_sorry + (s->ks ? s->ks->n_dests : 0);
+		return 0;
+	}
+	return 0;
+}
+
+/* Makes the unit of the current stage into f (the text raw: the caller escapes it). Adds its work
+ * (destination lines) to *cost. 0 or -ENOMEM. */
+static int gen_unit(struct lb_status_gen *g, FILE *f, size_t *cost) {
+	struct svc s;
+	bool have;
+	int r;
+	struct text t = {.f = f, .width = g->width};
+	g->w.f = f;
+	*cost += 1;
+	switch (g->stage) {
+	case ST_HEAD:
+		if (g->json) {
+			lb_jw_init(&g->w, f, 0);
+			lb_jw_object(&g->w);
+			json_header(&g->w, &g->c);
+			lb_jw_key(&g->w, "services");
+			lb_jw_array(&g->w);
+			g->stage = ST_SVC;
+		} else {
+			text_summary(f, &g->c);
+			g->stage = ST_WIDTH;
+		}
+		return 0;
+	case ST_WIDTH:
+		if ((r = gen_next_svc(g, &s, &have, cost)) < 0)
+			return r;
+		if (have) {
+			svc_width(&g->c, &s, &t);
+			g->width = t.width;
+			svc_done(&s);
+		} else
+			g->stage = ST_COLS;
+		return 0;
+	case ST_COLS:
+		fprintf(f, "\nProt LocalAddress:Port Scheduler Forward [persistent TIMEOUT]  Name: backends up\n");
+		fprintf(f, "  -> %-*s %-11s %10s %10s %10s  %s\n", g->width, "RemoteAddress:Port", "Weight",
+			"ActiveConn", "InActConn", "Conns", "State");
+		g->next = 0;
+		g->stage = ST_SVC;
+		return 0;
+	case ST_SVC:
+		if ((r = gen_next_svc(g, &s, &have, cost)) < 0)
+			return r;
+		if (have) {
+			if (g->json)
+				json_svc(&g->c, &s, &g->w);
+			else
+				text_svc(&g->c, &s, &t);
+			svc_done(&s);
+		} else
+			g->stage = ST_TAIL;
+		return 0;
+	case ST_TAIL:
+		if (g->json) {
+			lb_jw_array_end(&g->w);
+			lb_jw_object_end(&g->w);
+			/* misuse cannot happen: the structure is fixed; -EIO is the memory stream's */
+			if ((r = lb_jw_finish(&g->w)) < 0)
+				return -ENOMEM;
+		}
+		g->stage = ST_DONE;
+		return 0;
+	case ST_DONE:
+		break;
+	}
+	return 0;
+}
+
+/* Makes the next unit, with its part of the envelope, into g->unit. */
+static int gen_step(struct lb_status_gen *g, size_t *cost) {
+	bool head = g->stage == ST_HEAD;
+	char *raw = NULL, *out = NULL;
+	size_t raw_len = 0, out_len = 0;
+	FILE *o = open_memstream(&out, &out_len);
+	if (!o)
+		return -ENOMEM;
+	bool escape = g->envelope && !g->json;
+	FILE *f = escape ? open_memstream(&raw, &raw_len) : o;
+	int r = f ? 0 : -ENOMEM;
+	if (r == 0 && head && g->envelope)
+		fputs(g->json ? "{\"ok\":true,\"status\":" : "{\"ok\":true,\"text\":\"", o);
+	if (r == 0)
+		r = gen_unit(g, f, cost);
+	if (escape && f && fclose(f) != 0 && r == 0)
+		r = -ENOMEM;
+	/* Escaped unit by unit: the same bytes as the whole text escaped at once, because every
+	 * unit ends with a newline (or is empty), so no UTF-8 sequence spans two units and each
+	 * unit starts where lb_json_escape of the whole would start a character. */
+	if (r == 0 && escape)
+		lb_json_escape(o, raw, raw_len);
+	if (r == 0 && g->stage == ST_DONE && g->envelope)
+		fputs(g->json ? "}\n" : "\"}\n", o);
+	free(raw);
+	if (fclose(o) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(out);
+		return r;
+	}
+	free(g->unit);
+	g->unit = out;
+	g->unit_len = out_len;
+	g->unit_off = 0;
+	return 0;
+}
+
+ssize_t lb_status_gen_read(struct lb_status_gen *g, char *buf, size_t max) {
+	size_t done = 0, cost = 0;
+	if (g->err)
+		return g->err;
+	while (done < max) {
+		if (g->unit_off < g->unit_len) {
+			size_t n = g->unit_len - g->unit_off;
+			if (n > max - done)
+				n = max - done;
+			memcpy(buf + done, g->unit + g->unit_off, n);
+			g->unit_off += n;
+			done += n;
+			continue;
+		}
+		if (g->stage == ST_DONE || cost >= LB_STATUS_GEN_LINES)
+			break;
+		int r = gen_step(g, &cost);
+		if (r < 0)
+			return g->err = r;
+	}
+	if (done == 0 && g->stage != ST_DONE)
+		return -EAGAIN;
+	return (ssize_t)done;
+}
+
+/* The forms without envelope, through the generator (the kernel table borrowed). */
+static int status_to(const struct lb_observe *o, const struct lb_table *kernel, char *const *only,
+		     size_t n_only, int64_t now_ms, bool json, FILE *out) {
+	int r;
+	struct lb_status_gen *g = gen_make(o, only, n_only, now_ms, json, false, &r);
+	if (!g)
+		return r;
+	g->c.kernel = kernel;
+	char buf[16384];
+	ssize_t n;
+	while ((n = lb_status_gen_read(g, buf, sizeof(buf))) != 0) {
+		if (n == -EAGAIN)
+			continue;
+		if (n < 0)
+			break;
+		fwrite(buf, 1, (size_t)n, out);
+	}
+	lb_status_gen_free(g);
+	if (n < 0)
+		return (int)n;
+	return ferror(out) ? -EIO : 0;
+}
+
+int lb_status_json(const struct lb_observe *o, const struct lb_table *kernel, char *const *only,
+		   size_t n_only, int64_t now_ms, FILE *out) {
+	return status_to(o, kernel, only, n_only, now_ms, true, out);
+}
+
 int lb_status_text(const struct lb_observe *o, const struct lb_table *kernel, char *const *only,
 		   size_t n_only, int64_t now_ms, FILE *out) {
-	if (lb_status_unknown(o, only, n_only))
-		return -ENOENT;
-	struct ctx c = {.o = o, .kernel = kernel, .now_ms = now_ms};
-	struct text t = {.f = out, .width = (int)strlen("RemoteAddress:Port")};
-	text_summary(out, &c);
-	int r = for_each_svc(&c, only, n_only, svc_width, &t);
-	if (r < 0)
-		return r;
-	fprintf(out, "\nProt LocalAddress:Port Scheduler Forward [persistent TIMEOUT]  Name: backends up\n");
-	fprintf(out, "  -> %-*s %-11s %10s %10s %10s  %s\n", t.width, "RemoteAddress:Port", "Weight",
-		"ActiveConn", "InActConn", "Conns", "State");
-	r = for_each_svc(&c, only, n_only, text_svc, &t);
-	if (r < 0)
-		return r;
-	return ferror(out) ? -EIO : 0;
+	return status_to(o, kernel, only, n_only, now_ms, false, out);
 }

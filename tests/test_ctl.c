@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "config.h"
 #include "ctl.h"
+#include "desired.h"
 #include "json.h"
 #include "kstat.h"
 #include "log.h"
@@ -38,16 +39,6 @@
 #include "test_fds.h"
 #include "util.h"
 
-/* A copy of src/kstat.c's definition (include/kstat.h keeps to its API); lb_kstat_new_with
- * refuses a struct of another size. */
-struct lb_kstat_reader {
-	int (*create)(struct lb_loop *l, struct lb_ipvs *v, lb_resync_done_fn done, void *ud,
-		      void **out);
-	void (*destroy)(void *rd);
-	int (*start)(void *rd, const struct lb_owned *want);
-};
-int lb_kstat_new_with(struct lb_loop *l, struct lb_ipvs *v, uint32_t max_age_ms,
-		      const struct lb_kstat_reader *rd, size_t rd_size, struct lb_kstat **out);
 
 /* ---- the fake kernel read ---- */
 
@@ -62,6 +53,8 @@ static struct fake {
 	int read_err;     /* what reads end with */
 	size_t extra;     /* destinations nobody configured, added to each service read */
 	struct lb_owned want;
+	struct lb_table *canned;       /* if set, what the next read returns (built beforehand, taken
+					* over by kstat) */
 } R;
 
 static int fake_create(struct lb_loop *l, struct lb_ipvs *v, lb_resync_done_fn done, void *ud,
@@ -126,6 +119,13 @@ static void fake_table(struct lb_table *t) {
 static void fake_end(struct lb_loop *l, struct lb_timer *t, void *ud) {
 	struct lb_table fresh = {0};
 	R.running = false;
+	if (R.canned) {
+		struct lb_table *c = R.canned;
+		R.canned = NULL;
+		R.done(c, 0, R.ud);
+		lb_table_clear(c);
+		return;
+	}
 	if (R.read_err == 0)
 		fake_table(&fresh);
 	R.done(&fresh, R.read_err, R.ud);
@@ -629,6 +629,160 @@ static void test_close_with_clients(void **state) {
 	fx_open_ctl(fx);
 }
 
+/* A service asked for that leaves the config while the kernel is read: an error answer. */
+static void test_status_service_left(void **state) {
+	struct fx *fx = *state;
+	R.hold = true;
+	int fd = client_connect();
+	const char *req = "{\"cmd\":\"status\",\"services\":[\"api\"]}\n";
+	client_send(fd, req, strlen(req));
+	assert_true(run_until(fx, 1000, n_clients_is, (void *)1));
+	run_for(fx, 30);
+	assert_true(R.running);
+	char *name = fx->cfg->services[1].name;
+	assert_string_equal(name, "api");
+	fx->cfg->services[1].name = "api-renamed";
+	R.hold = false;
+	release();
+	char *buf = client_reply(fx, fd, NULL);
+	assert_string_equal(buf, "{\"ok\":false,\"error\":\"no service named \\\"api\\\"\"}\n");
+	free(buf);
+	fx->cfg->services[1].name = name;
+	assert_int_equal(lb_ctl_n_clients(fx->c), 0);
+}
+
+/* ---- a big table: the answer is made in pieces, between the loop's other work ---- */
+
+struct ticker {
+	struct lb_timer t;
+	usec_t last, max_gap;
+	unsigned n;
+};
+
+static void on_tick(struct lb_loop *l, struct lb_timer *t, void *ud) {
+	struct ticker *k = ud;
+	usec_t now = now_usec(CLOCK_MONOTONIC);
+	if (k->last && now - k->last > k->max_gap)
+		k->max_gap = now - k->last;
+	k->last = now;
+	k->n++;
+	assert_int_equal(lb_timer_arm(l, t, now + 10 * USEC_PER_MSEC), 0);
+}
+
+/* A client that reads at most 64 KiB per loop turn. */
+static bool reply_done_slowly(struct fx *fx, void *arg) {
+	struct reply *r = arg;
+	char chunk[65536];
+	ssize_t n = recv(r->fd, chunk, sizeof(chunk), MSG_DONTWAIT);
+	if (n > 0)
+		fwrite(chunk, 1, (size_t)n, r->m);
+	if (n == 0 || (n < 0 && errno != EAGAIN))
+		r->eof = true;
+	return r->eof;
+}
+
+/* 1000 services of 100 destinations (100k, as in the benchmark): while a status of all of them
+ * streams to a client that reads slowly, a timer due every 10 ms is never held up long (the
+ * table's copy and the answer's pieces are the loop's only long work); the answer is complete. */
+static void test_status_big(void **state) {
+	struct fx *fx = *state;
+	enum { N_SVC = 1000, N_DEST = 100 };
+	char path[sizeof(dir) + 16];
+	snprintf(path, sizeof(path), "%s/big.yaml", dir);
+	FILE *y = fopen(path, "w");
+	assert_non_null(y);
+	fputs("services:\n", y);
+	for (int i = 0; i < N_SVC; i++)
+		fprintf(y, "  - name: svc%d\n    listen: 10.%d.%d.1:80\n    backends:\n"
+			   "      - address: 10.%d.%d.2:8080\n", i, 100 + i / 250, i % 250, 100 + i / 250, i % 250);
+	assert_int_equal(fclose(y), 0);
+	struct lb_config *big = NULL;
+	struct lb_diag diag = {0};
+	assert_int_equal(lb_config_load(path, &big, &diag), 0);
+	lb_diag_free(&diag);
+	lb_config_free(fx->cfg);
+	fx->cfg = big;
+	fx->o.cfg = big;
+
+	/* the kernel: each service with its backend and 99 more (built before, not in a turn) */
+	struct lb_table tables[2] = {{0}};
+	for (int j = 0; j < 2; j++) {
+	struct lb_table *tt = &tables[j];
+	for (int i = 0; i < N_SVC; i++) {
+		struct lb_service *sv = lb_table_add_service(tt);
+		assert_non_null(sv);
+		sv->key = lb_desired_key(&big->services[i]);
+		sv->stats_known = true;
+		for (int k = 0; k < N_DEST; k++) {
+			struct lb_dest *d = lb_service_add_dest(sv);
+			assert_non_null(d);
+			d->addr = big->services[i].backends[0].addr;
+			d->addr.port = (uint16_t)(8080 + k);
+			d->weight = 1;
+			d->conns_known = d->stats_known = true;
+			d->active = (uint32_t)k;
+		}
+		lb_service_sort(sv);
+	}
+	lb_table_sort(tt);
+	assert_int_equal(lb_table_count_dests(tt), N_SVC * N_DEST);
+	}
+
+	const char *reqs[] = {"{\"cmd\":\"status\",\"format\":\"text\"}\n", "{\"cmd\":\"status\"}\n"};
+	for (int j = 0; j < 2; j++) {
+		struct ticker k = {0};
+		lb_timer_init(&k.t, on_tick, &k);
+		assert_int_equal(lb_timer_arm(fx->l, &k.t, now_usec(CLOCK_MONOTONIC)), 0);
+		R.canned = &tables[j];
+		int fd = client_connect();
+		int small = 65536;
+		assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+		client_send(fd, reqs[j], strlen(reqs[j]));
+		struct reply r = {.fd = fd};
+		r.m = open_memstream(&r.buf, &r.len);
+		assert_non_null(r.m);
+		usec_t t0 = now_usec(CLOCK_MONOTONIC);
+		bool done = run_until(fx, 20000, reply_done_slowly, &r);
+		usec_t took = now_usec(CLOCK_MONOTONIC) - t0;
+		assert_int_equal(fclose(r.m), 0);
+		lb_timer_cancel(fx->l, &k.t);
+		close(fd);
+		assert_true(done);
+		print_message("status %s of %d destinations: %zu bytes in %llu ms, %u ticks, longest gap "
+			      "between 10 ms ticks %llu ms\n", j ? "json" : "text", N_SVC * N_DEST, r.len,
+			      (unsigned long long)(took / USEC_PER_MSEC), k.n,
+			      (unsigned long long)(k.max_gap / USEC_PER_MSEC));
+		assert_true(k.max_gap < 200 * USEC_PER_MSEC);
+		/* complete, one line, parses, every service and destination in it */
+		assert_true(r.len > 0);
+		assert_int_equal(r.buf[r.len - 1], '\n');
+		assert_null(memchr(r.buf, '\n', r.len - 1));
+		struct lb_json *v = NULL;
+		assert_int_equal(lb_json_parse(r.buf, r.len - 1, SIZE_MAX, 32, &v, NULL), 0);
+		assert_true(answer_ok(v));
+		if (j) {
+			const struct lb_json *svcs = lb_json_get(lb_json_get(v, "status"), "services");
+			assert_int_equal(svcs->n, N_SVC);
+			assert_int_equal(lb_json_get(&svcs->items[N_SVC - 1], "backends")->n, N_DEST);
+			assert_string_equal(lb_json_cstr(lb_json_get(&svcs->items[N_SVC - 1], "name")), "svc999");
+		} else {
+			const char *text = lb_json_cstr(lb_json_get(v, "text"));
+			assert_non_null(text);
+			size_t lines = 0;
+			for (const char *p = text; (p = strchr(p, '\n')); p++)
+				lines++;
+			/* summary (3 lines, "last reconcile: none yet"...), blank, 2 titles, services */
+			assert_true(lines >= (size_t)N_SVC * (N_DEST + 1) + 3);
+			if (!strstr(text, "  svc999: 0/1 up"))
+				fail_msg("no svc999 line in: %.300s", strstr(text, "svc99"));
+		}
+		lb_json_free(v);
+		free(r.buf);
+	}
+	assert_true(run_until(fx, 1000, n_clients_is, (void *)0));
+	assert_null(R.canned);
+}
+
 /* ---- the client side: `ezlb status` (cmd_status) in a child, against this loop ---- */
 
 struct child {
@@ -773,6 +927,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_oversize, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_reader, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_big, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_status_service_left, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_cap, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disconnect_before_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_with_clients, setup, teardown),

@@ -19,16 +19,6 @@
 #include "resync.h"
 #include "util.h"
 
-/* A copy of src/kstat.c's definition (include/kstat.h keeps to its API); lb_kstat_new_with
- * refuses a struct of another size. */
-struct lb_kstat_reader {
-	int (*create)(struct lb_loop *l, struct lb_ipvs *v, lb_resync_done_fn done, void *ud,
-		      void **out);
-	void (*destroy)(void *rd);
-	int (*start)(void *rd, const struct lb_owned *want);
-};
-int lb_kstat_new_with(struct lb_loop *l, struct lb_ipvs *v, uint32_t max_age_ms,
-		      const struct lb_kstat_reader *rd, size_t rd_size, struct lb_kstat **out);
 
 /* ---- the fake read ---- */
 

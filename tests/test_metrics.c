@@ -1,7 +1,8 @@
 /* lb_metrics_render against golden files: a fixed state (tests/metrics/state.yaml, fake health
  * functions, a hand-built kernel table with counters, an IPv6 service, a draining backend, a
  * lost quorum, a service name needing escapes) renders to exactly tests/metrics/NAME.prom.
- * EZLB_UPDATE_GOLDEN=1 rewrites the golden files instead. When promtool is installed, each
+ * EZLB_UPDATE_GOLDEN=1 rewrites the golden files instead. The page generator read in pieces of
+ * any size (1, 7, 4096 bytes...) gives the same bytes. When promtool is installed, each
  * golden file must also pass `promtool check metrics` (its parser and its linter). */
 #include <errno.h>
 #include <setjmp.h>
@@ -338,6 +339,101 @@ static void test_write_error(void **state) {
 	fclose(out);
 }
 
+/* The page read from a generator in pieces of any size is the page lb_metrics_render writes. */
+static char *read_all(const struct lb_observe *o, const struct lb_table *k,
+		      const struct lb_procstat *ps, size_t piece, size_t *reads) {
+	struct lb_table own = {0};
+	if (k)
+		assert_int_equal(lb_table_copy(&own, k), 0);
+	struct lb_metrics_gen *g = lb_metrics_gen_new(o, k ? &own : NULL, ps);
+	assert_non_null(g);
+	assert_int_equal(own.n, 0); /* taken over */
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	char *piece_buf = malloc(piece);
+	ssize_t n;
+	*reads = 0;
+	while ((n = lb_metrics_gen_read(g, piece_buf, piece)) > 0) {
+		assert_true((size_t)n <= piece);
+		assert_int_equal(fwrite(piece_buf, 1, (size_t)n, f), (size_t)n);
+		(*reads)++;
+	}
+	assert_int_equal(n, 0);
+	assert_int_equal(lb_metrics_gen_read(g, piece_buf, piece), 0); /* the end stays the end */
+	free(piece_buf);
+	lb_metrics_gen_free(g);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static char *render_raw(const struct lb_observe *o, const struct lb_table *k,
+			const struct lb_procstat *ps) {
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(lb_metrics_render(o, k, ps, f), 0);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+static void check_pieces(const struct lb_observe *o, const struct lb_table *k,
+			 const struct lb_procstat *ps) {
+	static const size_t sizes[] = {1, 7, 4096, 1 << 20};
+	_cleanup_free_ char *whole = render_raw(o, k, ps);
+	for (size_t i = 0; i < ARRAY_SIZE(sizes); i++) {
+		size_t reads;
+		_cleanup_free_ char *got = read_all(o, k, ps, sizes[i], &reads);
+		assert_string_equal(got, whole);
+		if (sizes[i] < strlen(whole))
+			assert_true(reads >= strlen(whole) / sizes[i]);
+	}
+}
+
+static void test_gen_pieces(void **state) {
+	struct fixture *f = *state;
+	check_pieces(&f->obs, &f->kernel, &fixed_ps);
+	check_pieces(&f->obs, NULL, NULL);
+	struct lb_observe empty = {.last_reload_ok = true};
+	check_pieces(&empty, NULL, NULL);
+}
+
+/* A service with more destinations than one unit holds: they come whole and in order, and the
+ * pieces still add up to the page. */
+static void test_gen_big_service(void **state) {
+	struct fixture *f = *state;
+	struct lb_service *s;
+	struct lb_svc_key k;
+	assert_int_equal(lb_svc_key_parse("tcp 10.0.0.1:80", &k), 0);
+	s = lb_table_find(&f->kernel, &k);
+	assert_non_null(s);
+	for (int i = 0; i < 1000; i++) {
+		char a[32];
+		snprintf(a, sizeof(a), "10.2.%d.%d:80", i / 250, i % 250 + 1);
+		add_dest(s, a, (uint32_t)i, 1, 2, 3);
+	}
+	lb_service_sort(s);
+	check_pieces(&f->obs, &f->kernel, &fixed_ps);
+	_cleanup_free_ char *p = render_raw(&f->obs, &f->kernel, &fixed_ps);
+	const char *at = p;
+	for (int i = 0; i < 1000; i++) {
+		char line[128];
+		snprintf(line, sizeof(line),
+			 "\nezlb_backend_weight{service=\"web\",backend=\"10.2.%d.%d:80\"} %d\n", i / 250,
+			 i % 250 + 1, i);
+		const char *next = strstr(at, line);
+		if (!next)
+			fail_msg("missing or out of order: %s", line + 1);
+		at = next + 1;
+	}
+	size_t weights = 0;
+	for (const char *q = p; (q = strstr(q, "\nezlb_backend_weight{")); q++)
+		weights++;
+	assert_int_equal(weights, 1000 + 3 + 1 + 2); /* web's 3, api's 1, dns6's 2 */
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_full, setup, teardown),
@@ -346,6 +442,8 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_properties, setup, teardown),
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen_pieces, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen_big_service, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -26,15 +26,12 @@
 #include "loop.h"
 #include "notify.h"
 #include "util.h"
+#include "loop_test.h"
 #include "test_fds.h"
 
 static char dir[64]; /* scripts and their output */
 
 /* --- files and scripts --- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
-	return remove(path);
-}
 
 /* dir/name (a path into buf). */
 static char *in_dir(char *buf, size_t len, const char *name) {
@@ -46,12 +43,7 @@ static char *in_dir(char *buf, size_t len, const char *name) {
 static char *script(char *buf, size_t len, const char *name, const char *body) {
 	char file[64];
 	snprintf(file, sizeof(file), "%s.sh", name);
-	in_dir(buf, len, file);
-	FILE *f = fopen(buf, "w");
-	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\n%s\n", body);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(buf, 0755), 0);
+	write_script(in_dir(buf, len, file), body, 0755);
 	return buf;
 }
 
@@ -72,20 +64,12 @@ static char *slurp(const char *path) {
 
 static int count_lines(const char *path) {
 	char *s = slurp(path);
-	int n = 0;
-	for (char *p = s; *p; p++)
-		n += *p == '\n';
+	int n = n_lines(s);
 	free(s);
 	return n;
 }
 
 /* --- the loop --- */
-
-static void run_ms(struct lb_loop *l, unsigned ms) {
-	usec_t end = now_usec(CLOCK_MONOTONIC) + (usec_t)ms * USEC_PER_MSEC;
-	for (usec_t now; (now = now_usec(CLOCK_MONOTONIC)) < end;)
-		assert_true(lb_loop_run_once(l, (int)((end - now) / USEC_PER_MSEC) + 1) >= 0);
-}
 
 /* Run the loop until path has n lines (checked every 10 ms), for max_ms at most. */
 static bool run_until_lines(struct lb_loop *l, const char *path, int n, unsigned max_ms) {
@@ -93,115 +77,9 @@ static bool run_until_lines(struct lb_loop *l, const char *path, int n, unsigned
 	while (count_lines(path) < n) {
 		if (now_usec(CLOCK_MONOTONIC) >= end)
 			return false;
-		run_ms(l, 10);
+		run_loop_ms(l, 10);
 	}
 	return true;
-}
-
-/* --- log capture: stderr into a memfd, the messages without timestamp and level --- */
-
-static int capture_fd = -1, saved_stderr = -1;
-
-static void capture_start(void) {
-	fflush(stderr);
-	assert_int_equal(ftruncate(capture_fd, 0), 0);
-	assert_int_equal(lseek(capture_fd, 0, SEEK_SET), 0);
-	dup2(capture_fd, STDERR_FILENO);
-}
-
-/* Caller frees. */
-static char *capture_take(void) {
-	fflush(stderr);
-	dup2(saved_stderr, STDERR_FILENO);
-	off_t len = lseek(capture_fd, 0, SEEK_END);
-	char *raw = calloc(1, (size_t)len + 1), *out = calloc(1, (size_t)len + 1);
-	assert_non_null(raw);
-	assert_non_null(out);
-	assert_int_equal(pread(capture_fd, raw, (size_t)len, 0), len);
-	char *save = NULL;
-	for (char *line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *m = strstr(line, "]: ");
-		strcat(out, m ? m + 3 : line);
-		strcat(out, "\n");
-	}
-	free(raw);
-	return out;
-}
-
-static int n_lines(const char *s) {
-	int n = 0;
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
-}
-
-static void assert_line(const char *log, const char *want) {
-	char line[2048];
-	snprintf(line, sizeof(line), "%s\n", want);
-	if (!strstr(log, line))
-		fail_msg("missing \"%s\" in log:\n%s", want, log);
-}
-
-/* --- processes (from /proc) --- */
-
-static bool proc_stat(pid_t pid, char *state, pid_t *ppid) {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-	int pp = 0;
-	if (!p || sscanf(p + 2, "%c %d", state, &pp) != 2)
-		return false;
-	if (ppid)
-		*ppid = pp;
-	return true;
-}
-
-/* Children of this process, and the zombies among them. */
-static void count_children(int *all, int *zombies) {
-	DIR *d = opendir("/proc");
-	assert_non_null(d);
-	*all = *zombies = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		char st;
-		pid_t ppid;
-		int pid = atoi(e->d_name);
-		if (pid > 0 && proc_stat(pid, &st, &ppid) && ppid == getpid()) {
-			(*all)++;
-			*zombies += st == 'Z';
-		}
-	}
-	closedir(d);
-}
-
-static void assert_no_children(void) {
-	int all, zombies;
-	count_children(&all, &zombies);
-	assert_int_equal(zombies, 0);
-	assert_int_equal(all, 0);
-}
-
-/* A process that is not our child: dead once gone or a zombie of its new parent. Waits 2 s. */
-static bool dies(pid_t pid) {
-	for (int i = 0; i < 200; i++) {
-		char st;
-		if (!proc_stat(pid, &st, NULL) || st == 'Z' || st == 'X')
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
-static bool under_valgrind(void) {
-	const char *p = getenv("LD_PRELOAD");
-	return p && strstr(p, "vgpreload");
 }
 
 /* --- fixtures --- */
@@ -273,7 +151,7 @@ static void test_environment(void **state) {
 	assert_true(run_until_lines(t.l, f1, 9, 3000));
 	assert_true(run_until_lines(t.l, f2, 7, 3000));
 	assert_true(run_until_lines(t.l, f3, 6, 3000));
-	run_ms(t.l, 50);
+	run_loop_ms(t.l, 50);
 	char *log = capture_take();
 	static const char tail[] = "args=a b|$HOME;x\n"
 				   "stdin=/dev/null stdout=/dev/null\n"
@@ -328,7 +206,7 @@ static void test_order_per_sequence(void **state) {
 			lb_notify_event(t.n, i % 2 ? "quorum_lost" : "config_loaded", i % 4 ? "web" : NULL,
 					NULL, reason);
 		if (i == 25) /* more arrive while the first ones run */
-			run_ms(t.l, 30);
+			run_loop_ms(t.l, 30);
 	}
 	assert_true(run_until_lines(t.l, out, 120, 20000));
 	char *got = slurp(out);
@@ -417,7 +295,7 @@ static void test_timeout_kills_group(void **state) {
 	free(p);
 	assert_true(grandchild > 0);
 	assert_true(dies(grandchild));
-	run_ms(t.l, 50); /* the reaper reaps the killed hook */
+	run_loop_ms(t.l, 50); /* the reaper reaps the killed hook */
 	assert_no_children();
 	t_end(&t);
 }
@@ -441,7 +319,7 @@ static void test_failures_logged(void **state) {
 	lb_notify_event(t.n, "backend_down", "web", "10.0.0.1:80", "signal");
 	lb_notify_event(t.n, "backend_up", "web", "10.0.0.2:80", "ok");
 	assert_true(run_until_lines(t.l, out, 3, 3000));
-	run_ms(t.l, 100);
+	run_loop_ms(t.l, 100);
 	char *log = capture_take();
 	assert_line(log, "notify: hook for reconcile_failed failed: exit status 3: line one | line two | "
 			 "end?");
@@ -456,7 +334,7 @@ static void test_failures_logged(void **state) {
 	t_begin(&t, missing, 5000);
 	capture_start();
 	lb_notify_event(t.n, "config_error", NULL, NULL, "bad file");
-	run_ms(t.l, 50);
+	run_loop_ms(t.l, 50);
 	log = capture_take();
 	assert_string_equal(log, "notify: hook for config_error failed: cannot run /nonexistent/ezlb-hook: "
 				 "No such file or directory\n");
@@ -487,7 +365,7 @@ static void test_overflow(void **state) {
 		free(log);
 		assert_int_equal(lb_notify_dropped(t.n), 44 * round);
 		assert_true(run_until_lines(t.l, out, 256 * round, 20000));
-		run_ms(t.l, 100);
+		run_loop_ms(t.l, 100);
 		assert_int_equal(count_lines(out), 256 * round); /* the dropped ones never ran */
 	}
 	t_end(&t);
@@ -524,7 +402,7 @@ static void test_stderr_flood(void **state) {
 	capture_start();
 	lb_notify_event(t.n, "config_error", NULL, NULL, NULL);
 	assert_true(run_until_lines(t.l, out, 1, 15000));
-	run_ms(t.l, 100);
+	run_loop_ms(t.l, 100);
 	lb_timer_cancel(t.l, &k.t);
 	char *log = capture_take();
 	static const char prefix[] = "notify: hook for config_error failed: exit status 4: xxxx";
@@ -547,13 +425,13 @@ static void test_hooks_off(void **state) {
 	t_begin(&t, NULL, 0);
 	capture_start();
 	lb_notify_event(t.n, "backend_down", "web", "10.0.0.1:80", "x");
-	run_ms(t.l, 100);
+	run_loop_ms(t.l, 100);
 	assert_int_equal(lb_notify_configure(t.n, argv, 1000), 0);
 	lb_notify_event(t.n, "backend_up", "web", "10.0.0.1:80", NULL);
 	lb_notify_event(t.n, "config_loaded", NULL, NULL, NULL);
 	assert_int_equal(lb_notify_configure(t.n, NULL, 0), 0);
 	lb_notify_event(t.n, "config_loaded", NULL, NULL, NULL);
-	run_ms(t.l, 200);
+	run_loop_ms(t.l, 200);
 	char *log = capture_take();
 	assert_string_equal(log, "");
 	free(log);

@@ -443,6 +443,181 @@ static void test_write_error(void **state) {
 	fclose(full);
 }
 
+/* ---- the generator: the answer line in pieces ---- */
+
+/* Reads g to its end in reads of at most step bytes. */
+static char *gen_all(struct lb_status_gen *g, size_t step, size_t *len) {
+	char *buf = NULL, *piece = malloc(step);
+	size_t cap = 0;
+	FILE *m = open_memstream(&buf, &cap);
+	assert_non_null(m);
+	assert_non_null(piece);
+	ssize_t n;
+	int again = 0;
+	while ((n = lb_status_gen_read(g, piece, step)) != 0) {
+		if (n == -EAGAIN) {
+			assert_true(++again < 100000);
+			continue;
+		}
+		assert_true(n > 0 && (size_t)n <= step);
+		fwrite(piece, 1, (size_t)n, m);
+	}
+	assert_int_equal(lb_status_gen_read(g, piece, step), 0); /* stays at the end */
+	assert_int_equal(fclose(m), 0);
+	free(piece);
+	*len = cap;
+	return buf;
+}
+
+/* What lb_status_json / lb_status_text write, wrapped as the control socket's answer line. */
+static char *envelope(const struct lb_observe *o, const struct lb_table *k, char *const *only,
+		      size_t n_only, bool json, char **plain) {
+	char *body = NULL, *line = NULL;
+	size_t blen = 0, llen = 0;
+	FILE *m = open_memstream(&body, &blen);
+	assert_int_equal((json ? lb_status_json : lb_status_text)(o, k, only, n_only, NOW_MS, m), 0);
+	assert_int_equal(fclose(m), 0);
+	m = open_memstream(&line, &llen);
+	if (json)
+		fprintf(m, "{\"ok\":true,\"status\":%s}\n", body);
+	else {
+		fputs("{\"ok\":true,\"text\":\"", m);
+		lb_json_escape(m, body, blen); /* the whole text at once */
+		fputs("\"}\n", m);
+	}
+	assert_int_equal(fclose(m), 0);
+	*plain = body;
+	return line;
+}
+
+static void check_gen(const struct lb_observe *o, const struct lb_table *k, char *const *only,
+		      size_t n_only) {
+	static const size_t steps[] = {1, 7, 4096};
+	for (int json = 0; json < 2; json++) {
+		char *plain;
+		char *want = envelope(o, k, only, n_only, json, &plain);
+		for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			struct lb_table copy = {0};
+			int err = 1;
+			if (k)
+				assert_int_equal(lb_table_copy(&copy, k), 0);
+			struct lb_status_gen *g = lb_status_gen_new(o, k ? &copy : NULL, only, n_only,
+								    NOW_MS, json, &err);
+			assert_non_null(g);
+			assert_int_equal(err, 0);
+			assert_int_equal(copy.n, 0); /* taken over */
+			size_t len;
+			char *got = gen_all(g, steps[i], &len);
+			lb_status_gen_free(g);
+			assert_int_equal(len, strlen(want));
+			assert_memory_equal(got, want, len);
+			/* one line that parses, and the text in it is lb_status_text's */
+			assert_null(memchr(got, '\n', len - 1));
+			struct lb_json *v = NULL;
+			assert_int_equal(lb_json_parse(got, len - 1, SIZE_MAX, 32, &v, NULL), 0);
+			assert_true(lb_json_get(v, "ok")->boolean);
+			if (!json) {
+				const struct lb_json *t = lb_json_get(v, "text");
+				assert_true(lb_json_is(t, LB_JSON_STRING));
+				/* put_text made it valid UTF-8: it comes back exactly */
+				assert_int_equal(t->len, strlen(plain));
+				assert_memory_equal(t->str, plain, t->len);
+			} else
+				assert_true(lb_json_is(lb_json_get(v, "status"), LB_JSON_OBJECT));
+			lb_json_free(v);
+			free(got);
+		}
+		free(want);
+		free(plain);
+	}
+}
+
+static void test_gen(void **state) {
+	struct fixture *f = *state;
+	check_gen(&f->o, &f->kernel, NULL, 0);
+	struct lb_observe o = f->o;
+	o.config_error = NULL;
+	check_gen(&o, NULL, NULL, 0);
+	char *only[] = {"api", "web"};
+	check_gen(&f->o, &f->kernel, only, 2);
+	/* unknown names: refused at creation, the table taken over all the same */
+	char *nope[] = {"nope"};
+	struct lb_table copy = {0};
+	int err = 0;
+	assert_int_equal(lb_table_copy(&copy, &f->kernel), 0);
+	assert_null(lb_status_gen_new(&f->o, &copy, nope, 1, NOW_MS, true, &err));
+	assert_int_equal(err, -ENOENT);
+	assert_int_equal(copy.n, 0);
+}
+
+/* Hostile bytes escaped unit by unit: the text's units end with newlines, so escaping each is
+ * escaping the whole (no UTF-8 sequence, valid or not, is cut; U+2028 stays whole). */
+static void test_gen_odd(void **state) {
+	struct fixture *f = *state;
+	struct lb_service_conf *web = &f->cfg->services[0];
+	char *saved = web->name;
+	web->name = strdup("we\"b\\\x01\n\x1b[2J\xc3\x28\xf0\x9f\x98\x80\xe2\x80\xa8\xe2\x82");
+	assert_non_null(web->name);
+	struct lb_observe o = f->o;
+	o.config_path = "/etc/ezlb/\xe9t\xe9\t.yaml\xe2\x80";
+	o.config_error = "bad \x7f\x1b]0;title\x07 line\r\nsecond line \xf0\x9f\n";
+	o.health_ud = health_odd;
+	check_gen(&o, &f->kernel, NULL, 0);
+	free(web->name);
+	web->name = saved;
+}
+
+/* A reload while an answer streams: the old config is freed (ASan sees any pointer kept into
+ * it), a service that left is skipped, one that stayed is shown from the new config. */
+static void test_gen_reload(void **state) {
+	struct fixture *f = *state;
+	for (int json = 0; json < 2; json++) {
+		struct lb_config *old = NULL, *next = NULL;
+		struct lb_diag diag = {0};
+		assert_int_equal(lb_config_load(GOLDEN_DIR "fixture.yaml", &old, &diag), 0);
+		assert_int_equal(lb_config_load(GOLDEN_DIR "fixture.yaml", &next, &diag), 0);
+		lb_diag_free(&diag);
+		free(next->services[1].name); /* api left, new.svc-1 renamed */
+		next->services[1].name = strdup("api-gone");
+		free(next->services[3].name);
+		next->services[3].name = strdup("renamed");
+		struct lb_observe o = f->o;
+		o.cfg = old;
+		int err;
+		struct lb_status_gen *g = lb_status_gen_new(&o, NULL, NULL, 0, NOW_MS, json, &err);
+		assert_non_null(g);
+		char piece[8];
+		assert_true(lb_status_gen_read(g, piece, sizeof(piece)) > 0);
+		o.cfg = next;
+		lb_config_free(old);
+		size_t len;
+		char *got = gen_all(g, 4096, &len);
+		lb_status_gen_free(g);
+		struct lb_json *v = NULL;
+		char *line = NULL;
+		assert_true(asprintf(&line, "%.*s%s", (int)sizeof(piece), piece, got) > 0);
+		size_t llen = strlen(line);
+		assert_int_equal(line[llen - 1], '\n');
+		assert_int_equal(lb_json_parse(line, llen - 1, SIZE_MAX, 32, &v, NULL), 0);
+		if (json) {
+			const struct lb_json *svcs = lb_json_get(lb_json_get(v, "status"), "services");
+			assert_int_equal(svcs->n, 2);
+			assert_string_equal(lb_json_cstr(lb_json_get(&svcs->items[0], "name")), "web");
+			assert_string_equal(lb_json_cstr(lb_json_get(&svcs->items[1], "name")), "dns6");
+		} else {
+			const char *t = lb_json_cstr(lb_json_get(v, "text"));
+			assert_non_null(strstr(t, "  web: "));
+			assert_non_null(strstr(t, "  dns6: "));
+			assert_null(strstr(t, "api"));
+			assert_null(strstr(t, "renamed"));
+		}
+		lb_json_free(v);
+		free(line);
+		free(got);
+		lb_config_free(next);
+	}
+}
+
 int main(void) {
 	log_setup(LOG_ERR);
 	const struct CMUnitTest tests[] = {
@@ -454,6 +629,9 @@ int main(void) {
 		cmocka_unit_test_setup_teardown(test_odd_names, setup, teardown),
 		cmocka_unit_test(test_fmt),
 		cmocka_unit_test_setup_teardown(test_write_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen_odd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gen_reload, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* Helpers shared by the health tests: hand-built configs, log capture, fd counting. */
+/* Helpers shared by the health tests: hand-built configs, fd counting; log capture and the loop
+ * from loop_test.h. */
 #pragma once
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +22,7 @@
 #include "log.h"
 #include "loop.h"
 #include "util.h"
+#include "../loop_test.h"
 #include "../test_fds.h"
 
 static inline struct lb_check_conf check_conf(uint32_t interval_ms, uint32_t timeout_ms,
@@ -57,42 +59,6 @@ static inline void free_conf(struct lb_config *c) {
 	*c = (struct lb_config){0};
 }
 
-/* Log capture: stderr goes to a memfd; capture_take() returns the messages logged since
- * capture_start(), one per line, without the timestamp and level prefix. */
-static int capture_fd = -1, saved_stderr = -1;
-
-static inline void capture_start(void) {
-	fflush(stderr);
-	if (capture_fd < 0) {
-		capture_fd = memfd_create("log", 0);
-		assert_true(capture_fd >= 0);
-		saved_stderr = dup(STDERR_FILENO);
-	}
-	assert_int_equal(ftruncate(capture_fd, 0), 0);
-	assert_int_equal(lseek(capture_fd, 0, SEEK_SET), 0);
-	dup2(capture_fd, STDERR_FILENO);
-}
-
-/* Caller frees the result. */
-static inline char *capture_take(void) {
-	fflush(stderr);
-	dup2(saved_stderr, STDERR_FILENO);
-	off_t len = lseek(capture_fd, 0, SEEK_END);
-	char *raw = calloc(1, (size_t)len + 1), *out = calloc(1, (size_t)len + 1);
-	assert_non_null(raw);
-	assert_non_null(out);
-	assert_int_equal(pread(capture_fd, raw, (size_t)len, 0), len);
-	/* "2026-01-01T00:00:00.000 ezlb[warn]: msg" -> "msg" */
-	char *save = NULL;
-	for (char *line = strtok_r(raw, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *m = strstr(line, "]: ");
-		strcat(out, m ? m + 3 : line);
-		strcat(out, "\n");
-	}
-	free(raw);
-	return out;
-}
-
 /* Group setup of the health tests: notices and above are logged, into the capture, which is opened
  * here once so that its fds are there before any fd count. */
 static inline int health_test_setup(void **state) {
@@ -100,13 +66,6 @@ static inline int health_test_setup(void **state) {
 	capture_start();
 	free(capture_take());
 	return 0;
-}
-
-/* Run the loop for ms milliseconds, whatever happens meanwhile. */
-static inline void run_loop_ms(struct lb_loop *l, unsigned ms) {
-	usec_t end = now_usec(CLOCK_MONOTONIC) + (usec_t)ms * USEC_PER_MSEC;
-	for (usec_t now; (now = now_usec(CLOCK_MONOTONIC)) < end;)
-		assert_true(lb_loop_run_once(l, (int)((end - now) / USEC_PER_MSEC) + 1) >= 0);
 }
 
 /* A bound UDP socket on loopback; *addr becomes "127.0.0.1:port" or "[::1]:port". */

@@ -20,10 +20,6 @@
 
 static char dir[64]; /* the scripts' temporary directory */
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f) {
-	return remove(path);
-}
-
 static int group_setup(void **state) {
 	snprintf(dir, sizeof(dir), "/tmp/ezlb-exec-test.XXXXXX");
 	if (!mkdtemp(dir))
@@ -38,11 +34,7 @@ static int group_teardown(void **state) {
 /* dir/name.sh containing "#!/bin/sh\n" body, with mode; returns its path (static, per name slot). */
 static char *script(char *path, size_t len, const char *name, const char *body, mode_t mode) {
 	snprintf(path, len, "%s/%s.sh", dir, name);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fprintf(f, "#!/bin/sh\n%s\n", body);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(chmod(path, mode), 0);
+	write_script(path, body, mode);
 	return path;
 }
 
@@ -63,65 +55,6 @@ static void add_exec(struct lb_config *cfg, const char *name, char **argv, bool 
 }
 
 /* --- processes --- */
-
-/* State and parent of pid from /proc; false if it is gone. */
-static bool proc_stat(pid_t pid, char *state, pid_t *ppid, pid_t *pgrp) {
-	char path[64], buf[512];
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
-	int pp = 0, pg = 0;
-	if (!p || sscanf(p + 2, "%c %d %d", state, &pp, &pg) != 3)
-		return false;
-	if (ppid)
-		*ppid = pp;
-	if (pgrp)
-		*pgrp = pg;
-	return true;
-}
-
-/* Children of this process: all of them, and the zombies among them. */
-static void count_children(int *all, int *zombies) {
-	DIR *d = opendir("/proc");
-	assert_non_null(d);
-	*all = *zombies = 0;
-	for (struct dirent *e; (e = readdir(d));) {
-		char st;
-		pid_t ppid;
-		int pid = atoi(e->d_name);
-		if (pid > 0 && proc_stat(pid, &st, &ppid, NULL) && ppid == getpid()) {
-			(*all)++;
-			*zombies += st == 'Z';
-		}
-	}
-	closedir(d);
-}
-
-static void assert_no_children(void) {
-	int all, zombies;
-	count_children(&all, &zombies);
-	assert_int_equal(zombies, 0);
-	assert_int_equal(all, 0);
-}
-
-/* A process that is not our child (it is reparented when its parent dies): dead once gone or a
- * zombie waiting for its new parent. Waits up to 2 s. */
-static bool dies(pid_t pid) {
-	for (int i = 0; i < 200; i++) {
-		char st;
-		if (!proc_stat(pid, &st, NULL, NULL) || st == 'Z' || st == 'X')
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
 
 static pid_t read_pid(const char *path) {
 	for (int i = 0; i < 200; i++) { /* written by a script that may still be starting */
@@ -176,26 +109,7 @@ static char *round_log(struct lb_config *cfg, usec_t *elapsed, struct lb_health_
 	return log;
 }
 
-static void assert_line(const char *log, const char *want) {
-	char line[512];
-	snprintf(line, sizeof(line), "%s\n", want);
-	if (!strstr(log, line))
-		fail_msg("missing \"%s\" in log:\n%s", want, log);
-}
-
-static int n_lines(const char *log) {
-	int n = 0;
-	for (; *log; log++)
-		n += *log == '\n';
-	return n;
-}
-
 /* --- verdicts and reasons --- */
-
-static bool under_valgrind(void) {
-	const char *p = getenv("LD_PRELOAD");
-	return p && strstr(p, "vgpreload");
-}
 
 static void test_verdicts_and_reasons(void **state) {
 	char p[12][128];

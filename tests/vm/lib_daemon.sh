@@ -87,18 +87,26 @@ WEB3_TABLE='-A -t 10.0.0.1:80 -s rr
 -a -t 10.0.0.1:80 -r 10.1.1.2:8080 -m -w 1
 -a -t 10.0.0.1:80 -r 10.1.2.2:8080 -m -w 1
 -a -t 10.0.0.1:80 -r 10.1.3.2:8080 -m -w 1'
-web3_config() {
-	cat >"$1" <<'EOF_'
+# shellcheck disable=SC2119 # web3_services without OPTS
+web3_config() { web3_services >"$1"; }
+
+# web3_services [OPTS1 [OPTS2 [OPTS3]]]: prints web3_config's YAML, the "services:" line and the
+# web service, its backends last, so that a caller can append backends or services to it. OPTSn,
+# if given and not empty, is added to backend n's flow mapping (e.g. "weight: 2").
+# shellcheck disable=SC2120 # the tests that source this file pass OPTS
+web3_services() {
+	local opts=("$@") b
+	cat <<'EOF_'
 services:
   - name: web
     listen: 10.0.0.1:80
     scheduler: rr
     health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
     backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
 EOF_
+	for b in 1 2 3; do
+		printf '      - {address: 10.1.%s.2:8080%s}\n' "$b" "${opts[b - 1]:+, ${opts[b - 1]}}"
+	done
 }
 
 # dstart LOG CONFIG [ARGS...]: starts `ezlb run -c CONFIG --state-dir $DSTATE ARGS` in the

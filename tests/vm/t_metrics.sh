@@ -14,18 +14,13 @@ vm_net_setup 3 || not_ok "network setup"
 backend_add 4 # b4: nothing listens (connections refused): down
 
 MPORT=9521
-cat >"$WORK/ezlb.yaml" <<EOF_
+{
+	cat <<EOF_
 global:
   metrics: {listen: 127.0.0.1:$MPORT}
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
+EOF_
+	web3_services
+	cat <<'EOF_'
       - {address: 10.1.4.2:8080}
   - name: dns6
     listen: "[fd00::1]:53"
@@ -36,6 +31,7 @@ services:
       - {address: "[fd01:1::2]:8080"}
       - {address: "[fd01:2::2]:8080"}
 EOF_
+} >"$WORK/ezlb.yaml"
 
 # ---- helpers ----
 

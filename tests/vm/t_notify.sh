@@ -27,16 +27,8 @@ cfg() {
 global:
   notify: ["$HOOK"]
   notify_timeout: 5s
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080, weight: $1}
 EOF_
+	web3_services "" "" "weight: $1"
 }
 rename_over() { printf '%s\n' "$1" >"$CFG.tmp" && mv "$CFG.tmp" "$CFG"; }
 # events_after N ERE: the lines of EVENTS after line N that match ERE.

@@ -12,22 +12,16 @@ cd "$WORK" || exit 1
 vm_net_setup 3 || not_ok "network setup"
 unserve 2 # b2 refuses connections from the start
 
-cat >"$WORK/ezlb.yaml" <<'EOF'
-services:
-  - name: web
-    listen: 10.0.0.1:80
-    scheduler: rr
-    health_check: {interval: 1s, timeout: 500ms, fail_count: 2, rise_count: 2}
-    backends:
-      - {address: 10.1.1.2:8080, weight: 2}
-      - {address: 10.1.2.2:8080}
-      - {address: 10.1.3.2:8080}
+{
+	web3_services "weight: 2" # b1 weighs 2
+	cat <<'EOF'
   - name: api
     listen: 10.0.0.1:81
     health_check: {enabled: false}
     backends:
       - {address: 10.1.3.2:8080}
 EOF
+} >"$WORK/ezlb.yaml"
 LOG=$WORK/ezlb.log
 SOCK=$DSTATE/ezlb.sock
 dstart "$LOG" "$WORK/ezlb.yaml"
