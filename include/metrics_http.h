@@ -24,13 +24,13 @@
 
 #define LB_METRICS_HTTP_CONNECTIONS 16
 #define LB_METRICS_HTTP_TIMEOUT_S 10
-#define LB_METRICS_HTTP_MEMORY (16 * 1024)
+#define LB_METRICS_HTTP_MEMORY (64 * 1024)
 /* The page is streamed: read from its generator in blocks of at most this (less in practice:
  * they come out of the connection's memory above), and each connection's socket send buffer is
  * set to LB_METRICS_HTTP_SNDBUF (the kernel doubles it), so that the page crosses the loop in
  * small pieces: see src/metrics_http.c. */
-#define LB_METRICS_HTTP_BLOCK (32 * 1024)
-#define LB_METRICS_HTTP_SNDBUF (64 * 1024)
+#define LB_METRICS_HTTP_BLOCK (64 * 1024)
+#define LB_METRICS_HTTP_SNDBUF (128 * 1024)
 
 struct lb_metrics_http;
 
