@@ -108,12 +108,9 @@ void lb_observers_reconcile(struct lb_observers *o, enum lb_reconcile_kind kind,
 	lb_observe_bucket_add(ob->reconcile_buckets, seconds);
 	ob->netlink_requests += netlink_requests;
 	ob->notify_dropped = lb_notify_dropped(o->notify);
-	if (err) {
-		char why[128];
-		snprintf(why, sizeof(why), "%s%s", err == -EIO ? "" : strerror(-err),
-			 err == -EIO ? "some kernel operations failed (see the log)" : "");
-		lb_notify_event(o->notify, "reconcile_failed", NULL, NULL, why);
-	}
+	if (err)
+		lb_notify_event(o->notify, "reconcile_failed", NULL, NULL,
+				err == -EIO ? "some kernel operations failed (see the log)" : strerror(-err));
 }
 
 void lb_observers_backend(struct lb_observers *o, const struct lb_service_conf *svc,
