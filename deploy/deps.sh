@@ -5,10 +5,11 @@
 #                   openssl (test certificates), dnsmasq-base (the DNS check's test server),
 #                   clang and libFuzzer (libclang-rt-dev), prometheus (for its promtool, which
 #                   checks the /metrics output; Debian has no package with promtool alone),
-#                   prometheus-node-exporter (the reference of the /metrics benchmark)
+#                   prometheus-node-exporter (the reference of the /metrics benchmark), nftables
+#                   (marks packets for the firewall-mark service test)
 set -eu
 BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev libssl-dev libmicrohttpd-dev"
-TEST="libcmocka-dev qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter"
+TEST="libcmocka-dev nftables qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

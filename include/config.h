@@ -92,6 +92,17 @@ const char *lb_check_type_name(enum lb_check_type t); /* "tcp", "http", ... ; "a
 struct lb_backend_conf {
 	struct lb_addr addr;
 	uint32_t weight; /* 0..65535, default 1; 0 = quiesced (no new connections) */
+	uint32_t max_conns; /* upper connection threshold (ipvsadm -x), 0..INT_MAX; 0 = none */
+	uint32_t min_conns; /* lower threshold (ipvsadm -y), 0..INT_MAX; 0 = none (the kernel then
+			     * resumes below 3/4 of max_conns); nonzero only below a nonzero max_conns */
+};
+
+/* services[].tunnel, for forward: tun. Kernel values (linux/ip_vs.h). */
+struct lb_tunnel_conf {
+	uint8_t type;   /* IP_VS_CONN_F_TUNNEL_TYPE_IPIP (default) / _GUE / _GRE */
+	uint16_t port;  /* gue: the UDP port, 1..65535, required; 0 for ipip and gre */
+	uint16_t flags; /* checksum: none (IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, default) / csum (_CSUM) /
+			 * remote (_REMCSUM, gue only) */
 };
 
 /* What a service does when too few of its backends are up (quorum.on_loss). */
@@ -113,8 +124,15 @@ struct lb_quorum_conf {
 
 struct lb_service_conf {
 	char *name;
-	uint16_t protocol;            /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP */
-	struct lb_addr listen;
+	uint16_t protocol;            /* IPPROTO_TCP (default), IPPROTO_UDP, IPPROTO_SCTP; for a
+				       * fwmark service only what its health checks use */
+	uint32_t fwmark;              /* 1..4294967295: a firewall-mark service; 0: listen */
+	struct lb_addr listen;        /* the VIP; for a fwmark service only .af is set (family:
+				       * ipv4 default, ipv6), address and port are zero */
+	uint32_t svc_flags;           /* IP_VS_SVC_F_SCHED1..3 (scheduler_flags: sh-fallback and
+				       * mh-fallback are SCHED1, sh-port and mh-port SCHED2) and
+				       * IP_VS_SVC_F_ONEPACKET (one_packet) */
+	struct lb_tunnel_conf tunnel; /* every backend's and sorry server's encapsulation */
 	char scheduler[LB_SCHED_MAX]; /* default "wlc", like ipvsadm */
 	enum lb_fwd forward;          /* default nat */
 	uint32_t persist_timeout_s;   /* 0 = no persistence */
@@ -133,6 +151,30 @@ struct lb_service_conf {
  * without quorum; a share is rounded up, and is at least 1 even of a service with no backends. */
 uint32_t lb_quorum_min_up(const struct lb_service_conf *sc);
 
+/* global.timeouts: IPVS connection timeouts in seconds (ipvsadm --set), 1..2073600 (24 days: the
+ * kernel keeps seconds * HZ in an int); 0 = key absent, leave the kernel's. */
+struct lb_timeouts_conf {
+	uint32_t tcp_s, tcp_fin_s, udp_s;
+};
+
+/* global.sync.role */
+enum lb_sync_role { LB_SYNC_BOTH = 0, LB_SYNC_MASTER, LB_SYNC_BACKUP };
+
+/* global.sync: the kernel's connection sync daemon (ipvsadm --start-daemon). Unset optional
+ * fields are 0 (af 0 for group): the kernel picks its default and ezlb does not compare them. */
+struct lb_sync_conf {
+	bool enabled;          /* global.sync present */
+	char ifname[16];       /* IFNAMSIZ; required, a name dev_valid_name() accepts */
+	uint32_t id;           /* 0..255 (one byte in the sync messages), default 0 */
+	enum lb_sync_role role;
+	struct lb_addr group;  /* multicast group (port 0); af 0: the kernel's 224.0.0.81 */
+	uint16_t port;         /* 1..65535; 0: 8848 */
+	uint8_t ttl;           /* 1..255; 0: 1 */
+	uint16_t max_len;      /* message size; 0: from the interface MTU. Else within the bounds the
+				* kernel would clamp it to (ip_vs_sync.c): 1024 (1 for role master)
+				* to 65535 less the IP and UDP headers of the group's family */
+};
+
 struct lb_config {
 	char *path;
 	int log_level;               /* LOG_* priority, or -1 when the file does not set it */
@@ -147,6 +189,8 @@ struct lb_config {
 				      * arguments of 1..4096 bytes; NULL: none */
 	size_t notify_argc;
 	uint32_t notify_timeout_ms;  /* global.notify_timeout, 100..600000; default 10000 */
+	struct lb_timeouts_conf timeouts; /* global.timeouts */
+	struct lb_sync_conf sync;         /* global.sync */
 	struct lb_service_conf *services;
 	size_t n_services;
 };

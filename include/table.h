@@ -9,9 +9,13 @@
 #include "proto.h"
 
 
-/* The identity of a virtual service; everything else in lb_service is its configuration. */
+/* The identity of a virtual service; everything else in lb_service is its configuration.
+ * An address service: fwmark 0, proto and addr (VIP and port). A firewall-mark service: fwmark
+ * set, proto 0 and addr all zero but addr.af, its family (the kernel keys it by family and mark
+ * alone and reports no protocol for it). */
 struct lb_svc_key {
-	uint16_t proto;       /* IPPROTO_* */
+	uint32_t fwmark;      /* 0: an address service */
+	uint16_t proto;       /* IPPROTO_*; 0 for a fwmark service */
 	struct lb_addr addr;  /* VIP and port; addr.af is the service family */
 };
 
@@ -27,7 +31,12 @@ struct lb_dest {
 	struct lb_addr addr;  /* identity within its service; af may differ from the service (tun) */
 	uint32_t fwd;         /* IP_VS_CONN_F_MASQ / _DROUTE / _TUNNEL */
 	uint32_t weight;
-	uint32_t u_thresh, l_thresh;
+	uint32_t u_thresh, l_thresh;  /* max_conns / min_conns; 0 = none */
+	/* Tunnel encapsulation (kernels >= 5.2; compared for every destination: the kernel keeps
+	 * what it was given, zero unless forward is tun). */
+	uint8_t tun_type;     /* IP_VS_CONN_F_TUNNEL_TYPE_IPIP (0) / _GUE / _GRE */
+	uint16_t tun_port;    /* GUE's UDP port, host byte order; 0 otherwise */
+	uint16_t tun_flags;   /* IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM (0) / _CSUM / _REMCSUM */
 	/* Connection counts, from a dump only (conns_known); never planned, never compared. */
 	bool conns_known;
 	uint32_t active, inactive, persist;
@@ -36,9 +45,13 @@ struct lb_dest {
 };
 
 /* A destination carries live connections: for TCP and SCTP an active one (inactive entries are
- * closing or TIME_WAIT and carry no data); for UDP, which has no active state, any entry. Counts
+ * closing or TIME_WAIT and carry no data); for UDP, which has no active state, and for a fwmark
+ * service (proto 0: it may mark UDP), any entry. Counts
  * not read from the kernel count as live: nothing is deleted on a guess. */
 bool lb_dest_live(const struct lb_dest *d, uint16_t proto);
+/* Whether inactive entries count as live for a service of proto (UDP, fwmark): the one rule
+ * behind lb_dest_live and the counts the logs print. */
+bool lb_proto_inactive_live(uint16_t proto);
 
 /* The quorum of a desired service (see lb_quorum_conf in config.h). */
 enum lb_quorum {
@@ -81,11 +94,11 @@ struct lb_table {
 };
 
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b);
-/* "tcp 10.0.0.1:80", "udp [2001:db8::1]:53"; an unknown protocol prints as "proto-N".
- * LB_SVC_KEYSTRLEN always suffices. */
+/* "tcp 10.0.0.1:80", "udp [2001:db8::1]:53", "fwmark 100 ipv4", "fwmark 7 ipv6"; an unknown
+ * protocol prints as "proto-N". LB_SVC_KEYSTRLEN always suffices. */
 #define LB_SVC_KEYSTRLEN (LB_ADDRSTRLEN + 16)
 const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len);
-/* The inverse of lb_svc_key_fmt. Returns 0, -EINVAL or -ERANGE (port). */
+/* The inverse of lb_svc_key_fmt (fwmark 1..4294967295). Returns 0, -EINVAL or -ERANGE. */
 int lb_svc_key_parse(const char *s, struct lb_svc_key *out);
 
 /* Appends a zeroed service / destination; returns it or NULL on ENOMEM. */

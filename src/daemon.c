@@ -12,6 +12,7 @@
 #include "desired.h"
 #include "health.h"
 #include "ipvs.h"
+#include "kconf_sync.h"
 #include "log.h"
 #include "loop.h"
 #include "observers.h"
@@ -53,6 +54,8 @@ struct daemon {
 	const struct lb_service_conf **changed;
 	size_t n_changed, cap_changed;
 	bool full_pending;           /* the config changed: plan everything */
+	bool kconf_pending;          /* timeouts and sync daemons to check: at start, after a
+				      * reload, at each resync, and after a failure */
 	bool adopted;                /* health seeded from the kernel table at start */
 	struct lb_sync_stats last;
 	struct lb_observers obs;     /* control socket, /metrics, notify hooks */
@@ -204,6 +207,20 @@ static int reconcile_targeted(struct daemon *d) {
 	return r;
 }
 
+/* The kernel-wide settings are read back only when something may have changed them: not on
+ * every full pass (the drain poll makes one a second). */
+static int reconcile_kconf(struct daemon *d) {
+	struct lb_kconf want;
+	struct lb_kconf_opts ko = {.state = &d->state};
+	size_t changes = 0;
+	if (!d->kconf_pending)
+		return 0;
+	lb_kconf_want(d->cfg, &want);
+	int r = lb_kconf_sync(d->ipvs, &want, &ko, &changes); /* logs what it does */
+	d->kconf_pending = r < 0;
+	return r;
+}
+
 static int reconcile_full(struct daemon *d) {
 	struct lb_table desired = {0};
 	struct lb_sync_opts so = {.state = &d->state, .leaving_drain_ms = d->cfg->drain_timeout_ms,
@@ -211,8 +228,12 @@ static int reconcile_full(struct daemon *d) {
 	int r = lb_desired_build(d->cfg, backend_up, d->health, &desired);
 	if (r == 0)
 		r = lb_sync_run(d->ipvs, &desired, &d->view, &d->view_stale, &so, &d->last);
-	if (r == 0 || r == -EIO)
+	if (r == 0 || r == -EIO) {
+		int k = reconcile_kconf(d);
 		note_quorums(d, &desired);
+		if (r == 0)
+			r = k;
+	}
 	lb_table_clear(&desired);
 	return r;
 }
@@ -346,6 +367,7 @@ static int reload(struct daemon *d, bool forced) {
 	d->cfg = next;
 	d->n_changed = 0; /* pointed into the old config */
 	d->full_pending = true;
+	d->kconf_pending = true;
 	free(d->config_error);
 	d->config_error = NULL;
 	apply_config_globals(d);
@@ -470,7 +492,9 @@ static void start_resync(struct daemon *d) {
 static void on_resync(struct lb_loop *l, struct lb_timer *t, void *ud) {
 	struct daemon *d = ud;
 	/* the full safety net: re-read the kernel, repair drift. After a failed pass the view is
-	 * stale anyway and the retry reads it in one go. */
+	 * stale anyway and the retry reads it in one go. The sync daemons and timeouts are read
+	 * back at the next full pass (someone may have stopped a daemon by hand). */
+	d->kconf_pending = true;
 	if (d->retry_usec || d->view_stale) {
 		d->view_stale = true;
 		lb_loop_mark_dirty(l);
@@ -541,6 +565,7 @@ static int setup(struct daemon *d) {
 	lb_loop_set_turn_hook(d->loop, reconcile, d);
 	d->stats_at = now_usec(CLOCK_MONOTONIC);
 	apply_config_globals(d);
+	d->kconf_pending = true;
 	lb_loop_mark_dirty(d->loop); /* the first reconcile; READY=1 follows it */
 	return 0;
 }

@@ -18,7 +18,10 @@ static uint32_t fwd_flag(enum lb_fwd f) {
 	return IP_VS_CONN_F_MASQ;
 }
 
+/* A fwmark service is keyed by mark and family alone: the kernel reports no protocol for it. */
 struct lb_svc_key lb_desired_key(const struct lb_service_conf *sc) {
+	if (sc->fwmark)
+		return (struct lb_svc_key){.fwmark = sc->fwmark, .addr = {.af = sc->listen.af}};
 	return (struct lb_svc_key){.proto = sc->protocol, .addr = sc->listen};
 }
 
@@ -35,21 +38,30 @@ int lb_desired_keys(const struct lb_config *cfg, struct lb_owned *out) {
 static void fill_service(struct lb_service *s, const struct lb_service_conf *sc) {
 	s->key = lb_desired_key(sc);
 	snprintf(s->sched, sizeof(s->sched), "%s", sc->scheduler);
-	s->flags = sc->persist_timeout_s ? IP_VS_SVC_F_PERSISTENT : 0;
+	s->flags = (sc->persist_timeout_s ? IP_VS_SVC_F_PERSISTENT : 0) | sc->svc_flags;
 	s->timeout = sc->persist_timeout_s;
 	s->netmask = sc->persist_netmask;
 	s->name = sc->name;
 	s->drain_timeout_ms = sc->drain_timeout_ms;
 }
 
-static int add_dest(struct lb_service *s, const struct lb_service_conf *sc, const struct lb_addr *a,
-		    uint32_t weight) {
+/* be's address and thresholds, with weight (its own, or 0 when quiesced). The tunnel settings
+ * are the service's; the kernel keeps them per destination. */
+static int add_dest(struct lb_service *s, const struct lb_service_conf *sc,
+		    const struct lb_backend_conf *be, uint32_t weight) {
 	struct lb_dest *d = lb_service_add_dest(s);
 	if (!d)
 		return -ENOMEM;
-	d->addr = *a;
+	d->addr = be->addr;
 	d->fwd = fwd_flag(sc->forward);
 	d->weight = weight;
+	d->u_thresh = be->max_conns;
+	d->l_thresh = be->min_conns;
+	if (sc->forward == LB_FWD_TUN) {
+		d->tun_type = sc->tunnel.type;
+		d->tun_port = sc->tunnel.port;
+		d->tun_flags = sc->tunnel.flags;
+	}
 	return 0;
 }
 
@@ -86,14 +98,14 @@ static int add_backends(struct lb_service *s, const struct lb_service_conf *sc, 
 		if (lost && how == LB_ON_LOSS_SORRY && is_sorry(sc, &be->addr))
 			continue;
 		if (in)
-			r = add_dest(s, sc, &be->addr, be->weight);
+			r = add_dest(s, sc, be, be->weight);
 		else if (sc->check.on_failure == LB_ON_FAILURE_QUIESCE)
-			r = add_dest(s, sc, &be->addr, 0);
+			r = add_dest(s, sc, be, 0);
 		else
 			r = lb_service_add_failed(s, &be->addr);
 	}
 	for (size_t i = 0; lost && how == LB_ON_LOSS_SORRY && i < sc->n_sorry && r == 0; i++)
-		r = add_dest(s, sc, &sc->sorry[i].addr, sc->sorry[i].weight);
+		r = add_dest(s, sc, &sc->sorry[i], sc->sorry[i].weight);
 	return r;
 }
 

@@ -6,6 +6,7 @@
 #include "config.h"
 #include "desired.h"
 #include "ipvs.h"
+#include "kconf_sync.h"
 #include "log.h"
 #include "health.h"
 #include "loop.h"
@@ -41,6 +42,19 @@ static int sync_once(const struct lb_cli *o, const struct lb_statedir *sd, struc
 
 static bool backend_up(void *ud, const struct lb_service_conf *svc, const struct lb_backend_conf *be) {
 	return lb_health_state(ud, svc, be) == LB_HEALTH_UP;
+}
+
+/* The kernel-wide settings (timeouts, sync daemons) before the table: a dry run prints their
+ * changes first, then the table's plan. cleanup passes an empty want: it stops the sync daemons
+ * ezlb started and leaves the timeouts. */
+static int kconf_once(const struct lb_cli *o, const struct lb_statedir *sd, struct lb_ipvs *v,
+		      const struct lb_kconf *want) {
+	struct lb_kconf_opts ko = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout};
+	size_t changes = 0;
+	int r = lb_kconf_sync(v, want, &ko, &changes); /* logs its own failures */
+	if (changes && !o->dry_run)
+		printf("kernel settings: %zu changes\n", changes);
+	return r;
 }
 
 /* One decisive round of probes, so `once` never sends traffic to a backend that refuses it. */
@@ -79,11 +93,16 @@ int cmd_once(const struct lb_cli *o) {
 		r = probe_round(cfg, &loop, &h);
 	if (r == 0)
 		r = lb_desired_build(cfg, h ? backend_up : NULL, h, &desired);
+	struct lb_kconf want;
+	lb_kconf_want(cfg, &want);
+	int kr = r == 0 ? kconf_once(o, &sd, v, &want) : 0;
 	if (r == 0) {
 		r = sync_once(o, &sd, v, &desired, NULL, cfg->drain_timeout_ms, &st);
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
+	if (r == 0 && kr < 0)
+		r = kr; /* the table was still made right: one does not wait for the other */
 	lb_table_clear(&desired);
 	if (v)
 		lb_ipvs_close(v);
@@ -111,8 +130,12 @@ int cmd_cleanup(const struct lb_cli *o) {
 		log_error("cleanup: %s", strerror(-r));
 	if (r == 0)
 		r = lb_ipvs_open(&v);
+	struct lb_kconf none = {0};
+	int kr = r == 0 ? kconf_once(o, &sd, v, &none) : 0;
 	if (r == 0)
 		r = sync_once(o, &sd, v, &empty, &named, 0, &st);
+	if (r == 0 && kr < 0)
+		r = kr;
 	if (v)
 		lb_ipvs_close(v);
 	lb_owned_free(&named);

@@ -41,7 +41,8 @@ static bool svc_differs(const struct lb_service *a, const struct lb_service *b) 
 
 static bool dest_differs(const struct lb_dest *a, const struct lb_dest *b) {
 	return a->fwd != b->fwd || a->weight != b->weight || a->u_thresh != b->u_thresh ||
-	       a->l_thresh != b->l_thresh;
+	       a->l_thresh != b->l_thresh || a->tun_type != b->tun_type ||
+	       a->tun_port != b->tun_port || a->tun_flags != b->tun_flags;
 }
 
 /* ---- drains ---- */
@@ -383,6 +384,25 @@ static void fmt_edit_svc(struct line *l, const struct lb_service *s, const struc
 	}
 }
 
+/* "gue port 6080 checksum remote", in the config's words; ipip alone is "ipip". */
+static void put_tunnel(struct line *l, const struct lb_dest *d) {
+	static const char *const types[] = {"ipip", "gue", "gre"};
+	if (d->tun_type < ARRAY_SIZE(types))
+		put(l, "%s", types[d->tun_type]);
+	else
+		put(l, "type-%u", d->tun_type);
+	if (d->tun_port)
+		put(l, " port %u", d->tun_port);
+	if (d->tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM)
+		put(l, " checksum remote");
+	else if (d->tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM)
+		put(l, " checksum csum");
+}
+
+static bool tunnel_set(const struct lb_dest *d) {
+	return d->tun_type || d->tun_port || d->tun_flags;
+}
+
 static void fmt_add_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d) {
 	put(l, "+ ");
 	put_dest_id(l, s, d);
@@ -392,6 +412,10 @@ static void fmt_add_dest(struct line *l, const struct lb_service *s, const struc
 		put(l, " u-thresh %u", d->u_thresh);
 	if (d->l_thresh)
 		put(l, " l-thresh %u", d->l_thresh);
+	if (tunnel_set(d)) {
+		put(l, " tunnel ");
+		put_tunnel(l, d);
+	}
 }
 
 static void fmt_edit_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d,
@@ -414,17 +438,26 @@ static void fmt_edit_dest(struct line *l, const struct lb_service *s, const stru
 		put(l, "%su-thresh %u -> %u", sep, o->u_thresh, d->u_thresh);
 		sep = ", ";
 	}
-	if (d->l_thresh != o->l_thresh)
+	if (d->l_thresh != o->l_thresh) {
 		put(l, "%sl-thresh %u -> %u", sep, o->l_thresh, d->l_thresh);
+		sep = ", ";
+	}
+	if (d->tun_type != o->tun_type || d->tun_port != o->tun_port || d->tun_flags != o->tun_flags) {
+		put(l, "%stunnel ", sep);
+		put_tunnel(l, o);
+		put(l, " -> ");
+		put_tunnel(l, d);
+	}
 }
 
 /* What a drain is waiting for: live connections as lb_dest_live counts them. */
 static void put_live(struct line *l, const struct lb_dest *d, uint16_t proto) {
-	uint32_t n = proto == IPPROTO_UDP ? d->active + d->inactive : d->active;
+	bool udp_like = lb_proto_inactive_live(proto);
+	uint32_t n = udp_like ? d->active + d->inactive : d->active;
 	if (!d->conns_known)
 		put(l, "connections unknown");
 	else
-		put(l, "%u %s connection%s", n, proto == IPPROTO_UDP ? "live" : "active", n == 1 ? "" : "s");
+		put(l, "%u %s connection%s", n, udp_like ? "live" : "active", n == 1 ? "" : "s");
 }
 
 static void put_service_live(struct line *l, const struct lb_service *s) {
@@ -435,7 +468,7 @@ static void put_service_live(struct line *l, const struct lb_service *s) {
 		if (lb_service_dup_dest(s, i))
 			continue;
 		known &= d->conns_known;
-		n += d->active + (s->key.proto == IPPROTO_UDP ? d->inactive : 0);
+		n += d->active + (lb_proto_inactive_live(s->key.proto) ? d->inactive : 0);
 	}
 	if (known)
 		put(l, "%u live connection%s", n, n == 1 ? "" : "s");

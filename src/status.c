@@ -350,7 +350,14 @@ static void json_svc(const struct ctx *c, const struct svc *s, void *ud) {
 	lb_jw_object(w);
 	kv_str(w, "name", sc->name);
 	kv_str(w, "protocol", lb_proto_name(sc->protocol));
-	kv_str(w, "vip", lb_addr_fmt(&sc->listen, a));
+	if (sc->fwmark) { /* no VIP of its own: the mark and family are its identity */
+		lb_jw_key(w, "vip");
+		lb_jw_null(w);
+		kv_uint(w, "fwmark", sc->fwmark);
+		kv_str(w, "family", sc->listen.af == AF_INET6 ? "ipv6" : "ipv4");
+	} else {
+		kv_str(w, "vip", lb_addr_fmt(&sc->listen, a));
+	}
 	kv_str(w, "scheduler", sc->scheduler);
 	kv_str(w, "forward", lb_fwd_name(sc->forward));
 	kv_known(w, "persistence_timeout_s", sc->persist_timeout_s, sc->persist_timeout_s);
@@ -560,7 +567,12 @@ static void text_svc(const struct ctx *c, const struct svc *s, void *ud) {
 	const struct lb_service_conf *sc = s->sc;
 	char a[LB_ADDRSTRLEN], p[8], n1[24], n2[24], n3[24];
 	proto_upper(sc->protocol, p);
-	fprintf(t->f, "%-4s %s %s %s", p, lb_addr_fmt(&sc->listen, a), sc->scheduler, lb_fwd_name(sc->forward));
+	if (sc->fwmark) /* as ipvsadm -L shows it */
+		fprintf(t->f, "FWM  %" PRIu32 "%s %s %s", sc->fwmark,
+			sc->listen.af == AF_INET6 ? " IPv6" : "", sc->scheduler, lb_fwd_name(sc->forward));
+	else
+		fprintf(t->f, "%-4s %s %s %s", p, lb_addr_fmt(&sc->listen, a), sc->scheduler,
+			lb_fwd_name(sc->forward));
 	if (sc->persist_timeout_s)
 		fprintf(t->f, " persistent %" PRIu32, sc->persist_timeout_s);
 	fputs("  ", t->f);

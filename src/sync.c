@@ -376,7 +376,7 @@ static const char *fmt_live(const struct lb_service *have, const struct lb_dest 
 			continue;
 		if (!x->conns_known)
 			return "live connections unknown";
-		n += x->active + (have->key.proto == IPPROTO_UDP ? x->inactive : 0);
+		n += x->active + (lb_proto_inactive_live(have->key.proto) ? x->inactive : 0);
 	}
 	snprintf(buf, len, "%u live connection%s", n, n == 1 ? "" : "s");
 	return buf;

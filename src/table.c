@@ -10,7 +10,10 @@
 #include "proto.h"
 #include "util.h"
 
+/* Address services first (fwmark 0), then fwmark services by mark and family. */
 int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b) {
+	if (a->fwmark != b->fwmark)
+		return a->fwmark < b->fwmark ? -1 : 1;
 	if (a->proto != b->proto)
 		return a->proto < b->proto ? -1 : 1;
 	return lb_addr_cmp(&a->addr, &b->addr);
@@ -18,6 +21,10 @@ int lb_svc_key_cmp(const struct lb_svc_key *a, const struct lb_svc_key *b) {
 
 const char *lb_svc_key_fmt(const struct lb_svc_key *k, char *buf, size_t len) {
 	char addr[LB_ADDRSTRLEN];
+	if (k->fwmark) {
+		snprintf(buf, len, "fwmark %u %s", k->fwmark, k->addr.af == AF_INET6 ? "ipv6" : "ipv4");
+		return buf;
+	}
 	lb_addr_fmt(&k->addr, addr);
 	const char *name = lb_proto_name(k->proto);
 	if (name)
@@ -45,9 +52,34 @@ static int proto_parse(const char *s, size_t n, uint16_t *out) {
 	return -EINVAL;
 }
 
+/* "fwmark N ipv4|ipv6", N 1..4294967295 in plain decimal. */
+static int fwmark_parse(const char *s, struct lb_svc_key *out) {
+	uint64_t v = 0;
+	size_t n = 0;
+	for (; s[n] >= '0' && s[n] <= '9' && n < 11; n++)
+		v = v * 10 + (uint64_t)(s[n] - '0');
+	if (n == 0 || (n > 1 && s[0] == '0') || s[n] != ' ')
+		return -EINVAL;
+	if (v == 0 || v > UINT32_MAX)
+		return -ERANGE;
+	struct lb_svc_key k;
+	memset(&k, 0, sizeof(k));
+	k.fwmark = (uint32_t)v;
+	if (strcmp(s + n + 1, "ipv4") == 0)
+		k.addr.af = AF_INET;
+	else if (strcmp(s + n + 1, "ipv6") == 0)
+		k.addr.af = AF_INET6;
+	else
+		return -EINVAL;
+	*out = k;
+	return 0;
+}
+
 int lb_svc_key_parse(const char *s, struct lb_svc_key *out) {
 	const char *sp = strchr(s, ' ');
 	struct lb_svc_key k;
+	if (strncmp(s, "fwmark ", 7) == 0)
+		return fwmark_parse(s + 7, out);
 	memset(&k, 0, sizeof(k));
 	if (!sp || proto_parse(s, (size_t)(sp - s), &k.proto) < 0)
 		return -EINVAL;
@@ -144,10 +176,15 @@ int lb_service_add_failed(struct lb_service *s, const struct lb_addr *a) {
 	return 0;
 }
 
+/* a fwmark service (proto 0) may carry UDP: its entries count as live like UDP's */
+bool lb_proto_inactive_live(uint16_t proto) {
+	return proto == IPPROTO_UDP || proto == 0;
+}
+
 bool lb_dest_live(const struct lb_dest *d, uint16_t proto) {
 	if (!d->conns_known)
 		return true;
-	return d->active > 0 || (proto == IPPROTO_UDP && d->inactive > 0);
+	return d->active > 0 || (lb_proto_inactive_live(proto) && d->inactive > 0);
 }
 
 size_t lb_table_count_dests(const struct lb_table *t) {

@@ -75,6 +75,70 @@ static void test_fields_and_order(void **state) {
 	lb_table_clear(&t);
 }
 
+/* The rest of the IPVS table: fwmark key, scheduler flags and one-packet, thresholds of backends
+ * and sorry servers, the tunnel of a tun service (and none for another method). */
+static bool all_down(void *ud, const struct lb_service_conf *svc,
+				  const struct lb_backend_conf *be) {
+	return false; /* every backend down */
+}
+
+static void test_ipvs_fields(void **state) {
+	struct lb_backend_conf b1[] = {backend("192.168.1.10:80", 2)};
+	struct lb_backend_conf b2[] = {backend("192.168.1.11:8080", 1)};
+	struct lb_backend_conf sorry[] = {backend("192.168.1.99:80", 1)};
+	b1[0].max_conns = 1000;
+	b1[0].min_conns = 800;
+	sorry[0].max_conns = 5;
+	struct lb_service_conf s[] = {
+		service("tunnelled", "10.0.0.1:80", LB_FWD_TUN, b1, 1),
+		service("marked", "0.0.0.0:1", LB_FWD_NAT, b2, 1),
+	};
+	s[0].svc_flags = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2;
+	s[0].persist_timeout_s = 60;
+	s[0].tunnel = (struct lb_tunnel_conf){IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+					       IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM};
+	s[0].sorry = sorry;
+	s[0].n_sorry = 1;
+	s[0].quorum = (struct lb_quorum_conf){.enabled = true, .min_up = 1, .on_loss = LB_ON_LOSS_SORRY};
+	s[1].fwmark = 100;
+	s[1].listen = (struct lb_addr){.af = AF_INET6};
+	s[1].protocol = IPPROTO_UDP;
+	s[1].svc_flags = IP_VS_SVC_F_ONEPACKET;
+	s[1].tunnel = s[0].tunnel; /* ignored: not forward tun */
+	struct lb_config cfg = {.services = s, .n_services = 2};
+	struct lb_table t = {0};
+	assert_int_equal(lb_desired_build(&cfg, NULL, NULL, &t), 0);
+	assert_int_equal(t.n, 2);
+	const struct lb_service *x = &t.svcs[0], *m = &t.svcs[1]; /* address keys sort first */
+	assert_string_equal(x->name, "tunnelled");
+	assert_int_equal(x->flags, IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2);
+	assert_int_equal(x->dests[0].u_thresh, 1000);
+	assert_int_equal(x->dests[0].l_thresh, 800);
+	assert_int_equal(x->dests[0].tun_type, IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+	assert_int_equal(x->dests[0].tun_port, 6080);
+	assert_int_equal(x->dests[0].tun_flags, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM);
+	assert_string_equal(m->name, "marked");
+	assert_int_equal(m->key.fwmark, 100);
+	assert_int_equal(m->key.proto, 0); /* the kernel reports none for a fwmark service */
+	assert_int_equal(m->key.addr.af, AF_INET6);
+	assert_int_equal(m->key.addr.port, 0);
+	assert_int_equal(m->flags, IP_VS_SVC_F_ONEPACKET);
+	assert_int_equal(m->dests[0].tun_type, 0);
+	assert_int_equal(m->dests[0].tun_port, 0);
+	assert_int_equal(m->dests[0].tun_flags, 0);
+	struct lb_svc_key k = lb_desired_key(&s[1]);
+	assert_int_equal(lb_svc_key_cmp(&k, &m->key), 0);
+	lb_table_clear(&t);
+	/* quorum lost: the sorry server carries its own thresholds and the service's tunnel */
+	b1[0].addr.port = 80;
+	assert_int_equal(lb_desired_build(&cfg, all_down, NULL, &t), 0);
+	assert_int_equal(t.svcs[0].n_dests, 1);
+	assert_int_equal(t.svcs[0].dests[0].u_thresh, 5);
+	assert_int_equal(t.svcs[0].dests[0].l_thresh, 0);
+	assert_int_equal(t.svcs[0].dests[0].tun_type, IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+	lb_table_clear(&t);
+}
+
 static void test_down_backends_removed_or_quiesced(void **state) {
 	struct lb_backend_conf b[] = {backend("127.0.0.1:9999", 7), backend("127.0.0.2:80", 3)};
 	struct lb_service_conf s[] = {service("rm", "10.0.0.1:80", LB_FWD_NAT, b, 2),
@@ -481,6 +545,7 @@ static void test_from_yaml(void **state) {
 int main(void) {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_fields_and_order),
+		cmocka_unit_test(test_ipvs_fields),
 		cmocka_unit_test(test_down_backends_removed_or_quiesced),
 		cmocka_unit_test(test_add_one_service),
 		cmocka_unit_test(test_drain_timeout_copied),

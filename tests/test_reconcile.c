@@ -30,7 +30,9 @@
  *          [dN drain_timeout N s] [xADDR ADDR in the failed list (repeatable)]
  *          [? destinations not read (dests_unknown)] [| dest (, dest)*]
  * dest:    ip:port [wN weight, default 1] [nat|dr|tun, default nat] [uN u_thresh] [lN l_thresh]
+ *          [TN tun_type] [PN tun_port] [CN tun_flags]
  *          [aN active connections] [iN inactive connections]
+ * A fwmark service is "fwmark N ipv4|ipv6 sched ..." in place of "proto vip sched ...".
  * A service has the kernel's default netmask unless m is given; pN also sets PERSISTENT. A dest
  * with a or i has known connection counts (conns_known; the other count is 0); without either,
  * its counts are unknown (as in a desired table), which lb_dest_live counts as live.
@@ -58,6 +60,12 @@ static void parse_dest(struct lb_service *s, char *spec) {
 			d->u_thresh = (uint32_t)strtoul(tok + 1, NULL, 10);
 		else if (tok[0] == 'l')
 			d->l_thresh = (uint32_t)strtoul(tok + 1, NULL, 10);
+		else if (tok[0] == 'T')
+			d->tun_type = (uint8_t)strtoul(tok + 1, NULL, 10);
+		else if (tok[0] == 'P')
+			d->tun_port = (uint16_t)strtoul(tok + 1, NULL, 10);
+		else if (tok[0] == 'C')
+			d->tun_flags = (uint16_t)strtoul(tok + 1, NULL, 10);
 		else if (tok[0] == 'a')
 			d->active = (uint32_t)strtoul(tok + 1, NULL, 10), d->conns_known = true;
 		else if (tok[0] == 'i')
@@ -106,7 +114,13 @@ static void parse_service(struct lb_table *t, char *spec) {
 	char *vip = strtok_r(NULL, " ", &save), *sched = strtok_r(NULL, " ", &save);
 	assert_non_null(vip);
 	assert_non_null(sched);
-	snprintf(key, sizeof(key), "%s %s", tok, vip);
+	if (strcmp(tok, "fwmark") == 0) { /* "fwmark N FAMILY sched" */
+		snprintf(key, sizeof(key), "%s %s %s", tok, vip, sched);
+		sched = strtok_r(NULL, " ", &save);
+		assert_non_null(sched);
+	} else {
+		snprintf(key, sizeof(key), "%s %s", tok, vip);
+	}
 	assert_int_equal(lb_svc_key_parse(key, &s->key), 0);
 	snprintf(s->sched, sizeof(s->sched), "%s", sched);
 	s->netmask = s->key.addr.af == AF_INET ? 0xffffffffu : 128;
@@ -267,6 +281,9 @@ static void assert_tables_equal(const struct lb_table *a, const struct lb_table 
 			assert_int_equal(x->dests[j].weight, y->dests[j].weight);
 			assert_int_equal(x->dests[j].u_thresh, y->dests[j].u_thresh);
 			assert_int_equal(x->dests[j].l_thresh, y->dests[j].l_thresh);
+			assert_int_equal(x->dests[j].tun_type, y->dests[j].tun_type);
+			assert_int_equal(x->dests[j].tun_port, y->dests[j].tun_port);
+			assert_int_equal(x->dests[j].tun_flags, y->dests[j].tun_flags);
 		}
 	}
 }
@@ -528,6 +545,48 @@ static const struct plan_case cases[] = {
 	 {"~ service web tcp 10.0.0.1:80: netmask 255.255.255.255 -> 255.255.255.0"}},
 	{"change flags", WEB " sh f0x0c", K_WEB " sh f0x10", K_WEB,
 	 {"~ service web tcp 10.0.0.1:80: flags sched2 -> one-packet|sched1"}},
+	{"scheduler flags on: mh with mh-fallback and mh-port (SCHED1|SCHED2)", WEB " mh f0x18",
+	 K_WEB " mh", K_WEB, {"~ service web tcp 10.0.0.1:80: flags none -> sched1|sched2"}},
+	{"scheduler flags off", WEB " mh", K_WEB " mh f0x18", K_WEB,
+	 {"~ service web tcp 10.0.0.1:80: flags sched1|sched2 -> none"}},
+	{"one-packet on with persistence kept", "@dns udp 10.0.0.1:53 rr p60 f0x04",
+	 "udp 10.0.0.1:53 rr p60", "udp 10.0.0.1:53",
+	 {"~ service dns udp 10.0.0.1:53: flags persistent -> persistent|one-packet"}},
+	{"create with flags", "@dns udp 10.0.0.1:53 sh f0x0c | " D10, "", "",
+	 {"+ service dns udp 10.0.0.1:53 scheduler sh flags one-packet|sched1",
+	  "+ dest dns udp 10.0.0.1:53 -> 192.168.1.10:8080 weight 1 nat"}},
+	{"create a tunnel dest: gue with port and remote checksum",
+	 WEB " rr | " D10 " tun T1 P6080 C2", "", "",
+	 {"+ service web tcp 10.0.0.1:80 scheduler rr",
+	  "+ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080 weight 1 tun tunnel gue port 6080 "
+	  "checksum remote"}},
+	{"tunnel type ipip -> gre with csum, edited in place", WEB " rr | " D10 " tun T2 C1",
+	 K_WEB " rr | " D10 " tun", K_WEB,
+	 {"~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: tunnel ipip -> gre checksum csum"}},
+	{"tunnel port changed only", WEB " rr | " D10 " tun T1 P6081", K_WEB " rr | " D10 " tun T1 P6080",
+	 K_WEB, {"~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: tunnel gue port 6080 -> gue port 6081"}},
+	{"tunnel back to ipip", WEB " rr | " D10 " tun", K_WEB " rr | " D10 " tun T1 P6080 C2", K_WEB,
+	 {"~ dest web tcp 10.0.0.1:80 -> 192.168.1.10:8080: tunnel gue port 6080 checksum remote -> "
+	  "ipip"}},
+	{"tunnel unchanged: nothing to do", WEB " rr | " D10 " tun T1 P6080 C1",
+	 K_WEB " rr | " D10 " tun T1 P6080 C1", K_WEB, {NULL}},
+	{"create a fwmark service", "@marked fwmark 100 ipv4 wrr | " D10 " w2 dr, " D11 " dr", "", "",
+	 {"+ service marked fwmark 100 ipv4 scheduler wrr",
+	  "+ dest marked fwmark 100 ipv4 -> 192.168.1.10:8080 weight 2 dr",
+	  "+ dest marked fwmark 100 ipv4 -> 192.168.1.11:8080 weight 1 dr"}},
+	{"fwmark service edited in place", "@marked fwmark 100 ipv4 sh f0x08 | " D10 " w3",
+	 "fwmark 100 ipv4 wrr | " D10, "fwmark 100 ipv4",
+	 {"~ service marked fwmark 100 ipv4: scheduler wrr -> sh, flags none -> sched1",
+	  "~ dest marked fwmark 100 ipv4 -> 192.168.1.10:8080: weight 1 -> 3"}},
+	{"fwmark services of both families are two services", "@m6 fwmark 100 ipv6 rr",
+	 "fwmark 100 ipv4 rr", "", {"+ service m6 fwmark 100 ipv6 scheduler rr"}},
+	{"foreign fwmark service untouched; owned one deleted", "",
+	 "fwmark 7 ipv4 rr | " D10 "; fwmark 8 ipv4 rr | " D10, "fwmark 8 ipv4",
+	 {"- service fwmark 8 ipv4"}},
+	{"fwmark and address services side by side", WEB " rr | " D10 "; @m fwmark 1 ipv4 rr | " D11,
+	 K_WEB " rr | " D10, K_WEB,
+	 {"+ service m fwmark 1 ipv4 scheduler rr",
+	  "+ dest m fwmark 1 ipv4 -> 192.168.1.11:8080 weight 1 nat"}},
 	{"add backend", WEB " wrr | " D10 ", " D11 " w2", K_WEB " wrr | " D10, K_WEB,
 	 {"+ dest web tcp 10.0.0.1:80 -> 192.168.1.11:8080 weight 2 nat"}},
 	{"remove backend", WEB " wrr | " D10, K_WEB " wrr | " D10 ", " D11, K_WEB,
@@ -1403,7 +1462,8 @@ static bool model_failed(const struct lb_service *w, const struct lb_addr *a) {
 
 static bool model_differs(const struct lb_dest *a, const struct lb_dest *b) {
 	return a->weight != b->weight || a->fwd != b->fwd || a->u_thresh != b->u_thresh ||
-	       a->l_thresh != b->l_thresh;
+	       a->l_thresh != b->l_thresh || a->tun_type != b->tun_type ||
+	       a->tun_port != b->tun_port || a->tun_flags != b->tun_flags;
 }
 
 static void model_carry(struct model *m, const struct lb_svc_key *k, const struct lb_drains *rec) {

@@ -36,6 +36,20 @@ static void test_key_fmt_parse(void **state) {
 		{"tcp 10.0.0.1:0", -ERANGE, 0},
 		{"tcp ::1:80", -EINVAL, 0},
 		{"10.0.0.1:80", -EINVAL, 0},
+		{"fwmark 100 ipv4", 0, 0},
+		{"fwmark 4294967295 ipv6", 0, 0},
+		{"fwmark 1 ipv4", 0, 0},
+		{"fwmark 0 ipv4", -ERANGE, 0},
+		{"fwmark 4294967296 ipv4", -ERANGE, 0},
+		{"fwmark 042 ipv4", -EINVAL, 0},
+		{"fwmark 100", -EINVAL, 0},
+		{"fwmark 100 ", -EINVAL, 0},
+		{"fwmark 100 ipv5", -EINVAL, 0},
+		{"fwmark 100 ipv4 x", -EINVAL, 0},
+		{"fwmark -1 ipv4", -EINVAL, 0},
+		{"fwmark  100 ipv4", -EINVAL, 0},
+		{"fwmark 99999999999 ipv4", -ERANGE, 0},
+		{"fwmark 999999999999 ipv4", -EINVAL, 0},
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct lb_svc_key k;
@@ -45,8 +59,17 @@ static void test_key_fmt_parse(void **state) {
 		if (cases[i].rc)
 			continue;
 		assert_int_equal(k.proto, cases[i].proto);
+		assert_int_equal(k.fwmark != 0, strncmp(cases[i].in, "fwmark ", 7) == 0);
 		assert_string_equal(lb_svc_key_fmt(&k, buf, sizeof(buf)), cases[i].in);
 	}
+	/* a fwmark key holds nothing but the mark and the family */
+	struct lb_svc_key f;
+	assert_int_equal(lb_svc_key_parse("fwmark 7 ipv6", &f), 0);
+	assert_int_equal(f.fwmark, 7);
+	assert_int_equal(f.addr.af, AF_INET6);
+	assert_int_equal(f.addr.port, 0);
+	static const union lb_inaddr zero;
+	assert_memory_equal(&f.addr.ip, &zero, sizeof(zero));
 	/* the longest key fits LB_SVC_KEYSTRLEN */
 	struct lb_svc_key k;
 	char buf[LB_SVC_KEYSTRLEN];
@@ -56,10 +79,12 @@ static void test_key_fmt_parse(void **state) {
 }
 
 static void test_key_cmp(void **state) {
-	/* ascending: protocol number first (tcp 6 < udp 17 < sctp 132), then the address */
+	/* ascending: address services first, by protocol number (tcp 6 < udp 17 < sctp 132),
+	 * then the address; then fwmark services by mark, then family */
 	static const char *const ordered[] = {
 		"tcp 10.0.0.1:80", "tcp 10.0.0.1:443", "tcp 10.0.0.2:1", "tcp [::1]:1",
-		"udp 9.0.0.1:53",  "udp 10.0.0.1:53",  "sctp 1.1.1.1:1",
+		"udp 9.0.0.1:53",  "udp 10.0.0.1:53",  "sctp 1.1.1.1:1", "fwmark 1 ipv4",
+		"fwmark 1 ipv6",   "fwmark 2 ipv4",    "fwmark 300 ipv4",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(ordered); i++)
 		for (size_t j = 0; j < ARRAY_SIZE(ordered); j++) {

@@ -17,7 +17,9 @@ static void decode_global(struct cfg_decoder *d, const struct cnode *n) {
 					      {"drain_timeout", false, NULL},
 					      {"metrics", false, NULL},
 					      {"notify", false, NULL},
-					      {"notify_timeout", false, NULL}};
+					      {"notify_timeout", false, NULL},
+					      {"timeouts", false, NULL},
+					      {"sync", false, NULL}};
 	static const char *const levels[] = {"debug", "info", "notice", "warn", "error"};
 	static const int prio[] = {LOG_DEBUG, LOG_INFO, LOG_NOTICE, LOG_WARNING, LOG_ERR};
 	struct cfg_ctx *c = d->c;
@@ -26,6 +28,7 @@ static void decode_global(struct cfg_decoder *d, const struct cnode *n) {
 	if (cfg_is_null(n) || !cfg_map(c, n, keys, ARRAY_SIZE(keys), v))
 		return;
 	cfg_decode_observe(d, v[4], v[5], v[6]);
+	cfg_decode_kernel(c, v[7], v[8], cfg);
 	unsigned lvl;
 	if (cfg_enum(c, v[0], "log_level", "log level", levels, ARRAY_SIZE(levels), &lvl))
 		cfg->log_level = prio[lvl];

@@ -17,13 +17,14 @@
 /* --- metrics --- */
 
 /* IPVS takes the connections to a tcp service's VIP:port before any local socket sees them: a
- * listener there would be unreachable. */
+ * listener there would be unreachable. A fwmark service has no VIP:port (which packets carry its
+ * mark is the firewall's business, invisible here): it is skipped. */
 static void metrics_clash(struct cfg_decoder *d, const struct cnode *at) {
 	const struct lb_config *cfg = d->cfg;
 	char a[LB_ADDRSTRLEN];
 	for (size_t i = 0; i < cfg->n_services; i++) {
 		const struct lb_service_conf *s = &cfg->services[i];
-		if (s->protocol != IPPROTO_TCP || d->src[i].listen.line == 0 ||
+		if (s->fwmark || s->protocol != IPPROTO_TCP || d->src[i].listen.line == 0 ||
 		    lb_addr_cmp(&s->listen, &cfg->metrics_listen) != 0)
 			continue;
 		size_t old = cfg_path_push(d->c, ".listen");

@@ -1,5 +1,5 @@
 /* One entry of "services": identity, scheduling, forwarding, persistence and draining; the lists
- * and blocks it holds have their own files. */
+ * and blocks it holds have their own files, and so do its IPVS options (decode_ipvs.c). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -66,21 +66,38 @@ static bool ipvsadm_forward_word(struct cfg_ctx *c, const struct cnode *n) {
 	return false;
 }
 
+/* In the order the unknown-key message lists them: identity, what the service matches, how it
+ * schedules and forwards, then the blocks and lists. */
 enum {
-	K_NAME, K_LISTEN, K_PROTO, K_SCHED, K_FWD, K_PERSIST, K_CHECK, K_BACKENDS, K_DRAIN, K_QUORUM,
-	K_SORRY, N_KEYS
+	K_NAME, K_LISTEN, K_FWMARK, K_FAMILY, K_PROTO, K_SCHED, K_SCHED_FLAGS, K_ONE_PACKET, K_FWD,
+	K_TUNNEL, K_PERSIST, K_CHECK, K_BACKENDS, K_DRAIN, K_QUORUM, K_SORRY, N_KEYS
 };
 
-static void decode_enums(struct cfg_ctx *c, const struct cnode *const *v, struct lb_service_conf *s) {
+/* Whether each enum's value is known: absent (the default) or valid. A key checked against one
+ * that was refused would only repeat its error. */
+struct svc_known {
+	bool protocol, scheduler, forward;
+};
+
+static struct svc_known decode_enums(struct cfg_ctx *c, const struct cnode *const *v,
+				     struct lb_service_conf *s) {
 	static const char *const fwds[] = {"nat", "dr", "tun"};
+	struct svc_known k = {!v[K_PROTO], !v[K_SCHED], !v[K_FWD]};
 	unsigned i;
-	if (cfg_enum(c, v[K_PROTO], "protocol", "protocol", lb_proto_names, LB_N_PROTOS, &i))
+	if (cfg_enum(c, v[K_PROTO], "protocol", "protocol", lb_proto_names, LB_N_PROTOS, &i)) {
 		s->protocol = lb_proto_nums[i];
-	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", schedulers, ARRAY_SIZE(schedulers), &i))
+		k.protocol = true;
+	}
+	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", schedulers, ARRAY_SIZE(schedulers), &i)) {
 		snprintf(s->scheduler, sizeof(s->scheduler), "%s", schedulers[i]);
+		k.scheduler = true;
+	}
 	if (!ipvsadm_forward_word(c, v[K_FWD]) &&
-	    cfg_enum(c, v[K_FWD], "forward", "forwarding method", fwds, ARRAY_SIZE(fwds), &i))
+	    cfg_enum(c, v[K_FWD], "forward", "forwarding method", fwds, ARRAY_SIZE(fwds), &i)) {
 		s->forward = (enum lb_fwd)i;
+		k.forward = true;
+	}
+	return k;
 }
 
 static void set_defaults(struct lb_service_conf *s) {
@@ -103,10 +120,15 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 			struct cfg_svc_src *src) {
 	static const struct cfg_key keys[N_KEYS] = {
 		[K_NAME] = {"name", true, NULL},
-		[K_LISTEN] = {"listen", true, NULL},
+		[K_LISTEN] = {"listen", false, NULL}, /* required unless fwmark: cfg_decode_vip */
+		[K_FWMARK] = {"fwmark", false, NULL},
+		[K_FAMILY] = {"family", false, NULL},
 		[K_PROTO] = {"protocol", false, NULL},
 		[K_SCHED] = {"scheduler", false, NULL},
+		[K_SCHED_FLAGS] = {"scheduler_flags", false, NULL},
+		[K_ONE_PACKET] = {"one_packet", false, NULL},
 		[K_FWD] = {"forward", false, NULL},
+		[K_TUNNEL] = {"tunnel", false, NULL},
 		[K_PERSIST] = {"persistence", false, NULL},
 		[K_CHECK] = {"health_check", false, NULL},
 		[K_BACKENDS] = {"backends", false, NULL},
@@ -119,13 +141,14 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 	if (!cfg_map(c, n, keys, N_KEYS, v))
 		return;
 	decode_name(c, v[K_NAME], s, src);
-	if (cfg_endpoint(c, v[K_LISTEN], "listen", &s->listen))
-		src->listen = cfg_pos_of(v[K_LISTEN]);
-	else
-		memset(&s->listen, 0, sizeof(s->listen)); /* af 0: unknown family, skip family checks */
+	/* sets listen.af, of a fwmark service too: the netmask below and the backends need it */
+	cfg_decode_vip(c, n, v[K_LISTEN], v[K_FWMARK], v[K_FAMILY], s, src);
 	/* persistence off, with the netmask ipvsadm shows for it */
 	s->persist_netmask = s->listen.af == AF_INET6 ? 128 : htonl(0xffffffffu);
-	decode_enums(c, v, s);
+	struct svc_known known = decode_enums(c, v, s);
+	cfg_decode_sched_flags(c, v[K_SCHED_FLAGS], s, known.scheduler);
+	cfg_decode_one_packet(c, v[K_ONE_PACKET], s, known.protocol);
+	cfg_decode_tunnel(c, v[K_TUNNEL], s, known.forward);
 	if (v[K_PERSIST] && !cfg_is_null(v[K_PERSIST]))
 		cfg_decode_persistence(c, v[K_PERSIST], s);
 	if (v[K_CHECK] && !cfg_is_null(v[K_CHECK]))

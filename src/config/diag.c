@@ -76,6 +76,15 @@ void cfg_error_at(struct cfg_ctx *c, uint32_t line, uint32_t col, const char *fm
 	va_end(ap);
 }
 
+void cfg_key_error(struct cfg_ctx *c, const char *key, const struct cnode *at, const char *fmt, ...) {
+	size_t old = cfg_path_push_name(c, key);
+	va_list ap;
+	va_start(ap, fmt);
+	verror(c, at->line, at->col, fmt, ap);
+	va_end(ap);
+	cfg_path_pop(c, old);
+}
+
 /* Appends n bytes; a path too long to hold is cut (the line:column still locate the error). */
 static size_t path_append(struct cfg_ctx *c, const char *s, size_t n) {
 	size_t old = c->path_len, room = sizeof(c->path) - 1 - old;

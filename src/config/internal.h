@@ -74,6 +74,10 @@ size_t cfg_path_push_key(struct cfg_ctx *c, const char *key); /* ".key", or "key
 size_t cfg_path_push_name(struct cfg_ctx *c, const char *name); /* the same for ezlb's own key names */
 size_t cfg_path_push_index(struct cfg_ctx *c, size_t i);      /* "[i]" */
 void cfg_path_pop(struct cfg_ctx *c, size_t len);
+/* cfg_error about the value of key, a key of the mapping whose path is pushed: ".key" is added
+ * to the path for this one message. */
+void cfg_key_error(struct cfg_ctx *c, const char *key, const struct cnode *at, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Moves the messages, sorted by position, into d. Returns -ENOMEM if any message was lost. */
 int cfg_ctx_finish(struct cfg_ctx *c, struct lb_diag *d);
 /* A node described for a message: "a mapping", "a sequence", "null", or its text quoted. */
@@ -124,6 +128,9 @@ bool cfg_uint(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_
 bool cfg_bool(struct cfg_ctx *c, const struct cnode *n, const char *key, bool *out);
 bool cfg_enum(struct cfg_ctx *c, const struct cnode *n, const char *key, const char *what,
 	      const char *const *names, size_t nnames, unsigned *out);
+/* cfg_enum for a node whose path is already pushed, such as an item of a list ("[2]"). */
+bool cfg_enum_here(struct cfg_ctx *c, const struct cnode *n, const char *what,
+		   const char *const *names, size_t nnames, unsigned *out);
 bool cfg_duration(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t *out_ms);
 /* A duration in min_ms..max_ms; min_ms 0 accepts "0s". */
 bool cfg_duration_in(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t min_ms,
@@ -141,7 +148,8 @@ struct cfg_pos {
 
 /* Where each service's values came from, for the checks that look across services. */
 struct cfg_svc_src {
-	struct cfg_pos name, listen;
+	struct cfg_pos name, listen; /* listen: line 0 for a fwmark service */
+	struct cfg_pos fwmark;       /* line 0 for an address service */
 	struct cfg_pos *be_addr;    /* one per backend */
 	struct cfg_pos *sorry_addr; /* one per sorry server */
 	bool drain_set; /* drain_timeout written: global.drain_timeout, decoded later, is no default */
@@ -170,6 +178,19 @@ void cfg_decode_check_exec(struct cfg_ctx *c, const struct cnode *n, struct lb_c
 void cfg_decode_check_dns(struct cfg_ctx *c, const struct cnode *n, struct lb_check_dns *d);
 void cfg_decode_check_udp(struct cfg_ctx *c, const struct cnode *n, struct lb_check_udp *u);
 void cfg_check_defaults(struct cfg_ctx *c, struct lb_check_conf *chk, enum lb_check_type t);
+/* decode_ipvs.c: what a service matches (listen, or fwmark with family; svc is the service's
+ * mapping, for the message when both are missing), and its IPVS options. Each *_known says
+ * whether the service's protocol, scheduler or forward is known (absent or valid): a value that
+ * was itself refused is not checked against again. */
+void cfg_decode_vip(struct cfg_ctx *c, const struct cnode *svc, const struct cnode *listen,
+		    const struct cnode *fwmark, const struct cnode *family, struct lb_service_conf *s,
+		    struct cfg_svc_src *src);
+void cfg_decode_sched_flags(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			    bool sched_known);
+void cfg_decode_one_packet(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+			   bool proto_known);
+void cfg_decode_tunnel(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
+		       bool fwd_known);
 void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			 struct cfg_svc_src *src);
 void cfg_decode_sorry(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
@@ -183,12 +204,15 @@ void cfg_decode_quorum(struct cfg_ctx *c, const struct cnode *n, const struct cn
  * absent), decoded after the services (metrics.listen must not be a tcp service's VIP:port). */
 void cfg_decode_observe(struct cfg_decoder *d, const struct cnode *metrics,
 			const struct cnode *notify, const struct cnode *notify_timeout);
+/* decode_kernel.c: global.timeouts and global.sync (each NULL when absent). */
+void cfg_decode_kernel(struct cfg_ctx *c, const struct cnode *timeouts, const struct cnode *sync,
+		       struct lb_config *cfg);
 #define CFG_METRICS_DEFAULT_LISTEN "127.0.0.1:9521"
 #define CFG_NOTIFY_TIMEOUT_DEFAULT_MS 10000
 #define CFG_DRAIN_MAX_MS (24u * 3600 * 1000) /* a drain longer than a day is a forgotten backend */
 #define CFG_DRAIN_DEFAULT_MS 60000
 
-/* validate.c: uniqueness of names, listen+protocol, backends and sorry servers. */
+/* validate.c: uniqueness of names, listen+protocol, fwmark+family, backends and sorry servers. */
 void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src);
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n);
 static inline struct cfg_pos cfg_pos_of(const struct cnode *n) {

@@ -5,7 +5,7 @@
 
 #include "internal.h"
 
-#define MAX_KEYS 16
+#define MAX_KEYS 24 /* the most keys a mapping of the schema has (a service: 16), with room */
 
 static const char *type_name(enum cnode_type t) {
 	switch (t) {

@@ -184,6 +184,11 @@ bool cfg_enum(struct cfg_ctx *c, const struct cnode *n, const char *key, const c
 	return WITH_KEY(c, n, key, get_enum(c, n, what, names, nnames, out));
 }
 
+bool cfg_enum_here(struct cfg_ctx *c, const struct cnode *n, const char *what,
+		   const char *const *names, size_t nnames, unsigned *out) {
+	return get_enum(c, n, what, names, nnames, out);
+}
+
 bool cfg_duration(struct cfg_ctx *c, const struct cnode *n, const char *key, uint32_t *out_ms) {
 	return WITH_KEY(c, n, key, get_duration(c, n, 1, UINT32_MAX, out_ms));
 }

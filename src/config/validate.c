@@ -1,5 +1,6 @@
-/* Checks across entries: unique service names, unique listen+protocol, unique backends and unique
- * sorry servers within a service (a sorry server may share a backend's address: the two lists are
+/* Checks across entries: unique service names, unique listen+protocol (address services), unique
+ * fwmark+family (fwmark services: the kernel keys them by mark and family alone, whatever their
+ * protocol), unique backends and unique sorry servers within a service (a sorry server may share a backend's address: the two lists are
  * never in the table at once). Sorting keeps them O(n log n) for configs with 100k backends. The later entry is the
  * one reported, pointing back at the first. */
 #include <stdio.h>
@@ -27,6 +28,16 @@ static int by_listen(const void *a, const void *b) {
 		return s->protocol < t->protocol ? -1 : 1;
 	int r = lb_addr_cmp(&s->listen, &t->listen);
 	return r ? r : (x->idx > y->idx) - (x->idx < y->idx);
+}
+
+static int by_fwmark(const void *a, const void *b) {
+	const struct ref *x = a, *y = b;
+	const struct lb_service_conf *s = x->key, *t = y->key;
+	if (s->fwmark != t->fwmark)
+		return s->fwmark < t->fwmark ? -1 : 1;
+	if (s->listen.af != t->listen.af)
+		return s->listen.af < t->listen.af ? -1 : 1;
+	return (x->idx > y->idx) - (x->idx < y->idx);
 }
 
 static int by_addr(const void *a, const void *b) {
@@ -73,18 +84,36 @@ static void dup_name(struct cfg_ctx *c, const void *ud, size_t first, size_t lat
 	cfg_path_pop(c, old);
 }
 
+/* "service \"web\"", or "services[3]" for one whose name was refused. */
+static const char *who(const struct lb_service_conf *s, size_t i, char *buf, size_t len) {
+	if (s->name)
+		snprintf(buf, len, "service \"%s\"", s->name);
+	else
+		snprintf(buf, len, "services[%zu]", i);
+	return buf;
+}
+
 static void dup_listen(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
 	const struct svc_ud *u = ud;
 	const struct lb_service_conf *s = &u->cfg->services[first];
-	char a[LB_ADDRSTRLEN], who[128];
-	if (s->name)
-		snprintf(who, sizeof(who), "service \"%s\"", s->name);
-	else
-		snprintf(who, sizeof(who), "services[%zu]", first);
+	char a[LB_ADDRSTRLEN], w[128];
 	struct cfg_pos at = u->src[later].listen;
 	size_t old = cfg_path_push(c, "services[%zu].listen", later);
 	cfg_error_at(c, at.line, at.col, "%s %s is already used by %s (line %u)",
-		     lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who, u->src[first].listen.line);
+		     lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who(s, first, w, sizeof(w)),
+		     u->src[first].listen.line);
+	cfg_path_pop(c, old);
+}
+
+static void dup_fwmark(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
+	const struct svc_ud *u = ud;
+	const struct lb_service_conf *s = &u->cfg->services[first];
+	char w[128];
+	struct cfg_pos at = u->src[later].fwmark;
+	size_t old = cfg_path_push(c, "services[%zu].fwmark", later);
+	cfg_error_at(c, at.line, at.col, "fwmark %u %s is already used by %s (line %u)", s->fwmark,
+		     s->listen.af == AF_INET6 ? "ipv6" : "ipv4", who(s, first, w, sizeof(w)),
+		     u->src[first].fwmark.line);
 	cfg_path_pop(c, old);
 }
 
@@ -144,11 +173,17 @@ void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct c
 		if (src[i].name.line)
 			refs[n++] = (struct ref){i, cfg->services[i].name};
 	find_dups(refs, n, by_name, dup_name, c, &ud);
+	/* a fwmark service has no listen position: it takes part in the fwmark check only */
 	n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
 		if (src[i].listen.line)
 			refs[n++] = (struct ref){i, &cfg->services[i]};
 	find_dups(refs, n, by_listen, dup_listen, c, &ud);
+	n = 0;
+	for (size_t i = 0; i < cfg->n_services; i++)
+		if (src[i].fwmark.line)
+			refs[n++] = (struct ref){i, &cfg->services[i]};
+	find_dups(refs, n, by_fwmark, dup_fwmark, c, &ud);
 	for (size_t i = 0; i < cfg->n_services; i++)
 		check_backends(c, i, &cfg->services[i], &src[i], refs);
 }

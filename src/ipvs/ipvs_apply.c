@@ -6,6 +6,7 @@
  * the last request tells that the kernel is through with the batch. Request i of a batch has
  * sequence number base + i, which maps a reply back to its op without a table. */
 #include <errno.h>
+#include <linux/ip_vs.h>
 #include <linux/netlink.h>
 #include <string.h>
 
@@ -22,6 +23,19 @@ bool lb_ipvs_err_is_benign(enum lb_op_kind k, int err) {
 		return err == -ENOENT || err == -ESRCH;
 	default:
 		return false;
+	}
+}
+
+/* Only add and edit carry the tunnel: a delete names the destination, and a drain copies what the
+ * kernel itself reported. 5.2 has gue and its port; gre and the flags came with 5.3. */
+bool lb_ipvs_tun_unsupported(enum lb_ipvs_tun tun, const struct lb_op *op) {
+	const struct lb_dest *d = op->dest;
+	if ((op->kind != LB_OP_ADD_DEST && op->kind != LB_OP_EDIT_DEST) || !d)
+		return false;
+	switch (tun) {
+	case LB_IPVS_TUN_NONE: return d->tun_type || d->tun_port || d->tun_flags;
+	case LB_IPVS_TUN_GUE: return d->tun_type > IP_VS_CONN_F_TUNNEL_TYPE_GUE || d->tun_flags;
+	default: return false; /* unknown yet, or a kernel with all of them */
 	}
 }
 
@@ -97,6 +111,10 @@ static ssize_t build_batch(struct lb_ipvs *v, struct lb_nlbuf *buf, const struct
 	buf->len = 0;
 	for (i = 0; i < n && i < v->batch_msgs && buf->len + LB_IPVS_MSG_MAX <= v->batch_bytes; i++) {
 		size_t off = buf->len;
+		if (lb_ipvs_tun_unsupported(v->tun, &ops[i])) {
+			errs[i] = -EOPNOTSUPP; /* the kernel would drop the tunnel without a word */
+			continue;
+		}
 		int r = lb_ipvs_msg_op(buf, v->family, b->base + (uint32_t)i, 0, &ops[i]);
 		if (r == -ENOMEM)
 			return r;

@@ -7,7 +7,12 @@
  * new services go to the head of their hash bucket: when another tool adds or deletes services
  * meanwhile, an entry can be listed twice or skipped. A duplicate is the visible sign, so a list
  * with one is read again (a few times); if it never settles the table is marked torn, duplicates
- * are dropped, and callers must not conclude from it that anything is absent. */
+ * are dropped, and callers must not conclude from it that anything is absent.
+ *
+ * Firewall-mark services are listed like any other (the kernel dumps them after the address
+ * services, keyed by family and mark); which of them ezlb may touch is the planner's business
+ * (ownership), not the dump's. Destination dumps also tell which tunnel attributes the kernel
+ * knows (v->tun), which lb_ipvs_apply checks tunnel requests against. */
 #include <errno.h>
 #include <linux/ip_vs.h>
 #include <netlink/genl/genl.h>
@@ -19,41 +24,37 @@
 #define DUMP_ATTEMPTS 4 /* reads of a list that keeps changing before planning around it */
 #define NOBUFS_RETRIES 2
 
-struct svc_ctx {
-	struct lb_table *t;
-	size_t n_fwmark;
-};
-
 static int service_cb(struct nlmsghdr *h, void *ctx) {
-	struct svc_ctx *c = ctx;
+	struct lb_table *t = ctx;
 	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
 	if (genlmsg_parse(h, 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy) < 0)
 		return -EPROTO;
 	struct lb_service s;
-	int r = lb_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], &s);
-	if (r < 0)
+	if (lb_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], &s) < 0)
 		return -EPROTO;
-	if (r == 0) {
-		/* fwmark services have no address key; ezlb never manages nor touches them */
-		c->n_fwmark++;
-		return 0;
-	}
-	struct lb_service *slot = lb_table_add_service(c->t);
+	struct lb_service *slot = lb_table_add_service(t);
 	if (!slot)
 		return -ENOMEM;
 	*slot = s;
 	return 0;
 }
 
+struct dest_ctx {
+	struct lb_ipvs *v;
+	struct lb_service *svc;
+};
+
 static int dest_cb(struct nlmsghdr *h, void *ctx) {
-	struct lb_service *svc = ctx;
+	struct dest_ctx *c = ctx;
 	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
 	if (genlmsg_parse(h, 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy) < 0)
 		return -EPROTO;
 	struct lb_dest d;
-	if (lb_ipvs_parse_dest(tb[IPVS_CMD_ATTR_DEST], svc->key.addr.af, &d) < 0)
+	enum lb_ipvs_tun tun;
+	if (lb_ipvs_parse_dest_tun(tb[IPVS_CMD_ATTR_DEST], c->svc->key.addr.af, &d, &tun) < 0)
 		return -EPROTO;
-	struct lb_dest *slot = lb_service_add_dest(svc);
+	c->v->tun = tun;
+	struct lb_dest *slot = lb_service_add_dest(c->svc);
 	if (!slot)
 		return -ENOMEM;
 	*slot = d;
@@ -88,14 +89,12 @@ static void log_dump_error(const char *what, int r) {
 }
 
 static void reset_services(void *ctx) {
-	struct svc_ctx *c = ctx;
-	lb_table_clear(c->t);
-	c->n_fwmark = 0;
+	lb_table_clear(ctx);
 }
 
 static void reset_dests(void *ctx) {
-	struct lb_service *s = ctx;
-	s->n_dests = 0;
+	struct dest_ctx *c = ctx;
+	c->svc->n_dests = 0;
 }
 
 /* Keeps the first of each run of equal keys (sorted input); returns how many it dropped: more
@@ -123,13 +122,12 @@ static size_t drop_dup_dests(struct lb_service *s) {
 }
 
 int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
-	struct svc_ctx sc = {.t = out};
 	int r = 0;
 	size_t dropped = 0;
 	v->stats.dumps++;
 	for (int attempt = 1; attempt <= DUMP_ATTEMPTS; attempt++) {
-		reset_services(&sc);
-		r = dump(v, IPVS_CMD_GET_SERVICE, NULL, service_cb, &sc, reset_services);
+		reset_services(out);
+		r = dump(v, IPVS_CMD_GET_SERVICE, NULL, service_cb, out, reset_services);
 		if (r < 0) {
 			log_dump_error("services", r);
 			lb_table_clear(out);
@@ -152,17 +150,16 @@ int lb_ipvs_dump_services(struct lb_ipvs *v, struct lb_table *out) {
 			 DUMP_ATTEMPTS);
 	for (size_t i = 0; i < out->n; i++)
 		out->svcs[i].dests_unknown = true;
-	if (sc.n_fwmark)
-		log_debug("ipvs: %zu fwmark service(s) in the kernel, left alone", sc.n_fwmark);
 	return 0;
 }
 
 int lb_ipvs_dump_dests(struct lb_ipvs *v, struct lb_service *svc, bool *torn) {
+	struct dest_ctx dc = {.v = v, .svc = svc};
 	int r = 0;
 	size_t dropped = 0;
 	for (int attempt = 1; attempt <= DUMP_ATTEMPTS; attempt++) {
 		svc->n_dests = 0;
-		r = dump(v, IPVS_CMD_GET_DEST, svc, dest_cb, svc, reset_dests);
+		r = dump(v, IPVS_CMD_GET_DEST, svc, dest_cb, &dc, reset_dests);
 		if (r < 0) {
 			char key[LB_SVC_KEYSTRLEN], what[LB_SVC_KEYSTRLEN + 32];
 			snprintf(what, sizeof(what), "destinations of %s",
@@ -207,7 +204,7 @@ static int get_cb(struct nlmsghdr *h, void *ctx) {
 	if (!c->out)
 		return 0;
 	if (genlmsg_parse(h, 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy) < 0 ||
-	    lb_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], c->out) != 1)
+	    lb_ipvs_parse_service(tb[IPVS_CMD_ATTR_SERVICE], c->out) < 0)
 		return -EPROTO;
 	return 0;
 }

@@ -1,10 +1,12 @@
 /* Kernel errors in words: what ip_vs_ctl.c means by each errno, for each kind of request. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <linux/ip_vs.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "ipvs_priv.h"
+#include "kconf.h"
 
 static bool is_svc_op(enum lb_op_kind k) {
 	return k == LB_OP_ADD_SVC || k == LB_OP_EDIT_SVC || k == LB_OP_DEL_SVC;
@@ -21,13 +23,33 @@ static const char *svc_einval(const struct lb_op *op, char *buf, size_t len) {
 	return "the kernel rejected the service's settings as invalid";
 }
 
-/* EINVAL on a destination: a family other than the service's needs tunnelling, and the address
- * must be one the kernel can route to (unicast or local, not link-local IPv6). */
-static const char *dest_einval(const struct lb_op *op) {
+/* A destination whose family differs from its service's (ip_vs_genl_set_cmd, add and edit only):
+ * refused unless it is tunnelled, and refused while a sync daemon runs (sync_state set), whose
+ * protocol cannot carry mixed families. */
+static const char *dest_mixed_einval(const struct lb_dest *d) {
+	if ((d->fwd & IP_VS_CONN_F_FWD_MASK) != IP_VS_CONN_F_TUNNEL)
+		return "a destination of another address family than its service needs forward: tun "
+		       "(and no sync daemon running: the sync protocol cannot carry mixed families)";
+	return "a destination of another address family than its service is refused while a sync "
+	       "daemon runs (the sync protocol cannot carry mixed families)";
+}
+
+/* EINVAL on a destination: ip_vs_add_dest / ip_vs_edit_dest refuse a gue tunnel without a port
+ * and (recent kernels) an upper threshold above INT_MAX; a family other than the service's has
+ * its own rules; else the address must be one the kernel can route to (unicast or local, not
+ * link-local IPv6). */
+static const char *dest_einval(const struct lb_op *op, char *buf, size_t len) {
 	const struct lb_dest *d = op->dest;
-	if (op->svc && d && d->addr.af != op->svc->key.addr.af &&
-	    (d->fwd & IP_VS_CONN_F_FWD_MASK) != IP_VS_CONN_F_TUNNEL)
-		return "a destination of another address family than its service needs forward: tun";
+	if (d && op->kind != LB_OP_DEL_DEST && d->tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GUE &&
+	    !d->tun_port)
+		return "a gue tunnel needs a port (tun_port 0)";
+	if (d && op->kind != LB_OP_DEL_DEST && d->u_thresh > INT32_MAX) {
+		snprintf(buf, len, "upper connection threshold %u above the kernel's limit %d",
+			 d->u_thresh, INT32_MAX);
+		return buf;
+	}
+	if (op->svc && d && op->kind != LB_OP_DEL_DEST && d->addr.af != op->svc->key.addr.af)
+		return dest_mixed_einval(d);
 	return "the kernel rejected the destination (not a unicast address it can forward to?)";
 }
 
@@ -68,7 +90,9 @@ static const char *dest_msg(const struct lb_op *op, int e, char *buf, size_t len
 	case EEXIST: return "destination already exists";
 	case ENOENT: return "destination does not exist";
 	case ERANGE: return dest_erange(op, buf, len);
-	case EINVAL: return dest_einval(op);
+	case EINVAL: return dest_einval(op, buf, len);
+	case EOPNOTSUPP: /* lb_ipvs_apply's own verdict on a kernel that would ignore the tunnel */
+		return "the kernel has no GUE/GRE tunnels for IPVS (gue needs Linux 5.2, gre 5.3)";
 	default: return NULL;
 	}
 }
@@ -92,6 +116,57 @@ const char *lb_ipvs_strerror(const struct lb_op *op, int err, char *buf, size_t 
 		s = is_svc_op(op->kind) ? svc_msg(op, e, buf, len) : dest_msg(op, e, buf, len);
 	if (!s)
 		s = common_msg(e);
+	if (!s)
+		s = strerror_r(e, buf, len); /* GNU: may return a static string instead of buf */
+	if (s != buf)
+		snprintf(buf, len, "%s", s);
+	return buf;
+}
+
+/* ---- sync daemons (ip_vs_genl_new_daemon, start_sync_thread) ---- */
+
+static bool is_multicast(const struct lb_addr *g) {
+	if (g->af == AF_INET)
+		return IN_MULTICAST(ntohl(g->ip.v4.s_addr));
+	return g->af == AF_INET6 && IN6_IS_ADDR_MULTICAST(&g->ip.v6);
+}
+
+/* EINVAL: the group is checked to be multicast, then the start is refused while any service has
+ * destinations of mixed families (ipvs->mixed_address_family_dests). The kernel clamps max_len
+ * into its range rather than refusing it. */
+static const char *daemon_einval(const struct lb_syncd *d, char *buf, size_t len) {
+	char g[LB_ADDRSTRLEN];
+	if (d && d->group.af && !is_multicast(&d->group)) {
+		snprintf(buf, len, "sync group %s is not a multicast address",
+			 lb_ip_fmt(d->group.af, &d->group.ip, g));
+		return buf;
+	}
+	return "the kernel refuses a sync daemon while destinations of another address family than "
+	       "their service exist (the sync protocol cannot carry mixed families)";
+}
+
+static const char *daemon_msg(int e, const struct lb_syncd *d, char *buf, size_t len) {
+	switch (e) {
+	case ENODEV:
+	case ENXIO:
+		if (!d)
+			return "no such network interface";
+		snprintf(buf, len, "no network interface \"%.*s\" for the sync daemon",
+			 (int)sizeof(d->ifname), d->ifname);
+		return buf;
+	case EINVAL: return daemon_einval(d, buf, len);
+	case EEXIST:
+		return "a sync daemon of that role already runs (the kernel cannot change it: stop it "
+		       "first)";
+	case EAFNOSUPPORT: return "the kernel's IPVS has no IPv6 (an IPv6 sync group needs it)";
+	case ENOPROTOOPT: return "the ip_vs module is being unloaded";
+	default: return common_msg(e);
+	}
+}
+
+const char *lb_ipvs_daemon_strerror(int err, const struct lb_syncd *d, char *buf, size_t len) {
+	int e = err < 0 ? -err : err;
+	const char *s = daemon_msg(e, d, buf, len);
 	if (!s)
 		s = strerror_r(e, buf, len); /* GNU: may return a static string instead of buf */
 	if (s != buf)

@@ -26,7 +26,7 @@ void lb_nlbuf_free(struct lb_nlbuf *b) {
 
 /* Appends an attribute; the caller reserved room (LB_IPVS_MSG_MAX per request). Padding is
  * zeroed so the bytes sent are fully defined. */
-static void put_attr(struct lb_nlbuf *b, uint16_t type, const void *data, size_t len) {
+void lb_ipvs_put_attr(struct lb_nlbuf *b, uint16_t type, const void *data, size_t len) {
 	struct nlattr *a = (struct nlattr *)(b->data + b->len);
 	a->nla_type = type;
 	a->nla_len = (uint16_t)(NLA_HDRLEN + len);
@@ -36,17 +36,9 @@ static void put_attr(struct lb_nlbuf *b, uint16_t type, const void *data, size_t
 	b->len += total;
 }
 
-static void put_u16(struct lb_nlbuf *b, uint16_t type, uint16_t v) {
-	put_attr(b, type, &v, sizeof(v));
-}
-
-static void put_u32(struct lb_nlbuf *b, uint16_t type, uint32_t v) {
-	put_attr(b, type, &v, sizeof(v));
-}
-
 /* Nests are referred to by offset: the buffer may not move while a request is written (room is
  * reserved up front), but offsets keep that an implementation detail. */
-static size_t nest_begin(struct lb_nlbuf *b, uint16_t type) {
+size_t lb_ipvs_nest_begin(struct lb_nlbuf *b, uint16_t type) {
 	size_t off = b->len;
 	struct nlattr *a = (struct nlattr *)(b->data + off);
 	a->nla_type = type | NLA_F_NESTED;
@@ -55,12 +47,12 @@ static size_t nest_begin(struct lb_nlbuf *b, uint16_t type) {
 	return off;
 }
 
-static void nest_end(struct lb_nlbuf *b, size_t off) {
+void lb_ipvs_nest_end(struct lb_nlbuf *b, size_t off) {
 	((struct nlattr *)(b->data + off))->nla_len = (uint16_t)(b->len - off);
 }
 
-static int msg_begin(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t flags, uint8_t cmd,
-		     size_t *off) {
+int lb_ipvs_msg_begin(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t flags,
+		      uint8_t cmd, size_t *off) {
 	int r = lb_nlbuf_reserve(b, LB_IPVS_MSG_MAX);
 	if (r < 0)
 		return r;
@@ -79,17 +71,23 @@ static int msg_begin(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t
 	return 0;
 }
 
-static void msg_end(struct lb_nlbuf *b, size_t off) {
+void lb_ipvs_msg_end(struct lb_nlbuf *b, size_t off) {
 	((struct nlmsghdr *)(b->data + off))->nlmsg_len = (uint32_t)(b->len - off);
 }
 
 /* The kernel takes the address as a union nf_inet_addr (16 bytes); an IPv4 one is the first 4,
- * and lb_inaddr keeps the rest zero. Ports travel in network byte order. */
+ * and lb_inaddr keeps the rest zero. Ports travel in network byte order. A firewall-mark service
+ * is named by family and mark alone (ip_vs_genl_parse_service looks it up by them and ignores
+ * protocol, address and port when the mark is there): nothing else is sent for it. */
 static void put_svc_key(struct lb_nlbuf *b, const struct lb_service *s) {
-	put_u16(b, IPVS_SVC_ATTR_AF, s->key.addr.af);
-	put_u16(b, IPVS_SVC_ATTR_PROTOCOL, s->key.proto);
-	put_attr(b, IPVS_SVC_ATTR_ADDR, s->key.addr.ip.bytes, sizeof(s->key.addr.ip.bytes));
-	put_u16(b, IPVS_SVC_ATTR_PORT, htons(s->key.addr.port));
+	lb_ipvs_put_u16(b, IPVS_SVC_ATTR_AF, s->key.addr.af);
+	if (s->key.fwmark) {
+		lb_ipvs_put_u32(b, IPVS_SVC_ATTR_FWMARK, s->key.fwmark);
+		return;
+	}
+	lb_ipvs_put_u16(b, IPVS_SVC_ATTR_PROTOCOL, s->key.proto);
+	lb_ipvs_put_attr(b, IPVS_SVC_ATTR_ADDR, s->key.addr.ip.bytes, sizeof(s->key.addr.ip.bytes));
+	lb_ipvs_put_u16(b, IPVS_SVC_ATTR_PORT, htons(s->key.addr.port));
 }
 
 /* SET_SERVICE replaces the whole configuration, so add and edit send every field. The mask
@@ -99,19 +97,31 @@ static void put_svc_config(struct lb_nlbuf *b, const struct lb_service *s) {
 	char sched[sizeof(s->sched)];
 	memcpy(sched, s->sched, n);
 	sched[n] = 0;
-	put_attr(b, IPVS_SVC_ATTR_SCHED_NAME, sched, n + 1);
+	lb_ipvs_put_attr(b, IPVS_SVC_ATTR_SCHED_NAME, sched, n + 1);
 	struct ip_vs_flags fl = {.flags = s->flags & ~IP_VS_SVC_F_HASHED, .mask = ~0u};
-	put_attr(b, IPVS_SVC_ATTR_FLAGS, &fl, sizeof(fl));
-	put_u32(b, IPVS_SVC_ATTR_TIMEOUT, s->timeout);
-	put_u32(b, IPVS_SVC_ATTR_NETMASK, s->netmask);
+	lb_ipvs_put_attr(b, IPVS_SVC_ATTR_FLAGS, &fl, sizeof(fl));
+	lb_ipvs_put_u32(b, IPVS_SVC_ATTR_TIMEOUT, s->timeout);
+	lb_ipvs_put_u32(b, IPVS_SVC_ATTR_NETMASK, s->netmask);
 }
 
 static void put_service(struct lb_nlbuf *b, const struct lb_service *s, bool full) {
-	size_t nest = nest_begin(b, IPVS_CMD_ATTR_SERVICE);
+	size_t nest = lb_ipvs_nest_begin(b, IPVS_CMD_ATTR_SERVICE);
 	put_svc_key(b, s);
 	if (full)
 		put_svc_config(b, s);
-	nest_end(b, nest);
+	lb_ipvs_nest_end(b, nest);
+}
+
+/* Tunnel encapsulation (ip_vs_genl_parse_dest: TUN_TYPE u8, TUN_PORT big-endian, TUN_FLAGS u16).
+ * Sent only when one of them is set: plain ipip must stay readable by kernels before 5.2, and the
+ * kernel zeroes what a SET_DEST leaves out (it clears the whole request first), so going back to
+ * ipip is done by not sending them. */
+static void put_tunnel(struct lb_nlbuf *b, const struct lb_dest *d) {
+	if (!d->tun_type && !d->tun_port && !d->tun_flags)
+		return;
+	lb_ipvs_put_u8(b, IPVS_DEST_ATTR_TUN_TYPE, d->tun_type);
+	lb_ipvs_put_u16(b, IPVS_DEST_ATTR_TUN_PORT, htons(d->tun_port));
+	lb_ipvs_put_u16(b, IPVS_DEST_ATTR_TUN_FLAGS, d->tun_flags);
 }
 
 /* The destination's family is sent only when it differs from the service's (tunnelling an IPv4
@@ -119,18 +129,19 @@ static void put_service(struct lb_nlbuf *b, const struct lb_service *s, bool ful
  * older than 3.18 do not know the attribute. */
 static void put_dest(struct lb_nlbuf *b, const struct lb_service *s, const struct lb_dest *d,
 		     bool full) {
-	size_t nest = nest_begin(b, IPVS_CMD_ATTR_DEST);
-	put_attr(b, IPVS_DEST_ATTR_ADDR, d->addr.ip.bytes, sizeof(d->addr.ip.bytes));
-	put_u16(b, IPVS_DEST_ATTR_PORT, htons(d->addr.port));
+	size_t nest = lb_ipvs_nest_begin(b, IPVS_CMD_ATTR_DEST);
+	lb_ipvs_put_attr(b, IPVS_DEST_ATTR_ADDR, d->addr.ip.bytes, sizeof(d->addr.ip.bytes));
+	lb_ipvs_put_u16(b, IPVS_DEST_ATTR_PORT, htons(d->addr.port));
 	if (d->addr.af != s->key.addr.af)
-		put_u16(b, IPVS_DEST_ATTR_ADDR_FAMILY, d->addr.af);
+		lb_ipvs_put_u16(b, IPVS_DEST_ATTR_ADDR_FAMILY, d->addr.af);
 	if (full) {
-		put_u32(b, IPVS_DEST_ATTR_FWD_METHOD, d->fwd & IP_VS_CONN_F_FWD_MASK);
-		put_u32(b, IPVS_DEST_ATTR_WEIGHT, d->weight);
-		put_u32(b, IPVS_DEST_ATTR_U_THRESH, d->u_thresh);
-		put_u32(b, IPVS_DEST_ATTR_L_THRESH, d->l_thresh);
+		lb_ipvs_put_u32(b, IPVS_DEST_ATTR_FWD_METHOD, d->fwd & IP_VS_CONN_F_FWD_MASK);
+		lb_ipvs_put_u32(b, IPVS_DEST_ATTR_WEIGHT, d->weight);
+		lb_ipvs_put_u32(b, IPVS_DEST_ATTR_U_THRESH, d->u_thresh);
+		lb_ipvs_put_u32(b, IPVS_DEST_ATTR_L_THRESH, d->l_thresh);
+		put_tunnel(b, d);
 	}
-	nest_end(b, nest);
+	lb_ipvs_nest_end(b, nest);
 }
 
 uint8_t lb_ipvs_op_cmd(enum lb_op_kind k) {
@@ -157,31 +168,32 @@ int lb_ipvs_msg_op(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t f
 	if (cmd == IPVS_CMD_UNSPEC || !op->svc || (op_is_dest(op->kind) && !op->dest))
 		return -EINVAL;
 	size_t off;
-	int r = msg_begin(b, family, seq, flags, cmd, &off);
+	int r = lb_ipvs_msg_begin(b, family, seq, flags, cmd, &off);
 	if (r < 0)
 		return r;
 	bool full_svc = op->kind == LB_OP_ADD_SVC || op->kind == LB_OP_EDIT_SVC;
 	put_service(b, op->svc, full_svc);
 	if (op->kind == LB_OP_DRAIN_DEST) {
-		/* the destination as the kernel has it, but for its weight */
+		/* the destination as the kernel has it (its tunnel too: SET_DEST would clear what is
+		 * left out), but for its weight */
 		struct lb_dest d = *op->dest;
 		d.weight = 0;
 		put_dest(b, op->svc, &d, true);
 	} else if (op_is_dest(op->kind)) {
 		put_dest(b, op->svc, op->dest, op->kind != LB_OP_DEL_DEST);
 	}
-	msg_end(b, off);
+	lb_ipvs_msg_end(b, off);
 	return 0;
 }
 
 int lb_ipvs_msg_cmd(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t flags, uint8_t cmd,
 		    const struct lb_service *svc) {
 	size_t off;
-	int r = msg_begin(b, family, seq, flags, cmd, &off);
+	int r = lb_ipvs_msg_begin(b, family, seq, flags, cmd, &off);
 	if (r < 0)
 		return r;
 	if (svc)
 		put_service(b, svc, false);
-	msg_end(b, off);
+	lb_ipvs_msg_end(b, off);
 	return 0;
 }

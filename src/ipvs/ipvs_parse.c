@@ -137,28 +137,43 @@ static bool all_present(struct nlattr **tb, const int *which, size_t n) {
 	return true;
 }
 
+/* The identity of a dumped service. ip_vs_genl_fill_service sends the family, then either the
+ * mark (a firewall-mark service: no protocol, address nor port) or the protocol, address and
+ * port. A mark of 0 is no mark: the kernel never sends one, and it would alias an address key. */
+static int get_svc_key(struct nlattr **tb, struct lb_svc_key *k) {
+	memset(k, 0, sizeof(*k));
+	k->addr.af = nla_get_u16(tb[IPVS_SVC_ATTR_AF]);
+	if (tb[IPVS_SVC_ATTR_FWMARK]) {
+		k->fwmark = nla_get_u32(tb[IPVS_SVC_ATTR_FWMARK]);
+		if (k->addr.af != AF_INET && k->addr.af != AF_INET6)
+			return -EAFNOSUPPORT;
+		return k->fwmark ? 0 : -EINVAL;
+	}
+	static const int need[] = {IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_PORT};
+	if (!all_present(tb, need, sizeof(need) / sizeof(need[0])))
+		return -EINVAL;
+	int r = get_addr(tb[IPVS_SVC_ATTR_ADDR], k->addr.af, &k->addr.ip);
+	if (r < 0)
+		return r;
+	k->proto = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
+	k->addr.port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
+	return 0;
+}
+
 int lb_ipvs_parse_service(struct nlattr *nest, struct lb_service *out) {
 	struct nlattr *tb[IPVS_SVC_ATTR_MAX + 1];
 	if (!nest || nla_parse_nested(tb, IPVS_SVC_ATTR_MAX, nest, lb_ipvs_svc_policy) < 0)
 		return -EINVAL;
-	if (!tb[IPVS_SVC_ATTR_AF])
-		return -EINVAL;
-	if (tb[IPVS_SVC_ATTR_FWMARK])
-		return 0; /* no address key: not ezlb's kind of service */
-	static const int need[] = {IPVS_SVC_ATTR_PROTOCOL, IPVS_SVC_ATTR_ADDR, IPVS_SVC_ATTR_PORT,
-				   IPVS_SVC_ATTR_SCHED_NAME, IPVS_SVC_ATTR_FLAGS,
+	static const int need[] = {IPVS_SVC_ATTR_AF, IPVS_SVC_ATTR_SCHED_NAME, IPVS_SVC_ATTR_FLAGS,
 				   IPVS_SVC_ATTR_TIMEOUT, IPVS_SVC_ATTR_NETMASK};
 	if (!all_present(tb, need, sizeof(need) / sizeof(need[0])))
 		return -EINVAL;
 
 	struct lb_service s;
 	memset(&s, 0, sizeof(s));
-	s.key.addr.af = nla_get_u16(tb[IPVS_SVC_ATTR_AF]);
-	int r = get_addr(tb[IPVS_SVC_ATTR_ADDR], s.key.addr.af, &s.key.addr.ip);
+	int r = get_svc_key(tb, &s.key);
 	if (r < 0)
 		return r;
-	s.key.proto = nla_get_u16(tb[IPVS_SVC_ATTR_PROTOCOL]);
-	s.key.addr.port = ntohs(nla_get_u16(tb[IPVS_SVC_ATTR_PORT]));
 	/* the policy bounds the string to 16 bytes including its NUL */
 	strncpy(s.sched, nla_get_string(tb[IPVS_SVC_ATTR_SCHED_NAME]), sizeof(s.sched) - 1);
 	struct ip_vs_flags fl;
@@ -171,7 +186,28 @@ int lb_ipvs_parse_service(struct nlattr *nest, struct lb_service *out) {
 	return 1;
 }
 
-int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out) {
+/* The tunnel of a dumped destination (ip_vs_genl_fill_dest: TUN_TYPE u8, TUN_PORT big-endian,
+ * TUN_FLAGS u16, each sent for every destination by the kernels that know it); what the
+ * attributes present say about the kernel goes to *tun. */
+static void get_tunnel(struct nlattr **tb, struct lb_dest *d, enum lb_ipvs_tun *tun) {
+	if (tb[IPVS_DEST_ATTR_TUN_TYPE])
+		d->tun_type = nla_get_u8(tb[IPVS_DEST_ATTR_TUN_TYPE]);
+	if (tb[IPVS_DEST_ATTR_TUN_PORT])
+		d->tun_port = ntohs(nla_get_u16(tb[IPVS_DEST_ATTR_TUN_PORT]));
+	if (tb[IPVS_DEST_ATTR_TUN_FLAGS])
+		d->tun_flags = nla_get_u16(tb[IPVS_DEST_ATTR_TUN_FLAGS]);
+	if (!tun)
+		return;
+	if (tb[IPVS_DEST_ATTR_TUN_FLAGS])
+		*tun = LB_IPVS_TUN_ALL;
+	else if (tb[IPVS_DEST_ATTR_TUN_TYPE])
+		*tun = LB_IPVS_TUN_GUE;
+	else
+		*tun = LB_IPVS_TUN_NONE;
+}
+
+int lb_ipvs_parse_dest_tun(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out,
+			   enum lb_ipvs_tun *tun) {
 	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
 	if (!nest || nla_parse_nested(tb, IPVS_DEST_ATTR_MAX, nest, lb_ipvs_dest_policy) < 0)
 		return -EINVAL;
@@ -204,6 +240,11 @@ int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out
 	if (tb[IPVS_DEST_ATTR_PERSIST_CONNS])
 		d.persist = nla_get_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS]);
 	d.stats_known = get_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS], &d.stats);
+	get_tunnel(tb, &d, tun);
 	*out = d;
 	return 0;
+}
+
+int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out) {
+	return lb_ipvs_parse_dest_tun(nest, svc_af, out, NULL);
 }

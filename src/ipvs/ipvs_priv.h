@@ -14,8 +14,21 @@
 #include "table.h"
 
 /* Upper bound of one request built by lb_ipvs_msg_op (the largest, a destination op naming its
- * own family, is 140 bytes); the batch writer keeps this much room free before each request. */
+ * own family and a tunnel, is 164 bytes); the batch writer keeps this much room free before each
+ * request. */
 #define LB_IPVS_MSG_MAX 512
+
+/* Which tunnel encapsulations the kernel has, learnt from its destination dumps:
+ * ip_vs_genl_fill_dest sends TUN_TYPE and TUN_PORT for every destination since Linux 5.2 (gue)
+ * and TUN_FLAGS too since 5.3 (gre, checksum flags). An older kernel ignores the attributes it
+ * does not know, so a request for gue or gre would silently become plain ipip: lb_ipvs_apply
+ * refuses it instead. */
+enum lb_ipvs_tun {
+	LB_IPVS_TUN_UNKNOWN = 0, /* no destination dumped yet: requests are sent as asked */
+	LB_IPVS_TUN_NONE,        /* before 5.2: ipip only */
+	LB_IPVS_TUN_GUE,         /* 5.2: ipip and gue, no tunnel flags */
+	LB_IPVS_TUN_ALL,         /* 5.3 and later: ipip, gue, gre and the flags */
+};
 
 struct lb_ipvs {
 	struct nl_sock *sk;
@@ -27,6 +40,7 @@ struct lb_ipvs {
 	uint8_t *rbuf;        /* receive buffer, LB_IPVS_RBUF bytes */
 	int reply_timeout_ms; /* how long a missing reply is waited for */
 	unsigned datagrams;   /* replies the last request took: more than one is not atomic */
+	enum lb_ipvs_tun tun; /* from the last destination dumped */
 	struct lb_ipvs_stats stats;
 };
 
@@ -42,6 +56,27 @@ struct lb_nlbuf {
 
 int lb_nlbuf_reserve(struct lb_nlbuf *b, size_t more);
 void lb_nlbuf_free(struct lb_nlbuf *b);
+
+/* Writing one request (ipvs_msg.c): lb_ipvs_msg_begin reserves LB_IPVS_MSG_MAX bytes and writes
+ * the netlink and generic netlink headers (*off remembers where); attributes follow, each within
+ * that room; lb_ipvs_msg_end sets the length. Nests are closed by offset, like the message. */
+int lb_ipvs_msg_begin(struct lb_nlbuf *b, uint16_t family, uint32_t seq, uint16_t flags,
+		      uint8_t cmd, size_t *off);
+void lb_ipvs_msg_end(struct lb_nlbuf *b, size_t off);
+void lb_ipvs_put_attr(struct lb_nlbuf *b, uint16_t type, const void *data, size_t len);
+size_t lb_ipvs_nest_begin(struct lb_nlbuf *b, uint16_t type);
+void lb_ipvs_nest_end(struct lb_nlbuf *b, size_t off);
+
+/* Host byte order, as netlink's NLA_U8/U16/U32 are; the caller converts a big-endian field. */
+static inline void lb_ipvs_put_u8(struct lb_nlbuf *b, uint16_t type, uint8_t v) {
+	lb_ipvs_put_attr(b, type, &v, sizeof(v));
+}
+static inline void lb_ipvs_put_u16(struct lb_nlbuf *b, uint16_t type, uint16_t v) {
+	lb_ipvs_put_attr(b, type, &v, sizeof(v));
+}
+static inline void lb_ipvs_put_u32(struct lb_nlbuf *b, uint16_t type, uint32_t v) {
+	lb_ipvs_put_attr(b, type, &v, sizeof(v));
+}
 
 /* Appends one generic netlink request for op (its IPVS command and every attribute the op
  * carries). flags are added to NLM_F_REQUEST. Returns 0, -ENOMEM, or -EINVAL for an op that
@@ -59,12 +94,38 @@ extern struct nla_policy lb_ipvs_cmd_policy[];
 extern struct nla_policy lb_ipvs_svc_policy[];
 extern struct nla_policy lb_ipvs_dest_policy[];
 
-/* Parses the nested IPVS_CMD_ATTR_SERVICE of a dump reply. Returns 1 for a service with an
- * address key (*out overwritten, with no destinations), 0 for a fwmark service (out untouched),
- * -EINVAL if malformed. */
+/* Parses the nested IPVS_CMD_ATTR_SERVICE of a dump reply: an address service, or a firewall-mark
+ * one (key {fwmark, proto 0, addr all zero but af}). Returns 1 (*out overwritten, with no
+ * destinations), -EINVAL if malformed, -EAFNOSUPPORT for a family other than IPv4/IPv6. */
 int lb_ipvs_parse_service(struct nlattr *nest, struct lb_service *out);
-/* Parses the nested IPVS_CMD_ATTR_DEST; svc_af is the default address family. */
+/* Parses the nested IPVS_CMD_ATTR_DEST; svc_af is the default address family. Returns 0,
+ * -EINVAL if malformed, -EAFNOSUPPORT for a family other than IPv4/IPv6. */
 int lb_ipvs_parse_dest(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out);
+/* The same, and *tun (if not NULL) tells which tunnel attributes the destination carried. */
+int lb_ipvs_parse_dest_tun(struct nlattr *nest, uint16_t svc_af, struct lb_dest *out,
+			   enum lb_ipvs_tun *tun);
+/* Whether op asks for a tunnel the kernel is known (tun) to lack: an add or edit of a destination
+ * with gue/gre, a tunnel port or tunnel flags the kernel would silently drop. */
+bool lb_ipvs_tun_unsupported(enum lb_ipvs_tun tun, const struct lb_op *op);
+
+/* ---- kernel-wide settings (ipvs_kconf.c): the requests and the replies, for the tests. The
+ * change requests carry NLM_F_ACK: the kernel answers a successful one with nothing else. ---- */
+struct lb_timeouts;
+struct lb_syncd;
+/* SET_CONFIG with the nonzero fields of t. 0 or -ENOMEM. */
+int lb_ipvs_msg_set_timeouts(struct lb_nlbuf *b, uint16_t family, uint32_t seq,
+			     const struct lb_timeouts *t);
+/* NEW_DAEMON for role (LB_SYNCD_*): state, interface and id always, the other fields when set.
+ * -EINVAL for an unknown role or a group family other than 0, IPv4, IPv6. */
+int lb_ipvs_msg_new_daemon(struct lb_nlbuf *b, uint16_t family, uint32_t seq, int role,
+			   const struct lb_syncd *d);
+/* DEL_DAEMON for role: the state alone. -EINVAL for an unknown role. */
+int lb_ipvs_msg_del_daemon(struct lb_nlbuf *b, uint16_t family, uint32_t seq, int role);
+/* The GET_CONFIG reply (its top-level attributes). -EINVAL if malformed (see ipvs_kconf.c). */
+int lb_ipvs_parse_timeouts(struct nlmsghdr *h, struct lb_timeouts *out);
+/* One IPVS_CMD_ATTR_DAEMON nest of a GET_DAEMON dump: *role is LB_SYNCD_* or -1 for a state
+ * we do not know (then out is untouched). 0, or -EINVAL if malformed. */
+int lb_ipvs_parse_daemon(struct nlattr *nest, int *role, struct lb_syncd *out);
 
 /* Whether err answering op means "already as wanted" (EEXIST on add, ENOENT/ESRCH on delete). */
 bool lb_ipvs_err_is_benign(enum lb_op_kind k, int err);

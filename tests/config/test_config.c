@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <linux/ip_vs.h>
 
 #include "config.h"
 #include "util.h"
@@ -395,6 +396,181 @@ static void test_notify_limits(void **state) {
 	free(y);
 }
 
+/* The keys of the rest of the IPVS table left out: every new field is zero (the kernel's
+ * defaults are left alone). */
+static void test_ipvs_absent(void **state) {
+	struct lb_config *c = load_ok(FIX "good_minimal.yaml");
+	assert_int_equal(c->timeouts.tcp_s, 0);
+	assert_int_equal(c->timeouts.tcp_fin_s, 0);
+	assert_int_equal(c->timeouts.udp_s, 0);
+	assert_false(c->sync.enabled);
+	assert_string_equal(c->sync.ifname, "");
+	assert_int_equal(c->sync.group.af, 0);
+	const struct lb_service_conf *s = &c->services[0];
+	assert_int_equal(s->fwmark, 0);
+	assert_int_equal(s->svc_flags, 0);
+	assert_int_equal(s->tunnel.type, 0);
+	assert_int_equal(s->tunnel.port, 0);
+	assert_int_equal(s->tunnel.flags, 0);
+	assert_int_equal(s->backends[0].max_conns, 0);
+	assert_int_equal(s->backends[0].min_conns, 0);
+	lb_config_free(c);
+}
+
+static void assert_conns(const struct lb_backend_conf *be, uint32_t max, uint32_t min) {
+	assert_int_equal(be->max_conns, max);
+	assert_int_equal(be->min_conns, min);
+}
+
+/* global.timeouts and global.sync with every key. */
+static void test_ipvs_global(void **state) {
+	struct lb_config *c = load_ok(FIX "good_ipvs.yaml");
+	assert_int_equal(c->timeouts.tcp_s, 900);
+	assert_int_equal(c->timeouts.tcp_fin_s, 120);
+	assert_int_equal(c->timeouts.udp_s, 300);
+	assert_true(c->sync.enabled);
+	assert_string_equal(c->sync.ifname, "eth1");
+	assert_int_equal(c->sync.id, 10);
+	assert_int_equal(c->sync.role, LB_SYNC_MASTER);
+	assert_int_equal(c->sync.group.af, AF_INET);
+	assert_int_equal(c->sync.group.port, 0);
+	char buf[LB_ADDRSTRLEN];
+	assert_string_equal(lb_ip_fmt(c->sync.group.af, &c->sync.group.ip, buf), "224.0.0.81");
+	assert_int_equal(c->sync.port, 8848);
+	assert_int_equal(c->sync.ttl, 2);
+	assert_int_equal(c->sync.max_len, 1472);
+	lb_config_free(c);
+
+	c = load_ok(FIX "good_ipvs_defaults.yaml");
+	assert_int_equal(c->timeouts.tcp_s, 0);
+	assert_int_equal(c->timeouts.tcp_fin_s, 0);
+	assert_int_equal(c->timeouts.udp_s, 1);
+	assert_true(c->sync.enabled);
+	assert_string_equal(c->sync.ifname, "bond0.100");
+	assert_int_equal(c->sync.id, 0);
+	assert_int_equal(c->sync.role, LB_SYNC_BOTH);
+	assert_int_equal(c->sync.group.af, 0);
+	assert_int_equal(c->sync.port, 0);
+	assert_int_equal(c->sync.ttl, 0);
+	assert_int_equal(c->sync.max_len, 0);
+	const struct lb_service_conf *s = &c->services[0]; /* fwmark, family left out: ipv4 */
+	assert_int_equal(s->fwmark, 1);
+	assert_int_equal(s->listen.af, AF_INET);
+	lb_config_free(c);
+}
+
+/* fwmark services: the family alone in listen (address and port zero), each backend's own port. */
+static void test_ipvs_fwmark(void **state) {
+	struct lb_config *c = load_ok(FIX "good_ipvs.yaml");
+	assert_int_equal(c->n_services, 7);
+	const struct lb_service_conf *s = &c->services[0];
+	static const struct lb_addr zero4 = {.af = AF_INET}, zero6 = {.af = AF_INET6};
+	assert_string_equal(s->name, "marked");
+	assert_int_equal(s->fwmark, 100);
+	assert_memory_equal(&s->listen, &zero4, sizeof(zero4));
+	assert_int_equal(s->protocol, IPPROTO_TCP);
+	assert_int_equal(s->persist_netmask, htonl(0xffffffff));
+	assert_int_equal(s->svc_flags, 0);
+	assert_int_equal(s->n_backends, 2);
+	assert_backend(s, 0, "10.1.0.10:80", 1);
+	assert_conns(&s->backends[0], 500, 0);
+	assert_backend(s, 1, "10.1.0.11:8080", 1);
+	assert_conns(&s->backends[1], 500, 400);
+
+	s = &c->services[1]; /* the same mark in the other family; dr keeps each backend's port */
+	assert_int_equal(s->fwmark, 100);
+	assert_memory_equal(&s->listen, &zero6, sizeof(zero6));
+	assert_int_equal(s->protocol, IPPROTO_UDP);
+	assert_int_equal(s->svc_flags, IP_VS_SVC_F_ONEPACKET);
+	assert_int_equal(s->forward, LB_FWD_DR);
+	assert_int_equal(s->persist_timeout_s, 60);
+	assert_int_equal(s->persist_netmask, 128);
+	assert_backend(s, 0, "[2001:db8::10]:53", 1);
+	assert_backend(s, 1, "[2001:db8::11]:5353", 1);
+
+	s = &c->services[6]; /* the largest mark; tun mixes families */
+	assert_int_equal(s->fwmark, 4294967295u);
+	assert_int_equal(s->listen.af, AF_INET);
+	assert_int_equal(s->tunnel.type, IP_VS_CONN_F_TUNNEL_TYPE_IPIP);
+	assert_int_equal(s->tunnel.port, 0);
+	assert_int_equal(s->tunnel.flags, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM);
+	assert_backend(s, 0, "[2001:db8::20]:80", 1);
+	lb_config_free(c);
+}
+
+/* scheduler_flags, one_packet and tunnel on address services; thresholds of sorry servers. */
+static void test_ipvs_service_options(void **state) {
+	struct lb_config *c = load_ok(FIX "good_ipvs.yaml");
+	const struct lb_service_conf *s = &c->services[2];
+	assert_string_equal(s->name, "web");
+	assert_int_equal(s->fwmark, 0);
+	assert_addr(&s->listen, "10.0.0.1:80");
+	assert_string_equal(s->scheduler, "mh");
+	assert_int_equal(s->svc_flags, IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED1);
+	assert_int_equal(s->forward, LB_FWD_TUN);
+	assert_int_equal(s->tunnel.type, IP_VS_CONN_F_TUNNEL_TYPE_GUE);
+	assert_int_equal(s->tunnel.port, 6080);
+	assert_int_equal(s->tunnel.flags, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM);
+	assert_backend(s, 0, "10.1.1.10:80", 1);
+	assert_conns(&s->backends[0], 1000, 800);
+	assert_conns(&s->backends[1], 0, 0);
+	assert_int_equal(s->n_sorry, 1);
+	assert_sorry(s, 0, "10.9.9.9:80", 1);
+	assert_conns(&s->sorry[0], 10, 0);
+
+	s = &c->services[3]; /* sh-fallback; one_packet: false sets nothing; gre with csum */
+	assert_int_equal(s->svc_flags, IP_VS_SVC_F_SCHED_SH_FALLBACK);
+	assert_int_equal(s->tunnel.type, IP_VS_CONN_F_TUNNEL_TYPE_GRE);
+	assert_int_equal(s->tunnel.port, 0);
+	assert_int_equal(s->tunnel.flags, IP_VS_TUNNEL_ENCAP_FLAG_CSUM);
+
+	s = &c->services[4]; /* sh-port; tunnel: {} is ipip without checksum */
+	assert_int_equal(s->svc_flags, IP_VS_SVC_F_SCHED_SH_PORT);
+	assert_int_equal(s->tunnel.type, IP_VS_CONN_F_TUNNEL_TYPE_IPIP);
+	assert_int_equal(s->tunnel.flags, IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM);
+
+	s = &c->services[5]; /* scheduler_flags: [] */
+	assert_int_equal(s->svc_flags, 0);
+	assert_int_equal(s->tunnel.type, 0);
+	lb_config_free(c);
+}
+
+/* The limits of the timeouts and of max_len, on the accepted side (the refused side is in
+ * test_config_errors.c). */
+static void test_ipvs_limits(void **state) {
+	struct lb_config *c;
+	assert_null(load_text("global:\n  timeouts: {tcp: 2073600s, tcp_fin: 576h, udp: 1s}\n"
+			      "  sync: {interface: eth0, role: master, max_len: 1}\n"
+			      "services: []\n", &c));
+	assert_int_equal(c->timeouts.tcp_s, 2073600);
+	assert_int_equal(c->timeouts.tcp_fin_s, 2073600);
+	assert_int_equal(c->timeouts.udp_s, 1);
+	assert_int_equal(c->sync.max_len, 1);
+	lb_config_free(c);
+	assert_null(load_text("global:\n  sync: {interface: abcdefghijklmno, id: 255, role: backup, "
+			      "group: \"ff02::81\", port: 65535, ttl: 255, max_len: 65487}\n"
+			      "services: []\n", &c));
+	assert_string_equal(c->sync.ifname, "abcdefghijklmno");
+	assert_int_equal(c->sync.id, 255);
+	assert_int_equal(c->sync.role, LB_SYNC_BACKUP);
+	assert_int_equal(c->sync.group.af, AF_INET6);
+	assert_int_equal(c->sync.port, 65535);
+	assert_int_equal(c->sync.ttl, 255);
+	assert_int_equal(c->sync.max_len, 65487);
+	lb_config_free(c);
+	assert_null(load_text("global:\n  sync: {interface: eth0, max_len: 1024}\nservices:\n"
+			      "  - {name: a, fwmark: 1, backends: [{address: 10.0.0.1:80, "
+			      "max_conns: 2147483647, min_conns: 2147483646}]}\n", &c));
+	assert_int_equal(c->sync.max_len, 1024);
+	assert_conns(&c->services[0].backends[0], 2147483647u, 2147483646u);
+	lb_config_free(c);
+	char *m = load_text("global:\n  sync: {interface: eth0, role: backup, max_len: 1023}\n"
+			    "services: []\n", &c);
+	assert_string_equal(m, ":2:50: global.sync.max_len: \"1023\" is out of range 1024..65507: the "
+			       "kernel would raise a backup's message size to 1024 (role backup)");
+	free(m);
+}
+
 /* quorum as a count and as a share, on_loss defaults, and sorry servers with and without a
  * quorum block. */
 static void test_quorum_and_sorry(void **state) {
@@ -518,6 +694,20 @@ static void test_example_is_valid(void **state) {
 	assert_int_equal(c->drain_timeout_ms, 30000);
 	assert_true(c->services[0].quorum.enabled);
 	assert_true(c->services[0].n_sorry > 0);
+	lb_config_free(c);
+	c = load_ok("examples/ipvs-table.yaml"); /* every key of the rest of the IPVS table */
+	assert_true(c->timeouts.tcp_s > 0);
+	assert_true(c->sync.enabled);
+	bool fwmark = false, flags = false, tunnel = false, conns = false;
+	for (size_t i = 0; i < c->n_services; i++) {
+		const struct lb_service_conf *s = &c->services[i];
+		fwmark |= s->fwmark != 0;
+		flags |= s->svc_flags != 0;
+		tunnel |= s->tunnel.type != IP_VS_CONN_F_TUNNEL_TYPE_IPIP;
+		for (size_t j = 0; j < s->n_backends; j++)
+			conns |= s->backends[j].min_conns != 0;
+	}
+	assert_true(fwmark && flags && tunnel && conns);
 	lb_config_free(c);
 }
 
@@ -672,6 +862,11 @@ int main(void) {
 		cmocka_unit_test(test_quorum_and_sorry),
 		cmocka_unit_test(test_observe),
 		cmocka_unit_test(test_notify_limits),
+		cmocka_unit_test(test_ipvs_absent),
+		cmocka_unit_test(test_ipvs_global),
+		cmocka_unit_test(test_ipvs_fwmark),
+		cmocka_unit_test(test_ipvs_service_options),
+		cmocka_unit_test(test_ipvs_limits),
 		cmocka_unit_test(test_quorum_min_up),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_directory),

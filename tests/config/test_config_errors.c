@@ -153,6 +153,124 @@ static const struct bad_case cases[] = {
 	 {":1:9: global: expected a mapping, got a sequence"}},
 	{"bad_ipv6_unquoted.yaml",
 	 {":3:26: YAML syntax error: did not find expected key (while parsing a block mapping at line 2, column 5); quote IPv6 endpoints: \"[2001:db8::1]:80\""}},
+	{"bad_ipvs_conns.yaml",
+	 {":5:43: services[0].backends[0].min_conns: needs max_conns: min_conns is where a backend that "
+	  "max_conns stopped takes new connections again",
+	  ":6:59: services[0].backends[1].min_conns: \"100\" must be less than max_conns (100)",
+	  ":7:57: services[0].backends[2].min_conns: \"5\" has no effect with max_conns 0 (no limit); set "
+	  "max_conns above it or write 0",
+	  ":8:43: services[0].backends[3].max_conns: \"2147483648\" is out of range 0..2147483647",
+	  ":9:43: services[0].backends[4].max_conns: \"-1\" is out of range 0..2147483647",
+	  ":10:47: services[0].backends[5].min_cons: unknown key (did you mean \"min_conns\"?)",
+	  ":11:58: services[0].backends[6].min_conns: \"11\" must be less than max_conns (10)",
+	  ":13:58: services[0].sorry_servers[0].min_conns: \"20\" must be less than max_conns (10)",
+	  ":14:43: services[0].sorry_servers[1].min_conns: needs max_conns: min_conns is where a backend "
+	  "that max_conns stopped takes new connections again"}},
+	{"bad_ipvs_fwmark.yaml",
+	 {":3:23: services[1].fwmark: fwmark 100 ipv4 is already used by service \"a\" (line 2)",
+	  ":5:23: services[3].fwmark: give listen or fwmark, not both",
+	  ":6:23: services[4].fwmark: fwmark 100 ipv6 is already used by service \"c\" (line 4)",
+	  ":12:18: services[6].backends[0].address: \"[2001:db8::1]:80\" is IPv6 but the service (fwmark 7) "
+	  "is IPv4; only forward: tun can mix families",
+	  ":15:18: services[6].sorry_servers[0].address: \"[2001:db8::9]:80\" is IPv6 but the service "
+	  "(fwmark 7) is IPv4; only forward: tun can mix families"}},
+	{"bad_ipvs_one_packet.yaml",
+	 {":4:17: services[0].one_packet: one_packet needs a udp service, this one is tcp",
+	  ":8:17: services[1].one_packet: one_packet needs a udp service, this one is sctp",
+	  ":12:17: services[2].one_packet: \"yes\" is not a boolean; write true or false",
+	  ":15:15: services[3].protocol: \"udpp\" is not a valid protocol (did you mean \"udp\"?)"}},
+	{"bad_ipvs_sched_flags.yaml",
+	 {":5:23: services[0].scheduler_flags[0]: \"mh-port\" needs scheduler: mh, but the scheduler is sh",
+	  ":5:41: services[0].scheduler_flags[2]: \"sh-port\" is listed twice (first at line 5)",
+	  ":5:50: services[0].scheduler_flags[3]: \"sh-fallbak\" is not a valid scheduler flag (did you "
+	  "mean \"sh-fallback\"?)",
+	  ":8:23: services[1].scheduler_flags[0]: \"mh-fallback\" needs scheduler: mh, but the scheduler "
+	  "is wlc",
+	  ":11:22: services[2].scheduler_flags: expected a sequence, got \"mh-port\"; write a list such as "
+	  "[mh-port, mh-fallback], or [] for none",
+	  ":14:16: services[3].scheduler: \"mhh\" is not a valid scheduler; expected rr, wrr, lc, wlc, "
+	  "lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh or twos",
+	  ":19:23: services[4].scheduler_flags[0]: \"port\" is not a valid scheduler flag; expected "
+	  "sh-port, sh-fallback, mh-port or mh-fallback",
+	  ":19:29: services[4].scheduler_flags[1]: expected a single value, got a mapping",
+	  ":19:46: services[4].scheduler_flags[2]: \"sh-fallback\" needs scheduler: sh, but the scheduler "
+	  "is mh"}},
+	{"bad_ipvs_sync.yaml",
+	 {":3:16: global.sync.interface: \"eth 1\" is not an interface name: 1 to 15 bytes without \"/\", "
+	  "\":\" or whitespace, and not \".\" or \"..\"",
+	  ":4:9: global.sync.id: \"256\" is out of range 0..255",
+	  ":5:11: global.sync.role: \"bakup\" is not a valid sync role (did you mean \"backup\"?)",
+	  ":6:12: global.sync.group: \"10.0.0.1\" is not a multicast address (224.0.0.0/4)",
+	  ":7:11: global.sync.port: \"0\" is out of range 1..65535",
+	  ":8:10: global.sync.ttl: \"256\" is out of range 1..255",
+	  ":10:5: global.sync.mtu: unknown key; valid keys here are interface, id, role, group, port, ttl "
+	  "and max_len"}},
+	{"bad_ipvs_sync_group.yaml",
+	 {":3:16: global.sync.interface: \"..\" is not an interface name: 1 to 15 bytes without \"/\", "
+	  "\":\" or whitespace, and not \".\" or \"..\"",
+	  ":4:12: global.sync.group: \"224.0.0.81:8848\" is not an IP address; write the group alone, such "
+	  "as 224.0.0.81 or ff02::81 (the port is sync.port)",
+	  ":5:14: global.sync.max_len: \"0\" is out of range 1..65535",
+	  ":6:11: global.sync.role: \"mastr\" is not a valid sync role (did you mean \"master\"?)"}},
+	{"bad_ipvs_sync_maxlen.yaml",
+	 {":2:21: global.sync.interface: \"abcdefghijklmnop\" is not an interface name: 1 to 15 bytes "
+	  "without \"/\", \":\" or whitespace, and not \".\" or \"..\"",
+	  ":2:60: global.sync.max_len: \"1000\" is out of range 1024..65507: the kernel would raise a "
+	  "backup's message size to 1024 (role both)"}},
+	{"bad_ipvs_sync_maxlen4.yaml",
+	 {":2:21: global.sync.interface: \"/\" is not an interface name: 1 to 15 bytes without \"/\", "
+	  "\":\" or whitespace, and not \".\" or \"..\"",
+	  ":2:49: global.sync.max_len: \"65508\" is out of range 1024..65507: a message and the IPv4 and "
+	  "UDP headers must fit in 65535 bytes"}},
+	{"bad_ipvs_sync_maxlen6.yaml",
+	 {":2:21: global.sync.interface: \"eth0:1\" is not an interface name: 1 to 15 bytes without \"/\", "
+	  "\":\" or whitespace, and not \".\" or \"..\"",
+	  ":2:73: global.sync.max_len: \"65488\" is out of range 1..65487: a message and the IPv6 and UDP "
+	  "headers must fit in 65535 bytes"}},
+	{"bad_ipvs_sync_missing.yaml",
+	 {":2:13: global.timeouts: expected a mapping, got \"900s\"",
+	  ":3:9: global.sync: missing required key \"interface\"; the network interface the sync messages "
+	  "use",
+	  ":3:24: global.sync.group: \"2001:db8::1\" is not a multicast address (ff00::/8)"}},
+	{"bad_ipvs_sync_null.yaml",
+	 {":2:8: global.sync: expected a mapping, got null"}},
+	{"bad_ipvs_timeouts.yaml",
+	 {":3:10: global.timeouts.tcp: \"0s\" must be greater than zero; leave the key out to keep the "
+	  "kernel's timeout",
+	  ":4:14: global.timeouts.tcp_fin: \"1500ms\" is not a whole number of seconds; the kernel counts "
+	  "these timeouts in seconds",
+	  ":5:10: global.timeouts.udp: \"2073601s\" is too long (at most 576h)",
+	  ":6:5: global.timeouts.icmp: unknown key; valid keys here are tcp, tcp_fin and udp"}},
+	{"bad_ipvs_timeouts_more.yaml",
+	 {":2:19: global.timeouts.tcp: \"500ms\" is not a whole number of seconds; the kernel counts these "
+	  "timeouts in seconds",
+	  ":2:35: global.timeouts.tcp_fin: \"900\" has no unit; write e.g. \"900s\" (units: ms, s, m, h)",
+	  ":2:45: global.timeouts.udp: \"577h\" is too long (at most 576h)"}},
+	{"bad_ipvs_tunnel.yaml",
+	 {":4:13: services[0].tunnel: only applies to forward: tun, but the forwarding method is nat",
+	  ":8:13: services[1].tunnel: type gue needs port, the UDP port the backends receive GUE on",
+	  ":12:32: services[2].tunnel.port: only applies to type: gue, but the type is ipip",
+	  ":12:48: services[2].tunnel.checksum: type ipip has no checksum option; leave checksum out or "
+	  "write none",
+	  ":16:31: services[3].tunnel.port: only applies to type: gue, but the type is gre",
+	  ":16:44: services[3].tunnel.checksum: remote needs type: gue, but the type is gre",
+	  ":20:20: services[4].tunnel.type: \"geu\" is not a valid tunnel type (did you mean \"gue\"?)",
+	  ":20:35: services[4].tunnel.checksum: \"remot\" is not a valid checksum mode (did you mean "
+	  "\"remote\"?)",
+	  ":20:48: services[4].tunnel.port: \"0\" is out of range 1..65535",
+	  ":24:14: services[5].tunnel.typ: unknown key (did you mean \"type\"?)",
+	  ":27:14: services[6].forward: \"tunnel\" is not a valid forwarding method (did you mean \"tun\"?)",
+	  ":28:13: services[6].tunnel: type gue needs port, the UDP port the backends receive GUE on",
+	  ":32:12: services[7].tunnel: expected a mapping, got null"}},
+	{"bad_ipvs_vip.yaml",
+	 {":4:13: services[0].fwmark: give listen or fwmark, not both",
+	  ":5:5: services[1]: missing required key \"listen\" (or \"fwmark\" for a firewall-mark service)",
+	  ":9:13: services[2].family: only applies to fwmark services; a listen address has its own "
+	  "family",
+	  ":11:13: services[3].fwmark: \"0\" is out of range 1..4294967295",
+	  ":14:13: services[4].family: \"ipv5\" is not a valid address family (did you mean \"ipv4\"?)",
+	  ":16:13: services[5].fwmark: \"4294967296\" is out of range 1..4294967295",
+	  ":17:13: services[5].family: \"IPv6\" is not a valid address family (did you mean \"ipv6\"?)"}},
 	{"bad_listen.yaml",
 	 {":3:13: services[0].listen: \"10.0.0.300:80\" is not an IP:port",
 	  ":5:13: services[1].listen: \"10.0.0.1\" is not an IP:port",
@@ -163,10 +281,11 @@ static const struct bad_case cases[] = {
 	  ":15:13: services[6].listen: \"[2001:db8::zz]:80\" is not an IP:port",
 	  ":17:13: services[7].listen: \"web.example.com:80\" is not an IP:port"}},
 	{"bad_missing_required.yaml",
-	 {":2:5: services[0]: missing required key \"listen\"",
+	 {":2:5: services[0]: missing required key \"listen\" (or \"fwmark\" for a firewall-mark service)",
 	  ":3:5: services[1]: missing required key \"name\"",
 	  ":4:5: services[2]: missing required key \"name\"",
-	  ":4:5: services[2]: missing required key \"listen\""}},
+	  ":4:5: services[2]: missing required key \"listen\" (or \"fwmark\" for a firewall-mark "
+	  "service)"}},
 	{"bad_missing_services.yaml",
 	 {":1:1: (top level): missing required key \"services\"; write \"services: []\" for a configuration with no services"}},
 	{"bad_name.yaml",
@@ -214,9 +333,9 @@ static const struct bad_case cases[] = {
 	  "a list: [\"/usr/local/bin/ezlb-notify\"]",
 	  ":4:19: global.notify_timeout: \"10\" has no unit; write e.g. \"10s\" (units: ms, s, m, h)"}},
 	{"bad_odd_text.yaml",
-	 {":4:5: services[0].bad?key: unknown key; valid keys here are name, listen, protocol, "
-	  "scheduler, forward, persistence, health_check, backends, drain_timeout, quorum and "
-	  "sorry_servers",
+	 {":4:5: services[0].bad?key: unknown key; valid keys here are name, listen, fwmark, family, "
+	  "protocol, scheduler, scheduler_flags, one_packet, forward, tunnel, persistence, health_check, "
+	  "backends, drain_timeout, quorum and sorry_servers",
 	  ":5:16: services[0].scheduler: \"ééééééééééééééééééééééééééééééééééééééééééé...\" is not a valid scheduler; expected rr, wrr, lc, "
 	  "wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh or twos"}},
 	{"bad_persistence.yaml",
@@ -248,8 +367,9 @@ static const struct bad_case cases[] = {
 	{"bad_unknown_key.yaml",
 	 {":6:5: services[0].schedular: unknown key (did you mean \"scheduler\"?)",
 	  ":7:5: services[0].Health_Check: unknown key (did you mean \"health_check\"?)",
-	  ":8:5: services[0].colour: unknown key; valid keys here are name, listen, protocol, scheduler, forward, persistence, health_check, "
-	  "backends, drain_timeout, quorum and sorry_servers"}},
+	  ":8:5: services[0].colour: unknown key; valid keys here are name, listen, fwmark, family, protocol, "
+	  "scheduler, scheduler_flags, one_packet, forward, tunnel, persistence, health_check, backends, "
+	  "drain_timeout, quorum and sorry_servers"}},
 	{"bad_utf8.yaml",
 	 {":2:15: not valid YAML text: invalid trailing UTF-8 octet (byte 0x0a)"}},
 	{"bad_weight.yaml",
@@ -266,7 +386,7 @@ static const struct bad_case cases[] = {
 	  "line 7, column 1)"}},
 	{"bad_services_twice.yaml",
 	 {":5:3: global.services: unknown key; valid keys here are log_level, resync_interval, max_exec_checks, "
-	  "drain_timeout, metrics, notify and notify_timeout",
+	  "drain_timeout, metrics, notify, notify_timeout, timeouts and sync",
 	  ":6:1: services: duplicate key (first at line 1)"}},
 	{"bad_empty.yaml",
 	 {": empty configuration; write \"services: []\" to run with no services"}},

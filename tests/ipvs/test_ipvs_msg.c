@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,11 +24,11 @@
 #include <netlink/msg.h>
 
 #include "../../src/ipvs/ipvs_priv.h"
+#include "ipvs_test.h"
 #include "log.h"
 #include "table.h"
 #include "util.h"
 
-#define FAMILY 0x24
 
 /* ---- fixtures ---- */
 
@@ -44,6 +45,20 @@ static struct lb_service svc(const char *listen, uint16_t proto, const char *sch
 	return s;
 }
 
+/* A firewall-mark service (persistent), as parse must build it: every other byte zero. */
+static struct lb_service fwmark_svc(uint16_t af, uint32_t mark, const char *sched, uint32_t timeout,
+				    uint32_t netmask) {
+	struct lb_service s;
+	memset(&s, 0, sizeof(s));
+	s.key.fwmark = mark;
+	s.key.addr.af = af;
+	snprintf(s.sched, sizeof(s.sched), "%s", sched);
+	s.flags = IP_VS_SVC_F_PERSISTENT;
+	s.timeout = timeout;
+	s.netmask = netmask;
+	return s;
+}
+
 static struct lb_dest dest(const char *addr, uint32_t fwd, uint32_t weight, uint32_t u,
 			   uint32_t l) {
 	struct lb_dest d;
@@ -55,21 +70,6 @@ static struct lb_dest dest(const char *addr, uint32_t fwd, uint32_t weight, uint
 	d.l_thresh = l;
 	return d;
 }
-
-/* Bit i set when nested attribute type i is present (and each at most once). */
-static uint32_t attr_set(struct nlattr *nest) {
-	uint32_t set = 0;
-	struct nlattr *a;
-	int rem;
-	nla_for_each_nested(a, nest, rem) {
-		assert_true(nla_type(a) < 32);
-		assert_false(set & (1u << nla_type(a)));
-		set |= 1u << nla_type(a);
-	}
-	assert_int_equal(rem, 0);
-	return set;
-}
-#define BIT(x) (1u << (x))
 
 struct parsed {
 	struct nl_msg *msg;
@@ -101,7 +101,22 @@ static void parse_request(const uint8_t *data, struct parsed *p) {
 						  lb_ipvs_dest_policy), 0);
 }
 
+/* A firewall-mark key is the family and the mark (u32), and nothing of an address key. */
+static void check_fwmark_key(struct parsed *p, const struct lb_service *s) {
+	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_AF]), s->key.addr.af);
+	assert_int_equal(nla_len(p->svc[IPVS_SVC_ATTR_FWMARK]), 4);
+	assert_int_equal(nla_get_u32(p->svc[IPVS_SVC_ATTR_FWMARK]), s->key.fwmark);
+	assert_null(p->svc[IPVS_SVC_ATTR_PROTOCOL]);
+	assert_null(p->svc[IPVS_SVC_ATTR_ADDR]);
+	assert_null(p->svc[IPVS_SVC_ATTR_PORT]);
+}
+
 static void check_svc_key(struct parsed *p, const struct lb_service *s) {
+	if (s->key.fwmark) {
+		check_fwmark_key(p, s);
+		return;
+	}
+	assert_null(p->svc[IPVS_SVC_ATTR_FWMARK]);
 	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_AF]), s->key.addr.af);
 	assert_int_equal(nla_get_u16(p->svc[IPVS_SVC_ATTR_PROTOCOL]), s->key.proto);
 	assert_int_equal(nla_len(p->svc[IPVS_SVC_ATTR_ADDR]), 16);
@@ -116,7 +131,13 @@ static const uint32_t SVC_FULL_SET = BIT(IPVS_SVC_ATTR_AF) | BIT(IPVS_SVC_ATTR_P
 				     BIT(IPVS_SVC_ATTR_ADDR) | BIT(IPVS_SVC_ATTR_PORT) |
 				     BIT(IPVS_SVC_ATTR_SCHED_NAME) | BIT(IPVS_SVC_ATTR_FLAGS) |
 				     BIT(IPVS_SVC_ATTR_TIMEOUT) | BIT(IPVS_SVC_ATTR_NETMASK);
+static const uint32_t FWM_KEY_SET = BIT(IPVS_SVC_ATTR_AF) | BIT(IPVS_SVC_ATTR_FWMARK);
+static const uint32_t FWM_FULL_SET = BIT(IPVS_SVC_ATTR_AF) | BIT(IPVS_SVC_ATTR_FWMARK) |
+				     BIT(IPVS_SVC_ATTR_SCHED_NAME) | BIT(IPVS_SVC_ATTR_FLAGS) |
+				     BIT(IPVS_SVC_ATTR_TIMEOUT) | BIT(IPVS_SVC_ATTR_NETMASK);
 static const uint32_t DEST_KEY_SET = BIT(IPVS_DEST_ATTR_ADDR) | BIT(IPVS_DEST_ATTR_PORT);
+static const uint32_t TUN_SET = BIT(IPVS_DEST_ATTR_TUN_TYPE) | BIT(IPVS_DEST_ATTR_TUN_PORT) |
+				BIT(IPVS_DEST_ATTR_TUN_FLAGS);
 static const uint32_t DEST_FULL_SET = BIT(IPVS_DEST_ATTR_ADDR) | BIT(IPVS_DEST_ATTR_PORT) |
 				      BIT(IPVS_DEST_ATTR_FWD_METHOD) | BIT(IPVS_DEST_ATTR_WEIGHT) |
 				      BIT(IPVS_DEST_ATTR_U_THRESH) | BIT(IPVS_DEST_ATTR_L_THRESH);
@@ -280,6 +301,133 @@ static void test_dest_of_other_family_names_it(void **state) {
 	lb_nlbuf_free(&b);
 }
 
+/* A firewall-mark service is named by family and mark in every request: add, delete, and as
+ * the service of a destination op; never a protocol, address or port. */
+static void test_fwmark_service_requests(void **state) {
+	struct lb_service s = fwmark_svc(AF_INET6, 0x80000001u, "wrr", 120, 64);
+	struct lb_dest d = dest("[2001:db8::7]:1", IP_VS_CONN_F_DROUTE, 3, 0, 0);
+	d.addr.port = 0; /* a fwmark service's destinations need no port */
+	static const struct {
+		enum lb_op_kind kind;
+		uint8_t cmd;
+		uint32_t svc_set;
+	} cases[] = {
+		{LB_OP_ADD_SVC, IPVS_CMD_NEW_SERVICE, FWM_FULL_SET},
+		{LB_OP_EDIT_SVC, IPVS_CMD_SET_SERVICE, FWM_FULL_SET},
+		{LB_OP_DEL_SVC, IPVS_CMD_DEL_SERVICE, FWM_KEY_SET},
+		{LB_OP_ADD_DEST, IPVS_CMD_NEW_DEST, FWM_KEY_SET},
+		{LB_OP_DEL_DEST, IPVS_CMD_DEL_DEST, FWM_KEY_SET},
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct lb_op op = {.kind = cases[i].kind, .svc = &s, .dest = &d};
+		struct lb_nlbuf b;
+		struct parsed p;
+		build_one(&op, 0, &b, &p);
+		assert_int_equal(p.genl_cmd, cases[i].cmd);
+		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), cases[i].svc_set);
+		check_fwmark_key(&p, &s);
+		assert_int_equal(nla_get_u16(p.svc[IPVS_SVC_ATTR_AF]), AF_INET6);
+		assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_FWMARK]), 0x80000001u);
+		if (cases[i].svc_set == FWM_FULL_SET) {
+			assert_string_equal(nla_get_string(p.svc[IPVS_SVC_ATTR_SCHED_NAME]), "wrr");
+			assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_TIMEOUT]), 120);
+			assert_int_equal(nla_get_u32(p.svc[IPVS_SVC_ATTR_NETMASK]), 64);
+		}
+		nlmsg_free(p.msg);
+		lb_nlbuf_free(&b);
+	}
+
+	/* the GET_DEST dump and the point lookup go through the same key */
+	struct lb_nlbuf b = {0};
+	struct parsed p;
+	assert_int_equal(lb_ipvs_msg_cmd(&b, FAMILY, 9, NLM_F_DUMP, IPVS_CMD_GET_DEST, &s), 0);
+	parse_request(b.data, &p);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), FWM_KEY_SET);
+	check_fwmark_key(&p, &s);
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
+static struct lb_dest tun_dest(const char *addr, uint8_t type, uint16_t port, uint16_t flags) {
+	struct lb_dest d = dest(addr, IP_VS_CONN_F_TUNNEL, 4, 0, 0);
+	d.tun_type = type;
+	d.tun_port = port;
+	d.tun_flags = flags;
+	return d;
+}
+
+/* The three tunnel attributes as ip_vs_genl_parse_dest reads them: TUN_TYPE u8, TUN_PORT
+ * big-endian, TUN_FLAGS u16 in host order. */
+static void check_tunnel(struct parsed *p, const struct lb_dest *d) {
+	assert_int_equal(nla_len(p->dest[IPVS_DEST_ATTR_TUN_TYPE]), 1);
+	assert_int_equal(nla_get_u8(p->dest[IPVS_DEST_ATTR_TUN_TYPE]), d->tun_type);
+	assert_int_equal(nla_len(p->dest[IPVS_DEST_ATTR_TUN_PORT]), 2);
+	const uint8_t *port = nla_data(p->dest[IPVS_DEST_ATTR_TUN_PORT]);
+	assert_int_equal(port[0], d->tun_port >> 8); /* the high byte first: network order */
+	assert_int_equal(port[1], d->tun_port & 0xff);
+	assert_int_equal(nla_len(p->dest[IPVS_DEST_ATTR_TUN_FLAGS]), 2);
+	assert_int_equal(nla_get_u16(p->dest[IPVS_DEST_ATTR_TUN_FLAGS]), d->tun_flags);
+}
+
+/* Tunnel attributes go with add and edit when any of them is set, all three together; a delete
+ * names the destination only; plain ipip sends none (test_dest_ops checks the exact set). */
+static void test_dest_tunnel_attrs(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	const struct lb_dest ds[] = {
+		tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+			 IP_VS_TUNNEL_ENCAP_FLAG_CSUM),
+		tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GRE, 0, 0),
+		tun_dest("192.168.1.9:80", 0, 0, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM),
+		tun_dest("192.168.1.9:80", 0, 0x1234, 0),
+	};
+	static const enum lb_op_kind kinds[] = {LB_OP_ADD_DEST, LB_OP_EDIT_DEST, LB_OP_DEL_DEST};
+	for (size_t i = 0; i < ARRAY_SIZE(ds); i++)
+		for (size_t k = 0; k < ARRAY_SIZE(kinds); k++) {
+			struct lb_op op = {.kind = kinds[k], .svc = &s, .dest = &ds[i]};
+			struct lb_nlbuf b;
+			struct parsed p;
+			build_one(&op, 0, &b, &p);
+			bool full = kinds[k] != LB_OP_DEL_DEST;
+			assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]),
+					 full ? DEST_FULL_SET | TUN_SET : DEST_KEY_SET);
+			check_dest(&p, &ds[i], full);
+			if (full)
+				check_tunnel(&p, &ds[i]);
+			assert_true(b.len <= LB_IPVS_MSG_MAX);
+			nlmsg_free(p.msg);
+			lb_nlbuf_free(&b);
+		}
+}
+
+/* A drain sets the weight to 0 with SET_DEST, which replaces the whole destination: the tunnel
+ * the kernel has must go along, or the drain would turn a gue destination into ipip. */
+static void test_drain_keeps_tunnel(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	struct lb_dest d = tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+				    IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM);
+	d.weight = 7;
+	struct lb_op op = {.kind = LB_OP_DRAIN_DEST, .svc = &s, .dest = &d};
+	struct lb_nlbuf b;
+	struct parsed p;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(p.genl_cmd, IPVS_CMD_SET_DEST);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]), DEST_FULL_SET | TUN_SET);
+	assert_int_equal(nla_get_u32(p.dest[IPVS_DEST_ATTR_WEIGHT]), 0);
+	assert_int_equal(nla_get_u32(p.dest[IPVS_DEST_ATTR_FWD_METHOD]), IP_VS_CONN_F_TUNNEL);
+	check_tunnel(&p, &d);
+	assert_int_equal(d.weight, 7); /* the op's destination is not touched */
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+
+	/* an ipip destination drains without them */
+	struct lb_dest plain = dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL, 7, 0, 0);
+	op.dest = &plain;
+	build_one(&op, 0, &b, &p);
+	assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_DEST]), DEST_FULL_SET);
+	nlmsg_free(p.msg);
+	lb_nlbuf_free(&b);
+}
+
 static void test_incomplete_op_is_refused(void **state) {
 	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
 	struct lb_nlbuf b = {0};
@@ -319,13 +467,6 @@ static void test_requests_pack_back_to_back(void **state) {
 }
 
 /* ---- parsing dump replies ---- */
-
-static struct nl_msg *reply_msg(uint8_t cmd, uint32_t seq) {
-	struct nl_msg *m = nlmsg_alloc();
-	assert_non_null(m);
-	assert_non_null(genlmsg_put(m, 0, seq, FAMILY, 0, NLM_F_MULTI, cmd, IPVS_GENL_VERSION));
-	return m;
-}
 
 /* A stats nest as the kernel builds it (ip_vs_genl_fill_stats / _stats64), or broken on purpose.
  * Counter a (IPVS_STATS_ATTR_CONNS..OUTBPS) is stats_value(base, a, wide). */
@@ -420,18 +561,26 @@ static struct nl_msg *service_reply(uint32_t seq, uint16_t af, const char *ip, u
 	return service_reply_ex(seq, af, ip, proto, port, sched, flags, timeout, netmask, NULL, 0);
 }
 
-static struct nl_msg *fwmark_reply(uint32_t seq) {
+/* What ip_vs_genl_fill_service puts for a firewall-mark service: the family and the mark, no
+ * protocol, address nor port. sched NULL leaves the scheduler out (a broken reply). */
+static struct nl_msg *fwmark_reply_ex(uint32_t seq, uint16_t af, uint32_t mark, const char *sched,
+				      uint32_t timeout, uint32_t netmask) {
 	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_SERVICE, seq);
 	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_SERVICE);
-	struct ip_vs_flags fl = {.flags = IP_VS_SVC_F_HASHED, .mask = ~0u};
-	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_AF, AF_INET), 0);
-	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, 7), 0);
-	assert_int_equal(nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, "rr"), 0);
+	struct ip_vs_flags fl = {.flags = IP_VS_SVC_F_HASHED | IP_VS_SVC_F_PERSISTENT, .mask = ~0u};
+	assert_int_equal(nla_put_u16(m, IPVS_SVC_ATTR_AF, af), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_FWMARK, mark), 0);
+	if (sched)
+		assert_int_equal(nla_put_string(m, IPVS_SVC_ATTR_SCHED_NAME, sched), 0);
 	assert_int_equal(nla_put(m, IPVS_SVC_ATTR_FLAGS, sizeof(fl), &fl), 0);
-	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, 0), 0);
-	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, 0xffffffff), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_TIMEOUT, timeout), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_SVC_ATTR_NETMASK, netmask), 0);
 	nla_nest_end(m, n);
 	return m;
+}
+
+static struct nl_msg *fwmark_reply(uint32_t seq) {
+	return fwmark_reply_ex(seq, AF_INET, 7, "rr", 60, 0xffffffff);
 }
 
 /* af_attr: 0 leaves IPVS_DEST_ATTR_ADDR_FAMILY out (a kernel before 3.18). */
@@ -465,12 +614,6 @@ static struct nl_msg *dest_reply(uint32_t seq, uint16_t af, uint16_t af_attr, co
 	return dest_reply_ex(seq, af, af_attr, ip, port, fwd, weight, u, l, NULL, 0);
 }
 
-static struct nlattr *nest_of(struct nl_msg *m, int type) {
-	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
-	assert_int_equal(genlmsg_parse(nlmsg_hdr(m), 0, tb, IPVS_CMD_ATTR_MAX, lb_ipvs_cmd_policy), 0);
-	return tb[type];
-}
-
 static void test_parse_service(void **state) {
 	struct nl_msg *m = service_reply(1, AF_INET, "10.0.0.1", IPPROTO_TCP, 80, "wrr",
 					 IP_VS_SVC_F_PERSISTENT | IP_VS_SVC_F_HASHED, 300,
@@ -492,13 +635,38 @@ static void test_parse_service(void **state) {
 	nlmsg_free(m);
 }
 
-static void test_parse_fwmark_service_is_skipped(void **state) {
-	struct nl_msg *m = fwmark_reply(1);
+/* A firewall-mark service is read like any other, keyed by family and mark. */
+static void test_parse_fwmark_service(void **state) {
+	static const struct {
+		uint16_t af;
+		uint32_t mark, netmask;
+	} cases[] = {{AF_INET, 7, 0xffffffff}, {AF_INET6, 0xffffffffu, 128}};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct nl_msg *m = fwmark_reply_ex(1, cases[i].af, cases[i].mark, "wlc", 300,
+						   cases[i].netmask);
+		struct lb_service s;
+		memset(&s, 0x5a, sizeof(s));
+		assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 1);
+		struct lb_service want = fwmark_svc(cases[i].af, cases[i].mark, "wlc", 300,
+						    cases[i].netmask);
+		/* every byte: proto 0, address and port zero, HASHED masked out */
+		assert_memory_equal(&s, &want, sizeof(s));
+		nlmsg_free(m);
+	}
+}
+
+/* Broken fwmark services: no scheduler, mark 0 (no kernel sends it: it would alias an address
+ * key), a family the kernel does not have. */
+static void test_parse_fwmark_service_malformed(void **state) {
 	struct lb_service s;
-	memset(&s, 0x5a, sizeof(s));
-	struct lb_service before = s;
-	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), 0);
-	assert_memory_equal(&s, &before, sizeof(s));
+	struct nl_msg *m = fwmark_reply_ex(1, AF_INET, 7, NULL, 0, 0xffffffff);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), -EINVAL);
+	nlmsg_free(m);
+	m = fwmark_reply_ex(1, AF_INET, 0, "rr", 0, 0xffffffff);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), -EINVAL);
+	nlmsg_free(m);
+	m = fwmark_reply_ex(1, 99, 7, "rr", 0, 0xffffffff);
+	assert_int_equal(lb_ipvs_parse_service(nest_of(m, IPVS_CMD_ATTR_SERVICE), &s), -EAFNOSUPPORT);
 	nlmsg_free(m);
 }
 
@@ -689,53 +857,6 @@ static void test_parse_dest_stats(void **state) {
 	assert_int_equal(d.weight, 5); /* the destination itself still reads */
 }
 
-/* ---- a fake kernel: the other end of a socketpair ---- */
-
-struct fake {
-	struct lb_ipvs v;
-	int peer;
-};
-
-static void fake_open(struct fake *f, uint32_t seq, size_t batch_msgs) {
-	int sv[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
-	memset(f, 0, sizeof(*f));
-	f->v.fd = sv[0];
-	f->peer = sv[1];
-	f->v.family = FAMILY;
-	f->v.seq = seq;
-	f->v.batch_msgs = batch_msgs;
-	f->v.batch_bytes = 64 * 1024;
-	f->v.reply_timeout_ms = 50;
-	f->v.rbuf = malloc(LB_IPVS_RBUF);
-	assert_non_null(f->v.rbuf);
-}
-
-static void fake_close(struct fake *f) {
-	close(f->v.fd);
-	close(f->peer);
-	free(f->v.rbuf);
-}
-
-/* Appends to a datagram under construction. */
-static void put_bytes(struct lb_nlbuf *dg, const void *p, size_t n) {
-	assert_int_equal(lb_nlbuf_reserve(dg, n), 0);
-	memcpy(dg->data + dg->len, p, n);
-	dg->len += n;
-}
-
-static void put_err(struct lb_nlbuf *dg, uint32_t seq, int err) {
-	struct {
-		struct nlmsghdr h;
-		struct nlmsgerr e;
-	} m = {
-		.h = {.nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_ERROR, .nlmsg_flags = NLM_F_CAPPED,
-		      .nlmsg_seq = seq},
-		.e = {.error = err, .msg = {.nlmsg_len = 60, .nlmsg_type = FAMILY, .nlmsg_seq = seq}},
-	};
-	put_bytes(dg, &m, sizeof(m));
-}
-
 /* An error with the kernel's extended ACK text; capped (NETLINK_CAP_ACK) or, if not, carrying
  * a copy of the whole failed request (here 40 bytes) before the TLVs. */
 static void put_err_ext(struct lb_nlbuf *dg, uint32_t seq, int err, const char *text, bool capped) {
@@ -757,32 +878,6 @@ static void put_err_ext(struct lb_nlbuf *dg, uint32_t seq, int err, const char *
 	a->nla_len = (uint16_t)(NLA_HDRLEN + tl);
 	memcpy((uint8_t *)a + NLA_HDRLEN, text, tl);
 	put_bytes(dg, m, len);
-}
-
-static void put_done(struct lb_nlbuf *dg, uint32_t seq) {
-	struct {
-		struct nlmsghdr h;
-		int err;
-	} m = {.h = {.nlmsg_len = sizeof(m), .nlmsg_type = NLMSG_DONE, .nlmsg_flags = NLM_F_MULTI,
-		     .nlmsg_seq = seq}};
-	put_bytes(dg, &m, sizeof(m));
-}
-
-static void put_msg(struct lb_nlbuf *dg, struct nl_msg *m) {
-	put_bytes(dg, nlmsg_hdr(m), NLMSG_ALIGN(nlmsg_hdr(m)->nlmsg_len));
-	nlmsg_free(m);
-}
-
-static void fake_reply(struct fake *f, struct lb_nlbuf *dg) {
-	assert_int_equal(send(f->peer, dg->data, dg->len, 0), (ssize_t)dg->len);
-	dg->len = 0;
-}
-
-/* Reads the next datagram the code sent; returns its length. */
-static int fake_read(struct fake *f, uint8_t *buf, size_t len) {
-	ssize_t n = recv(f->peer, buf, len, MSG_DONTWAIT);
-	assert_true(n > 0);
-	return (int)n;
 }
 
 /* The requests of one datagram: their sequence numbers, and which carry NLM_F_ACK. */
@@ -951,7 +1046,8 @@ static void test_dump_reads_services_then_dests(void **state) {
 	struct fake f;
 	fake_open(&f, 500, 100);
 	struct lb_nlbuf dg = {0};
-	/* GET_SERVICE (seq 500): a udp v6 service, a fwmark one, a tcp v4 one, over 2 datagrams */
+	/* GET_SERVICE (seq 500): a udp v6 service, a fwmark one, a tcp v4 one, over 2 datagrams
+	 * (the kernel lists fwmark services last; the order here shows the dump sorts anyway) */
 	put_msg(&dg, service_reply(500, AF_INET6, "2001:db8::1", IPPROTO_UDP, 53, "rr",
 				   IP_VS_SVC_F_HASHED, 0, 128));
 	put_msg(&dg, fwmark_reply(500));
@@ -970,11 +1066,18 @@ static void test_dump_reads_services_then_dests(void **state) {
 	/* GET_DEST of the udp service (seq 502): none */
 	put_done(&dg, 502);
 	fake_reply(&f, &dg);
+	/* GET_DEST of the fwmark service, last in key order (seq 503): one direct-routing dest */
+	put_msg(&dg, dest_reply(503, AF_INET, AF_INET, "192.168.2.1", 0, IP_VS_CONN_F_DROUTE, 1, 0, 0));
+	put_done(&dg, 503);
+	fake_reply(&f, &dg);
 
 	struct lb_table t = {0};
 	lb_table_add_service(&t); /* stale content: the dump starts from a clean table */
+	assert_int_equal(f.v.tun, LB_IPVS_TUN_UNKNOWN);
 	assert_int_equal(lb_ipvs_dump(&f.v, &t, NULL, NULL), 0);
-	assert_int_equal(t.n, 2);
+	assert_int_equal(t.n, 3);
+	/* the destinations carried TUN_TYPE but not TUN_FLAGS: a 5.2 kernel */
+	assert_int_equal(f.v.tun, LB_IPVS_TUN_GUE);
 	struct lb_service s0 = svc("10.0.0.1:80", IPPROTO_TCP, "wrr", IP_VS_SVC_F_PERSISTENT, 300,
 				   0xffffffff);
 	struct lb_service s1 = svc("[2001:db8::1]:53", IPPROTO_UDP, "rr", 0, 0, 128);
@@ -995,6 +1098,16 @@ static void test_dump_reads_services_then_dests(void **state) {
 	assert_int_equal(t.svcs[1].flags, 0);
 	assert_int_equal(t.svcs[1].netmask, 128);
 	assert_int_equal(t.svcs[1].n_dests, 0);
+	struct lb_service s2 = fwmark_svc(AF_INET, 7, "rr", 60, 0xffffffff);
+	assert_int_equal(lb_svc_key_cmp(&t.svcs[2].key, &s2.key), 0);
+	assert_int_equal(t.svcs[2].key.proto, 0);
+	assert_int_equal(t.svcs[2].flags, IP_VS_SVC_F_PERSISTENT);
+	assert_int_equal(t.svcs[2].timeout, 60);
+	assert_false(t.svcs[2].dests_unknown);
+	assert_int_equal(t.svcs[2].n_dests, 1);
+	struct lb_dest w3 = dest("192.168.2.1:1", IP_VS_CONN_F_DROUTE, 1, 0, 0);
+	w3.addr.port = 0;
+	assert_memory_equal(&t.svcs[2].dests[0], &w3, sizeof(w3));
 
 	/* what was asked: the service dump, then each service's destinations by its key */
 	uint8_t buf[4096];
@@ -1008,18 +1121,20 @@ static void test_dump_reads_services_then_dests(void **state) {
 	assert_int_equal(p.genl_cmd, IPVS_CMD_GET_SERVICE);
 	assert_null(p.cmd[IPVS_CMD_ATTR_SERVICE]);
 	nlmsg_free(p.msg);
-	const struct lb_service *order[2] = {&s0, &s1};
-	for (int i = 0; i < 2; i++) {
+	const struct lb_service *order[3] = {&s0, &s1, &s2};
+	for (int i = 0; i < 3; i++) {
 		len = fake_read(&f, buf, sizeof(buf));
 		assert_int_equal(len, h->nlmsg_len);
 		assert_int_equal(h->nlmsg_seq, 501 + i);
 		assert_int_equal(h->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
 		parse_request(buf, &p);
 		assert_int_equal(p.genl_cmd, IPVS_CMD_GET_DEST);
-		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]), SVC_KEY_SET);
+		assert_int_equal(attr_set(p.cmd[IPVS_CMD_ATTR_SERVICE]),
+				 order[i]->key.fwmark ? FWM_KEY_SET : SVC_KEY_SET);
 		check_svc_key(&p, order[i]);
 		nlmsg_free(p.msg);
 	}
+	assert_int_equal(recv(f.peer, buf, sizeof(buf), MSG_DONTWAIT), -1); /* nothing more */
 	lb_table_clear(&t);
 	lb_nlbuf_free(&dg);
 	fake_close(&f);
@@ -1045,12 +1160,17 @@ static void test_dump_error_leaves_empty_table(void **state) {
 /* ---- dumps of a kernel table that changes while it is read ---- */
 
 /* A fake kernel in a child process: it answers request i with datagram answers[i] only once
- * request i has arrived, so what the code drains after a failure cannot swallow later answers. */
+ * request i has arrived, so what the code drains after a failure cannot swallow later answers.
+ * It gives up after a while: when a failed test never sends the request, the child must not
+ * outlive the run (and hold its output pipe open). */
 static pid_t fake_kernel(struct fake *f, struct lb_nlbuf *answers, size_t n) {
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		uint8_t buf[8192];
+		struct timeval tv = {.tv_sec = 5};
+		if (setsockopt(f->peer, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
+			_exit(3);
 		for (size_t i = 0; i < n; i++) {
 			if (recv(f->peer, buf, sizeof(buf), 0) < 0)
 				_exit(1);
@@ -1255,6 +1375,150 @@ static void test_has_service(void **state) {
 	fake_close(&f);
 }
 
+/* The point lookup of a firewall-mark service: asked by family and mark, answered with one. */
+static void test_get_fwmark_service(void **state) {
+	struct fake f;
+	fake_open(&f, 650, 100);
+	struct lb_nlbuf a[2] = {0};
+	struct nl_msg *m = fwmark_reply(650);
+	nlmsg_hdr(m)->nlmsg_flags = 0;
+	put_msg(&a[0], m);
+	put_err(&a[1], 651, -ESRCH);
+	pid_t pid = fake_kernel(&f, a, 2);
+	struct lb_service want = fwmark_svc(AF_INET, 7, "rr", 60, 0xffffffff), got;
+	memset(&got, 0x5a, sizeof(got));
+	assert_int_equal(lb_ipvs_get_service(&f.v, &want.key, &got), 1);
+	assert_memory_equal(&got, &want, sizeof(got));
+	assert_int_equal(lb_ipvs_has_service(&f.v, &want.key), 0);
+	fake_kernel_done(pid, a, 2);
+	fake_close(&f);
+}
+
+/* A dumped destination with tunnel attributes, and what their presence says of the kernel. */
+static struct nl_msg *tun_dest_reply(bool type, bool port, bool flags) {
+	struct nl_msg *m = reply_msg(IPVS_CMD_NEW_DEST, 1);
+	struct nlattr *n = nla_nest_start(m, IPVS_CMD_ATTR_DEST);
+	uint8_t a[16] = {192, 168, 1, 9};
+	assert_int_equal(nla_put(m, IPVS_DEST_ATTR_ADDR, 16, a), 0);
+	assert_int_equal(nla_put_u16(m, IPVS_DEST_ATTR_PORT, htons(80)), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_FWD_METHOD, IP_VS_CONN_F_TUNNEL), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_WEIGHT, 4), 0);
+	if (type)
+		assert_int_equal(nla_put_u8(m, IPVS_DEST_ATTR_TUN_TYPE, IP_VS_CONN_F_TUNNEL_TYPE_GUE), 0);
+	if (port) /* 6080 = 0x17c0, big-endian on the wire */
+		assert_int_equal(nla_put(m, IPVS_DEST_ATTR_TUN_PORT, 2, (uint8_t[]){0x17, 0xc0}), 0);
+	if (flags)
+		assert_int_equal(nla_put_u16(m, IPVS_DEST_ATTR_TUN_FLAGS, IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM),
+				 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_U_THRESH, 0), 0);
+	assert_int_equal(nla_put_u32(m, IPVS_DEST_ATTR_L_THRESH, 0), 0);
+	nla_nest_end(m, n);
+	return m;
+}
+
+static void test_parse_dest_tunnel(void **state) {
+	static const struct {
+		bool type, port, flags;
+		enum lb_ipvs_tun tun;
+	} cases[] = {
+		{true, true, true, LB_IPVS_TUN_ALL},    /* 5.3 and later */
+		{true, true, false, LB_IPVS_TUN_GUE},   /* 5.2 */
+		{false, false, false, LB_IPVS_TUN_NONE}, /* before 5.2 */
+	};
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct nl_msg *m = tun_dest_reply(cases[i].type, cases[i].port, cases[i].flags);
+		struct lb_dest d;
+		enum lb_ipvs_tun tun = LB_IPVS_TUN_UNKNOWN;
+		memset(&d, 0xaa, sizeof(d));
+		assert_int_equal(lb_ipvs_parse_dest_tun(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d, &tun), 0);
+		struct lb_dest want = dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL, 4, 0, 0);
+		want.tun_type = cases[i].type ? IP_VS_CONN_F_TUNNEL_TYPE_GUE : 0;
+		want.tun_port = cases[i].port ? 6080 : 0;
+		want.tun_flags = cases[i].flags ? IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM : 0;
+		assert_memory_equal(&d, &want, sizeof(d));
+		assert_int_equal(tun, cases[i].tun);
+		/* the plain parser reads the same */
+		memset(&d, 0xaa, sizeof(d));
+		assert_int_equal(lb_ipvs_parse_dest(nest_of(m, IPVS_CMD_ATTR_DEST), AF_INET, &d), 0);
+		assert_memory_equal(&d, &want, sizeof(d));
+		nlmsg_free(m);
+	}
+}
+
+/* The decision behind apply's -EOPNOTSUPP, for every kernel level and kind of op. */
+static void test_tun_unsupported(void **state) {
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	const struct lb_dest plain = tun_dest("192.168.1.9:80", 0, 0, 0),
+			     gue = tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080, 0),
+			     gue_csum = tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080,
+						 IP_VS_TUNNEL_ENCAP_FLAG_CSUM),
+			     gre = tun_dest("192.168.1.9:80", IP_VS_CONN_F_TUNNEL_TYPE_GRE, 0, 0),
+			     port_only = tun_dest("192.168.1.9:80", 0, 6080, 0);
+	static const enum lb_ipvs_tun levels[] = {LB_IPVS_TUN_UNKNOWN, LB_IPVS_TUN_NONE,
+						  LB_IPVS_TUN_GUE, LB_IPVS_TUN_ALL};
+	static const struct {
+		int dest;         /* index into ds */
+		bool refused[4];  /* per level above */
+	} cases[] = {
+		{0, {false, false, false, false}},
+		{1, {false, true, false, false}},
+		{2, {false, true, true, false}},
+		{3, {false, true, true, false}},
+		{4, {false, true, false, false}},
+	};
+	const struct lb_dest *ds[] = {&plain, &gue, &gue_csum, &gre, &port_only};
+	for (size_t c = 0; c < ARRAY_SIZE(cases); c++)
+		for (size_t l = 0; l < ARRAY_SIZE(levels); l++) {
+			const struct lb_dest *d = ds[cases[c].dest];
+			struct lb_op add = {.kind = LB_OP_ADD_DEST, .svc = &s, .dest = d};
+			struct lb_op edit = {.kind = LB_OP_EDIT_DEST, .svc = &s, .dest = d};
+			assert_int_equal(lb_ipvs_tun_unsupported(levels[l], &add), cases[c].refused[l]);
+			assert_int_equal(lb_ipvs_tun_unsupported(levels[l], &edit), cases[c].refused[l]);
+			/* deletes name the destination only; a drain copies what the kernel has */
+			static const enum lb_op_kind never[] = {LB_OP_DEL_DEST, LB_OP_DRAIN_DEST,
+								LB_OP_ADD_SVC};
+			for (size_t k = 0; k < ARRAY_SIZE(never); k++) {
+				struct lb_op op = {.kind = never[k], .svc = &s, .dest = d};
+				assert_false(lb_ipvs_tun_unsupported(levels[l], &op));
+			}
+		}
+	struct lb_op no_dest = {.kind = LB_OP_ADD_DEST, .svc = &s};
+	assert_false(lb_ipvs_tun_unsupported(LB_IPVS_TUN_NONE, &no_dest));
+}
+
+/* A kernel whose destination dump carries no TUN_TYPE (before 5.2) would take a gue request as
+ * ipip: apply does not send it, and says so with -EOPNOTSUPP; everything else goes on. */
+static void test_apply_refuses_tunnel_on_old_kernel(void **state) {
+	struct fake f;
+	fake_open(&f, 800, 100);
+	struct lb_service s = svc("10.0.0.1:80", IPPROTO_TCP, "rr", 0, 0, 0xffffffff);
+	struct lb_nlbuf a[2] = {0};
+	struct nl_msg *m = tun_dest_reply(false, false, false);
+	nlmsg_hdr(m)->nlmsg_seq = 800;
+	put_msg(&a[0], m);
+	put_done(&a[0], 800);
+	put_err(&a[1], 804, 0); /* the ACK of the last request sent */
+	pid_t pid = fake_kernel(&f, a, 2);
+	bool torn = false;
+	assert_int_equal(lb_ipvs_dump_dests(&f.v, &s, &torn), 0);
+	assert_int_equal(f.v.tun, LB_IPVS_TUN_NONE);
+	struct lb_dest gue = tun_dest("192.168.1.20:80", IP_VS_CONN_F_TUNNEL_TYPE_GUE, 6080, 0),
+		       plain = tun_dest("192.168.1.21:80", 0, 0, 0);
+	struct lb_op ops[4] = {
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &gue},
+		{.kind = LB_OP_ADD_DEST, .svc = &s, .dest = &plain},
+		{.kind = LB_OP_EDIT_DEST, .svc = &s, .dest = &gue},
+		{.kind = LB_OP_DEL_DEST, .svc = &s, .dest = &gue},
+	};
+	int errs[4];
+	assert_int_equal(lb_ipvs_apply(&f.v, ops, 4, errs), 2);
+	fake_kernel_done(pid, a, 2);
+	int want[4] = {-EOPNOTSUPP, 0, -EOPNOTSUPP, 0};
+	assert_memory_equal(errs, want, sizeof(want));
+	free(s.dests);
+	fake_close(&f);
+}
+
 /* ---- errors in words ---- */
 
 static void check_msg(enum lb_op_kind kind, const struct lb_service *s, const struct lb_dest *d,
@@ -1298,7 +1562,29 @@ static void test_strerror(void **state) {
 	check_msg(LB_OP_EDIT_DEST, &s, &dt, -ERANGE,
 		  "lower connection threshold 10 above upper threshold 5");
 	check_msg(LB_OP_ADD_DEST, &s, &d6, -EINVAL,
-		  "a destination of another address family than its service needs forward: tun");
+		  "a destination of another address family than its service needs forward: tun "
+		  "(and no sync daemon running: the sync protocol cannot carry mixed families)");
+	struct lb_dest d6t = dest("[2001:db8::2]:80", IP_VS_CONN_F_TUNNEL, 1, 0, 0);
+	check_msg(LB_OP_EDIT_DEST, &s, &d6t, -EINVAL,
+		  "a destination of another address family than its service is refused while a "
+		  "sync daemon runs (the sync protocol cannot carry mixed families)");
+	/* a delete is not checked for families by the kernel */
+	check_msg(LB_OP_DEL_DEST, &s, &d6t, -EINVAL,
+		  "the kernel rejected the destination (not a unicast address it can forward to?)");
+	struct lb_dest gue0 = dest("192.168.1.10:8080", IP_VS_CONN_F_TUNNEL, 1, 0, 0);
+	gue0.tun_type = IP_VS_CONN_F_TUNNEL_TYPE_GUE;
+	check_msg(LB_OP_ADD_DEST, &s, &gue0, -EINVAL, "a gue tunnel needs a port (tun_port 0)");
+	check_msg(LB_OP_EDIT_DEST, &s, &gue0, -EINVAL, "a gue tunnel needs a port (tun_port 0)");
+	gue0.tun_port = 6080;
+	check_msg(LB_OP_ADD_DEST, &s, &gue0, -EINVAL,
+		  "the kernel rejected the destination (not a unicast address it can forward to?)");
+	struct lb_dest big = dest("192.168.1.10:8080", IP_VS_CONN_F_MASQ, 1, 0x80000000u, 0);
+	check_msg(LB_OP_ADD_DEST, &s, &big, -EINVAL,
+		  "upper connection threshold 2147483648 above the kernel's limit 2147483647");
+	check_msg(LB_OP_ADD_DEST, &s, &gue0, -EOPNOTSUPP,
+		  "the kernel has no GUE/GRE tunnels for IPVS (gue needs Linux 5.2, gre 5.3)");
+	check_msg(LB_OP_EDIT_DEST, &s, &gue0, -EOPNOTSUPP,
+		  "the kernel has no GUE/GRE tunnels for IPVS (gue needs Linux 5.2, gre 5.3)");
 	check_msg(LB_OP_ADD_DEST, &s, &d, -EINVAL,
 		  "the kernel rejected the destination (not a unicast address it can forward to?)");
 	check_msg(LB_OP_ADD_DEST, &s, &d, -EAFNOSUPPORT,
@@ -1337,10 +1623,14 @@ int main(void) {
 		cmocka_unit_test(test_delete_service_sends_key_only),
 		cmocka_unit_test(test_dest_ops),
 		cmocka_unit_test(test_dest_of_other_family_names_it),
+		cmocka_unit_test(test_fwmark_service_requests),
+		cmocka_unit_test(test_dest_tunnel_attrs),
+		cmocka_unit_test(test_drain_keeps_tunnel),
 		cmocka_unit_test(test_incomplete_op_is_refused),
 		cmocka_unit_test(test_requests_pack_back_to_back),
 		cmocka_unit_test(test_parse_service),
-		cmocka_unit_test(test_parse_fwmark_service_is_skipped),
+		cmocka_unit_test(test_parse_fwmark_service),
+		cmocka_unit_test(test_parse_fwmark_service_malformed),
 		cmocka_unit_test(test_parse_service_malformed),
 		cmocka_unit_test(test_parse_dest),
 		cmocka_unit_test(test_parse_service_stats64),
@@ -1361,6 +1651,10 @@ int main(void) {
 		cmocka_unit_test(test_dump_reads_only_wanted_dests),
 		cmocka_unit_test(test_dump_keeps_stats),
 		cmocka_unit_test(test_has_service),
+		cmocka_unit_test(test_get_fwmark_service),
+		cmocka_unit_test(test_parse_dest_tunnel),
+		cmocka_unit_test(test_tun_unsupported),
+		cmocka_unit_test(test_apply_refuses_tunnel_on_old_kernel),
 		cmocka_unit_test(test_strerror),
 		cmocka_unit_test(test_benign_errors),
 	};
