@@ -99,20 +99,39 @@ void lb_drains_free(struct lb_drains *d) {
 
 /* ---- the file ---- */
 
-/* "tcp 10.0.0.1:80 192.168.1.10:8080 1764662400123 60000" ("*" for the whole service) */
+/* The end of the service key at the start of line: two words ("tcp 10.0.0.1:80"), or three for
+ * a firewall-mark service ("fwmark 100 ipv4"); NULL if the line is shorter. */
+static char *key_end(char *line) {
+	int words = strncmp(line, "fwmark ", 7) == 0 ? 3 : 2;
+	char *p = line;
+	for (int i = 0; i < words; i++) {
+		if (i > 0 && *p++ != ' ')
+			return NULL;
+		size_t n = strcspn(p, " ");
+		if (n == 0)
+			return NULL;
+		p += n;
+	}
+	return p;
+}
+
+/* "tcp 10.0.0.1:80 192.168.1.10:8080 1764662400123 60000" ("*" for the whole service);
+ * "fwmark 100 ipv4 192.168.1.10:80 1764662400123 60000" */
 static int parse_line(char *line, void *ud, const char **why) {
-	char proto[16], vip[64], dest[64], key[sizeof(proto) + sizeof(vip) + 1];
-	_Static_assert(sizeof(vip) > LB_ADDRSTRLEN, "%63s must hold any address");
+	char dest[64];
+	_Static_assert(sizeof(dest) > LB_ADDRSTRLEN, "%63s must hold any address");
 	long long since;
 	unsigned long timeout;
 	int end = 0;
 	struct lb_drain e = {0};
-	if (sscanf(line, "%15s %63s %63s %lld %lu%n", proto, vip, dest, &since, &timeout, &end) != 5 ||
-	    line[end] != 0 || timeout > UINT32_MAX || since < 0)
+	char *rest = key_end(line);
+	if (!rest || *rest != ' ' ||
+	    sscanf(rest + 1, "%63s %lld %lu%n", dest, &since, &timeout, &end) != 3 ||
+	    rest[1 + end] != 0 || timeout > UINT32_MAX || since < 0)
 		return *why = "not a drain (expected e.g. \"tcp 10.0.0.1:80 10.1.0.2:8080 1764662400123 60000\")",
 		       -EBADMSG;
-	snprintf(key, sizeof(key), "%s %s", proto, vip);
-	if (lb_svc_key_parse(key, &e.svc) < 0)
+	*rest = 0;
+	if (lb_svc_key_parse(line, &e.svc) < 0)
 		return *why = "not a service key", -EBADMSG;
 	if (strcmp(dest, "*") != 0 && lb_addr_parse(dest, &e.dest) < 0)
 		return *why = "not a destination address", -EBADMSG;

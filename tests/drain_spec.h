@@ -1,6 +1,7 @@
 /* Drain records as text, for the tests (test_drain, test_reconcile):
  *   record:  entry ("; " entry)*
- *   entry:   proto vip dest since_ms timeout_ms, dest "*" for a whole service, e.g.
+ *   entry:   proto vip dest since_ms timeout_ms, dest "*" for a whole service (or
+ *            "fwmark N ipv4|ipv6" in place of proto vip), e.g.
  *            "tcp 10.0.0.1:80 192.168.1.11:8080 1000 60000; tcp 10.0.0.9:80 * 1000 60000"
  * drains_fmt writes a record in the same syntax, to compare with one string. */
 #pragma once
@@ -26,10 +27,17 @@ static inline struct lb_drain drain_entry(const char *s) {
 	int end = -1;
 	struct lb_drain e;
 	memset(&e, 0, sizeof(e));
-	assert_int_equal(sscanf(s, " %15s %63s %63s %lld %lu %n", proto, vip, dest, &since, &timeout,
-				&end), 5);
+	char fam[8];
+	if (strncmp(s, "fwmark ", 7) == 0) {
+		assert_int_equal(sscanf(s, " %15s %63s %7s %63s %lld %lu %n", proto, vip, fam, dest,
+					&since, &timeout, &end), 6);
+		snprintf(key, sizeof(key), "%s %s %s", proto, vip, fam);
+	} else {
+		assert_int_equal(sscanf(s, " %15s %63s %63s %lld %lu %n", proto, vip, dest, &since,
+					&timeout, &end), 5);
+		snprintf(key, sizeof(key), "%s %s", proto, vip);
+	}
 	assert_true(end > 0 && s[end] == 0);
-	snprintf(key, sizeof(key), "%s %s", proto, vip);
 	assert_int_equal(lb_svc_key_parse(key, &e.svc), 0);
 	if (strcmp(dest, "*") != 0)
 		assert_int_equal(lb_addr_parse(dest, &e.dest), 0);

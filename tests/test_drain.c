@@ -307,6 +307,13 @@ static const char *const corrupt[] = {
 	"# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 4294967296\n",             /* timeout > 32 bits */
 	"# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 -1\n",                     /* negative timeout */
 	"# ezlb drains v1\ntcp 10.0.0.1:80 * 1000 18446744073709551616\n",   /* past 64 bits */
+	"# ezlb drains v1\nfwmark 100 ipv4 1000 60000\n",                   /* fwmark, no dest */
+	"# ezlb drains v1\nfwmark 100 * 1000 60000\n",                      /* fwmark, no family */
+	"# ezlb drains v1\nfwmark 100 ipv5 * 1000 60000\n",                 /* bad family */
+	"# ezlb drains v1\nfwmark 0 ipv4 * 1000 60000\n",                   /* mark 0 */
+	"# ezlb drains v1\nfwmark 100  ipv4 * 1000 60000\n",                /* two spaces */
+	"# ezlb drains v1\nfwmark 100 ipv4 * 1000 60000 7\n",               /* 7 fields */
+	"# ezlb drains v1\nfwmark\n",                                        /* the word alone */
 };
 
 /* The loader of the corrupt cases (statedir_test.h): into a record that held an entry. */
@@ -452,8 +459,29 @@ static void test_roundtrip_unknown_protocol(void **state) {
 	lb_statedir_close(&sd);
 }
 
+/* A firewall-mark service's key is three words: its drains read back like any other. */
+static void test_roundtrip_fwmark(void **state) {
+	struct lb_drains d = {0}, back = {0};
+	struct lb_statedir sd;
+	char a[512], b[512];
+	sd_open("fwmark", &sd);
+	put(&d, "fwmark 100 ipv4 * 1796212880033 4000");
+	put(&d, "fwmark 100 ipv6 [2001:db8::10]:80 1000 60000");
+	put(&d, "fwmark 7 ipv4 192.168.1.10:80 2000 30000");
+	put(&d, "tcp 10.0.0.1:80 * 1000 60000");
+	assert_int_equal(lb_drains_save(&sd, &d), 0);
+	assert_int_equal(lb_drains_load(&sd, &back), 0);
+	assert_int_equal(back.n, 4);
+	assert_string_equal(drains_fmt(&back, b, sizeof(b)), drains_fmt(&d, a, sizeof(a)));
+	assert_non_null(find(&back, "fwmark 100 ipv4", NULL));
+	lb_drains_free(&d);
+	lb_drains_free(&back);
+	lb_statedir_close(&sd);
+}
+
 int main(void) {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_roundtrip_fwmark),
 		cmocka_unit_test(test_put_find),
 		cmocka_unit_test(test_put_many),
 		cmocka_unit_test(test_merge),

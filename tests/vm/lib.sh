@@ -210,3 +210,24 @@ finish() {
 mkdir -p "$LB_STATE" "$SAN_DIR"
 WORK=/tmp/t/$T
 mkdir -p "$WORK"
+
+# ---- kernel-wide IPVS settings (t_ipvs_fields, t_syncd) ----
+
+# ipvs_timeouts: the connection timeouts as "TCP TCPFIN UDP" (seconds), from ipvsadm -L --timeout.
+ipvs_timeouts() { ipvsadm -L --timeout | sed -n 's/^Timeout (tcp tcpfin udp): *//p'; }
+
+# ipvs_daemons [NS]: the sync daemons as ipvsadm -L --daemon lists them ("master sync daemon
+# (mcast=IF, syncid=N, ...)"), sorted; empty when none runs. With NS, in that namespace.
+ipvs_daemons() {
+	if [ -n "${1:-}" ]; then nsrun "$1" ipvsadm -Ln --daemon; else ipvsadm -Ln --daemon; fi |
+		sed '/^$/d' | LC_ALL=C sort
+}
+
+# assert_plan_empty NAME ARGS...: `ezlb once --dry-run ARGS` plans nothing, neither in the table
+# nor in the kernel-wide settings: its whole output is "plan: no changes".
+assert_plan_empty() {
+	local name=$1
+	shift
+	ez once --dry-run "$@"
+	assert_eq "$name: a dry run then plans nothing" "plan: no changes" "$OUT"
+}

@@ -2,11 +2,12 @@
 # Builds the test VM's initramfs around one ezlb binary:
 #   tests/vm/mkinitramfs.sh BINARY        -> prints build/vm/initramfs-<tag>.cpio.gz
 # <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
-# ip, ipvsadm (the oracle), valgrind (memcheck only), the test tools lbnet, sdnotify and hcsrv
-# (HTTP/HTTPS/DNS test server, linked with OpenSSL), dnsmasq (a real DNS server), promtool (checks
-# the /metrics page: 48 MB, a third of the compressed image, for the reference parser and linter
-# run inside the VM, where the page is), ezlb at /usr/sbin/ezlb, every shared library
-# those need, the IPVS/veth/dummy modules with a modules.dep, tests/vm/*.sh under /tests, and under
+# ip, ipvsadm (the oracle), nft (nftables: marks packets for the fwmark services), valgrind
+# (memcheck only), the test tools lbnet, sdnotify and hcsrv (HTTP/HTTPS/DNS test server, linked
+# with OpenSSL), dnsmasq (a real DNS server), promtool (checks the /metrics page: 48 MB, a third
+# of the compressed image, for the reference parser and linter run inside the VM, where the page
+# is), ezlb at /usr/sbin/ezlb, every shared library those need, the IPVS/veth/dummy/nf_tables
+# modules with a modules.dep, tests/vm/*.sh under /tests, and under
 # /etc/ezlb-test/ the https check's test PKI (EC P-256, made on the host with the openssl CLI and
 # cached in build/vm/certs, remade when missing or within 30 days of expiry):
 #   ca.pem                       the test CA (its key stays on the host)
@@ -37,6 +38,7 @@ BASH_BIN=$(find_tool /bin/bash /usr/bin/bash)
 IP_BIN=$(find_tool /sbin/ip /usr/sbin/ip /bin/ip /usr/bin/ip)
 IPVSADM=$(find_tool /sbin/ipvsadm /usr/sbin/ipvsadm)
 SETPRIV=$(find_tool /usr/bin/setpriv /bin/setpriv)
+NFT=$(find_tool /usr/sbin/nft /sbin/nft /usr/bin/nft)
 VG_DIR=/usr/libexec/valgrind
 [ -d "$VG_DIR" ] || VG_DIR=/usr/lib/x86_64-linux-gnu/valgrind
 VG_BIN=$(find_tool /usr/bin/valgrind.bin /usr/bin/valgrind)
@@ -74,13 +76,15 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
 # Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
-for tool in bash ip ipvsadm setpriv valgrind lbnet sdnotify ctlpeer hcsrv dnsmasq ezlb; do
+for tool in bash ip ipvsadm nft setpriv valgrind lbnet sdnotify ctlpeer hcsrv dnsmasq ezlb; do
 	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
 done
 install_file "$BASH_BIN" /bin/bash
 install_file "$SETPRIV" /usr/bin/setpriv # busybox's cannot change uid
 install_file "$IP_BIN" /sbin/ip
 install_file "$IPVSADM" /sbin/ipvsadm
+# nft and its libraries (libnftables, libnftnl, libmnl, libjansson, ...; ldd names them all).
+install_file "$NFT" /usr/sbin/nft
 install_file "$BIN" /usr/sbin/ezlb
 
 # valgrind: the wrapper script, the launcher and memcheck only.
@@ -166,10 +170,11 @@ for f in ca.pem good.pem good.key wrongname.pem wrongname.key otherca.pem otherc
 	cp "$CERTS/$f" "$STAGE/etc/ezlb-test/$f"
 done
 
-# Kernel modules and their dependencies (modules.dep lists them transitively).
+# Kernel modules and their dependencies (modules.dep lists them transitively). nf_tables holds
+# the nft expressions the tests use (meta mark, payload, cmp): no nft_* module is needed.
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
       ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_mh nf_conntrack nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c
-      veth dummy"
+      veth dummy nf_tables"
 for m in $mods; do
 	line=$(grep -E "(^|/)$m\.ko:" "$KMOD/modules.dep") || die "module $m not in $KMOD/modules.dep"
 	for rel in $(echo "$line" | tr -d ':'); do

@@ -38,7 +38,18 @@ reset_state() {
 	for l in $(ip -o link show | cut -d: -f2 | cut -d@ -f1); do
 		case $l in vip* | vb* | vcl* | vt*) ip link delete "$l" 2>/dev/null ;; esac
 	done
-	if ipvs_loaded; then ipvsadm -C; fi
+	if ipvs_loaded; then
+		ipvsadm -C
+		# The kernel-wide settings too (t_syncd, t_ipvs_fields): a sync daemon left running makes
+		# the kernel refuse mixed-family destinations, and changed timeouts would leak into the
+		# next test. Stopping a daemon that does not run fails: quietly. 900 120 300 are the
+		# kernel's defaults.
+		ipvsadm --stop-daemon master 2>/dev/null
+		ipvsadm --stop-daemon backup 2>/dev/null
+		ipvsadm --set 900 120 300
+	fi
+	# t_fwmark's marking rules (only if nf_tables is loaded: nft would load it)
+	if [ -d /sys/module/nf_tables ]; then nft flush ruleset; fi
 	echo /sbin/modprobe >/proc/sys/kernel/modprobe
 	rm -rf /run/ezlb "$LB_STATE" "$SAN_DIR" /tmp/t /run/timed-out
 	mkdir -p "$LB_STATE" "$SAN_DIR"
