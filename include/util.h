@@ -28,3 +28,11 @@ typedef uint64_t usec_t;
 #define USEC_PER_SEC 1000000ULL
 #define USEC_PER_MSEC 1000ULL
 usec_t now_usec(clockid_t clock);  /* CLOCK_MONOTONIC for deadlines */
+
+/* An append-only line in a caller's buffer that truncates instead of overflowing: the plan
+ * lines of the table and of the kernel-wide settings. */
+struct lb_line {
+	char *buf;
+	size_t len, off;
+};
+void lb_line_put(struct lb_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

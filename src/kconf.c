@@ -110,50 +110,34 @@ const char *lb_syncd_role_name(int role) {
 	return role == LB_SYNCD_BACKUP ? "backup" : "master";
 }
 
-struct line {
-	char *buf;
-	size_t len, used;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct line *l, const char *fmt, ...) {
-	if (l->used >= l->len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(l->buf + l->used, l->len - l->used, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->used += (size_t)n;
-}
-
-static void put_syncd(struct line *l, const struct lb_syncd *d) {
+static void put_syncd(struct lb_line *l, const struct lb_syncd *d) {
 	char g[LB_ADDRSTRLEN];
-	put(l, "interface %.*s, id %u", (int)sizeof(d->ifname), d->ifname, d->id);
+	lb_line_put(l, "interface %.*s, id %u", (int)sizeof(d->ifname), d->ifname, d->id);
 	if (d->group.af)
-		put(l, ", group %s", lb_ip_fmt(d->group.af, &d->group.ip, g));
+		lb_line_put(l, ", group %s", lb_ip_fmt(d->group.af, &d->group.ip, g));
 	if (d->port)
-		put(l, ", port %u", d->port);
+		lb_line_put(l, ", port %u", d->port);
 	if (d->ttl)
-		put(l, ", ttl %u", d->ttl);
+		lb_line_put(l, ", ttl %u", d->ttl);
 	if (d->max_len)
-		put(l, ", max_len %u", d->max_len);
+		lb_line_put(l, ", max_len %u", d->max_len);
 }
 
-static void put_timeouts(struct line *l, const struct lb_kop *op) {
+static void put_timeouts(struct lb_line *l, const struct lb_kop *op) {
 	static const char *const names[] = {"tcp", "tcp_fin", "udp"};
 	const uint32_t set[] = {op->timeouts.tcp, op->timeouts.tcp_fin, op->timeouts.udp};
 	const uint32_t old[] = {op->old_timeouts.tcp, op->old_timeouts.tcp_fin, op->old_timeouts.udp};
 	const char *sep = ": ";
-	put(l, "~ timeouts");
+	lb_line_put(l, "~ timeouts");
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (set[i]) {
-			put(l, "%s%s %us -> %us", sep, names[i], old[i], set[i]);
+			lb_line_put(l, "%s%s %us -> %us", sep, names[i], old[i], set[i]);
 			sep = ", ";
 		}
 }
 
 const char *lb_kop_fmt(const struct lb_kop *op, char *buf, size_t len) {
-	struct line l = {buf, len, 0};
+	struct lb_line l = {buf, len, 0};
 	if (!len)
 		return buf;
 	buf[0] = 0;
@@ -161,7 +145,7 @@ const char *lb_kop_fmt(const struct lb_kop *op, char *buf, size_t len) {
 	case LB_KOP_SET_TIMEOUTS: put_timeouts(&l, op); break;
 	case LB_KOP_STOP_DAEMON:
 	case LB_KOP_START_DAEMON:
-		put(&l, "%c sync daemon %s: ", op->kind == LB_KOP_START_DAEMON ? '+' : '-',
+		lb_line_put(&l, "%c sync daemon %s: ", op->kind == LB_KOP_START_DAEMON ? '+' : '-',
 		    lb_syncd_role_name(op->role));
 		put_syncd(&l, &op->syncd);
 		break;

@@ -256,23 +256,6 @@ void lb_plan_free(struct lb_plan *p) {
 
 /* ---- formatting ---- */
 
-/* An append-only line buffer that truncates instead of overflowing. */
-struct line {
-	char *buf;
-	size_t len, off;
-};
-
-__attribute__((format(printf, 2, 3))) static void put(struct line *l, const char *fmt, ...) {
-	if (l->off + 1 >= l->len)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(l->buf + l->off, l->len - l->off, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		l->off = l->off + (size_t)n < l->len ? l->off + (size_t)n : l->len - 1;
-}
-
 const char *lb_op_kind_verb(enum lb_op_kind k) {
 	switch (k) {
 	case LB_OP_ADD_SVC: return "add service";
@@ -287,19 +270,19 @@ const char *lb_op_kind_verb(enum lb_op_kind k) {
 }
 
 /* Names as ipvsadm users know them; the kernel reports fwd as conn_flags & FWD_MASK. */
-static void put_fwd(struct line *l, uint32_t fwd) {
+static void put_fwd(struct lb_line *l, uint32_t fwd) {
 	static const char *const names[] = {
 		[IP_VS_CONN_F_MASQ] = "nat",     [IP_VS_CONN_F_LOCALNODE] = "local",
 		[IP_VS_CONN_F_TUNNEL] = "tun",   [IP_VS_CONN_F_DROUTE] = "dr",
 		[IP_VS_CONN_F_BYPASS] = "bypass",
 	};
 	if (fwd < ARRAY_SIZE(names) && names[fwd])
-		put(l, "%s", names[fwd]);
+		lb_line_put(l, "%s", names[fwd]);
 	else
-		put(l, "fwd-%u", fwd);
+		lb_line_put(l, "fwd-%u", fwd);
 }
 
-static void put_flags(struct line *l, uint32_t flags) {
+static void put_flags(struct lb_line *l, uint32_t flags) {
 	static const struct { uint32_t bit; const char *name; } names[] = {
 		{IP_VS_SVC_F_PERSISTENT, "persistent"}, {IP_VS_SVC_F_HASHED, "hashed"},
 		{IP_VS_SVC_F_ONEPACKET, "one-packet"},  {IP_VS_SVC_F_SCHED1, "sched1"},
@@ -307,160 +290,160 @@ static void put_flags(struct line *l, uint32_t flags) {
 	};
 	const char *sep = "";
 	if (!flags)
-		put(l, "none");
+		lb_line_put(l, "none");
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (flags & names[i].bit) {
-			put(l, "%s%s", sep, names[i].name);
+			lb_line_put(l, "%s%s", sep, names[i].name);
 			flags &= ~names[i].bit;
 			sep = "|";
 		}
 	if (flags)
-		put(l, "%s0x%x", sep, flags);
+		lb_line_put(l, "%s0x%x", sep, flags);
 }
 
 /* IPv4: a mask in network byte order; IPv6: a prefix length (as the kernel takes them). */
-static void put_netmask(struct line *l, uint16_t af, uint32_t netmask) {
+static void put_netmask(struct lb_line *l, uint16_t af, uint32_t netmask) {
 	char s[INET_ADDRSTRLEN];
 	if (af == AF_INET && inet_ntop(AF_INET, &netmask, s, sizeof(s)))
-		put(l, "%s", s);
+		lb_line_put(l, "%s", s);
 	else
-		put(l, "/%u", netmask);
+		lb_line_put(l, "/%u", netmask);
 }
 
-static void put_svc(struct line *l, const struct lb_service *s) {
+static void put_svc(struct lb_line *l, const struct lb_service *s) {
 	char key[LB_SVC_KEYSTRLEN];
 	lb_svc_key_fmt(&s->key, key, sizeof(key));
 	if (s->name)
-		put(l, "%s ", s->name);
-	put(l, "%s", key);
+		lb_line_put(l, "%s ", s->name);
+	lb_line_put(l, "%s", key);
 }
 
-static void put_dest_id(struct line *l, const struct lb_service *s, const struct lb_dest *d) {
+static void put_dest_id(struct lb_line *l, const struct lb_service *s, const struct lb_dest *d) {
 	char a[LB_ADDRSTRLEN];
-	put(l, "dest ");
+	lb_line_put(l, "dest ");
 	put_svc(l, s);
-	put(l, " -> %s", lb_addr_fmt(&d->addr, a));
+	lb_line_put(l, " -> %s", lb_addr_fmt(&d->addr, a));
 }
 
-static void fmt_add_svc(struct line *l, const struct lb_service *s) {
-	put(l, "+ service ");
+static void fmt_add_svc(struct lb_line *l, const struct lb_service *s) {
+	lb_line_put(l, "+ service ");
 	put_svc(l, s);
-	put(l, " scheduler %.*s", LB_SCHED_MAX, s->sched);
+	lb_line_put(l, " scheduler %.*s", LB_SCHED_MAX, s->sched);
 	/* persistence speaks for the PERSISTENT flag; other flags are listed by name */
 	if (s->flags & ~(uint32_t)IP_VS_SVC_F_PERSISTENT) {
-		put(l, " flags ");
+		lb_line_put(l, " flags ");
 		put_flags(l, s->flags & ~(uint32_t)IP_VS_SVC_F_PERSISTENT);
 	}
 	if ((s->flags & IP_VS_SVC_F_PERSISTENT) || s->timeout) {
-		put(l, " persistence %us netmask ", s->timeout);
+		lb_line_put(l, " persistence %us netmask ", s->timeout);
 		put_netmask(l, s->key.addr.af, s->netmask);
 	}
 }
 
-static void fmt_edit_svc(struct line *l, const struct lb_service *s, const struct lb_service *o) {
+static void fmt_edit_svc(struct lb_line *l, const struct lb_service *s, const struct lb_service *o) {
 	const char *sep = ": ";
-	put(l, "~ service ");
+	lb_line_put(l, "~ service ");
 	put_svc(l, s);
 	if (strncmp(s->sched, o->sched, LB_SCHED_MAX) != 0) {
-		put(l, "%sscheduler %.*s -> %.*s", sep, LB_SCHED_MAX, o->sched, LB_SCHED_MAX, s->sched);
+		lb_line_put(l, "%sscheduler %.*s -> %.*s", sep, LB_SCHED_MAX, o->sched, LB_SCHED_MAX, s->sched);
 		sep = ", ";
 	}
 	if (s->flags != o->flags) {
-		put(l, "%sflags ", sep);
+		lb_line_put(l, "%sflags ", sep);
 		put_flags(l, o->flags);
-		put(l, " -> ");
+		lb_line_put(l, " -> ");
 		put_flags(l, s->flags);
 		sep = ", ";
 	}
 	if (s->timeout != o->timeout) {
-		put(l, "%spersistence %us -> %us", sep, o->timeout, s->timeout);
+		lb_line_put(l, "%spersistence %us -> %us", sep, o->timeout, s->timeout);
 		sep = ", ";
 	}
 	if (s->netmask != o->netmask) {
-		put(l, "%snetmask ", sep);
+		lb_line_put(l, "%snetmask ", sep);
 		put_netmask(l, s->key.addr.af, o->netmask);
-		put(l, " -> ");
+		lb_line_put(l, " -> ");
 		put_netmask(l, s->key.addr.af, s->netmask);
 	}
 }
 
 /* "gue port 6080 checksum remote", in the config's words; ipip alone is "ipip". */
-static void put_tunnel(struct line *l, const struct lb_dest *d) {
+static void put_tunnel(struct lb_line *l, const struct lb_dest *d) {
 	static const char *const types[] = {"ipip", "gue", "gre"};
 	if (d->tun_type < ARRAY_SIZE(types))
-		put(l, "%s", types[d->tun_type]);
+		lb_line_put(l, "%s", types[d->tun_type]);
 	else
-		put(l, "type-%u", d->tun_type);
+		lb_line_put(l, "type-%u", d->tun_type);
 	if (d->tun_port)
-		put(l, " port %u", d->tun_port);
+		lb_line_put(l, " port %u", d->tun_port);
 	if (d->tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM)
-		put(l, " checksum remote");
+		lb_line_put(l, " checksum remote");
 	else if (d->tun_flags & IP_VS_TUNNEL_ENCAP_FLAG_CSUM)
-		put(l, " checksum csum");
+		lb_line_put(l, " checksum csum");
 }
 
 static bool tunnel_set(const struct lb_dest *d) {
 	return d->tun_type || d->tun_port || d->tun_flags;
 }
 
-static void fmt_add_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d) {
-	put(l, "+ ");
+static void fmt_add_dest(struct lb_line *l, const struct lb_service *s, const struct lb_dest *d) {
+	lb_line_put(l, "+ ");
 	put_dest_id(l, s, d);
-	put(l, " weight %u ", d->weight);
+	lb_line_put(l, " weight %u ", d->weight);
 	put_fwd(l, d->fwd);
 	if (d->u_thresh)
-		put(l, " u-thresh %u", d->u_thresh);
+		lb_line_put(l, " u-thresh %u", d->u_thresh);
 	if (d->l_thresh)
-		put(l, " l-thresh %u", d->l_thresh);
+		lb_line_put(l, " l-thresh %u", d->l_thresh);
 	if (tunnel_set(d)) {
-		put(l, " tunnel ");
+		lb_line_put(l, " tunnel ");
 		put_tunnel(l, d);
 	}
 }
 
-static void fmt_edit_dest(struct line *l, const struct lb_service *s, const struct lb_dest *d,
+static void fmt_edit_dest(struct lb_line *l, const struct lb_service *s, const struct lb_dest *d,
 			  const struct lb_dest *o) {
 	const char *sep = ": ";
-	put(l, "~ ");
+	lb_line_put(l, "~ ");
 	put_dest_id(l, s, d);
 	if (d->weight != o->weight) {
-		put(l, "%sweight %u -> %u", sep, o->weight, d->weight);
+		lb_line_put(l, "%sweight %u -> %u", sep, o->weight, d->weight);
 		sep = ", ";
 	}
 	if (d->fwd != o->fwd) {
-		put(l, "%sforward ", sep);
+		lb_line_put(l, "%sforward ", sep);
 		put_fwd(l, o->fwd);
-		put(l, " -> ");
+		lb_line_put(l, " -> ");
 		put_fwd(l, d->fwd);
 		sep = ", ";
 	}
 	if (d->u_thresh != o->u_thresh) {
-		put(l, "%su-thresh %u -> %u", sep, o->u_thresh, d->u_thresh);
+		lb_line_put(l, "%su-thresh %u -> %u", sep, o->u_thresh, d->u_thresh);
 		sep = ", ";
 	}
 	if (d->l_thresh != o->l_thresh) {
-		put(l, "%sl-thresh %u -> %u", sep, o->l_thresh, d->l_thresh);
+		lb_line_put(l, "%sl-thresh %u -> %u", sep, o->l_thresh, d->l_thresh);
 		sep = ", ";
 	}
 	if (d->tun_type != o->tun_type || d->tun_port != o->tun_port || d->tun_flags != o->tun_flags) {
-		put(l, "%stunnel ", sep);
+		lb_line_put(l, "%stunnel ", sep);
 		put_tunnel(l, o);
-		put(l, " -> ");
+		lb_line_put(l, " -> ");
 		put_tunnel(l, d);
 	}
 }
 
 /* What a drain is waiting for: live connections as lb_dest_live counts them. */
-static void put_live(struct line *l, const struct lb_dest *d, uint16_t proto) {
+static void put_live(struct lb_line *l, const struct lb_dest *d, uint16_t proto) {
 	bool udp_like = lb_proto_inactive_live(proto);
 	uint32_t n = udp_like ? d->active + d->inactive : d->active;
 	if (!d->conns_known)
-		put(l, "connections unknown");
+		lb_line_put(l, "connections unknown");
 	else
-		put(l, "%u %s connection%s", n, udp_like ? "live" : "active", n == 1 ? "" : "s");
+		lb_line_put(l, "%u %s connection%s", n, udp_like ? "live" : "active", n == 1 ? "" : "s");
 }
 
-static void put_service_live(struct line *l, const struct lb_service *s) {
+static void put_service_live(struct lb_line *l, const struct lb_service *s) {
 	uint32_t n = 0;
 	bool known = true;
 	for (size_t i = 0; i < s->n_dests; i++) {
@@ -471,50 +454,50 @@ static void put_service_live(struct line *l, const struct lb_service *s) {
 		n += d->active + (lb_proto_inactive_live(s->key.proto) ? d->inactive : 0);
 	}
 	if (known)
-		put(l, "%u live connection%s", n, n == 1 ? "" : "s");
+		lb_line_put(l, "%u live connection%s", n, n == 1 ? "" : "s");
 	else
-		put(l, "connections unknown");
+		lb_line_put(l, "connections unknown");
 }
 
-static void fmt_drain_dest(struct line *l, const struct lb_op *op) {
-	put(l, "~ drain ");
+static void fmt_drain_dest(struct lb_line *l, const struct lb_op *op) {
+	lb_line_put(l, "~ drain ");
 	put_dest_id(l, op->svc, op->dest);
-	put(l, ": weight %u -> 0, ", op->dest->weight);
+	lb_line_put(l, ": weight %u -> 0, ", op->dest->weight);
 	put_live(l, op->dest, op->svc->key.proto);
-	put(l, ", timeout %gs", op->drain_timeout_ms / 1000.0);
+	lb_line_put(l, ", timeout %gs", op->drain_timeout_ms / 1000.0);
 }
 
 /* Why a delete ends a drain: " (drained: ...)". */
-static void put_drain_end(struct line *l, const struct lb_op *op) {
+static void put_drain_end(struct lb_line *l, const struct lb_op *op) {
 	if (op->drain == LB_DRAIN_IDLE)
-		put(l, " (drained: no live connection)");
+		lb_line_put(l, " (drained: no live connection)");
 	else if (op->drain == LB_DRAIN_TIMEOUT && op->dest) {
-		put(l, " (drain timed out: ");
+		lb_line_put(l, " (drain timed out: ");
 		put_live(l, op->dest, op->svc->key.proto);
-		put(l, ")");
+		lb_line_put(l, ")");
 	} else if (op->drain == LB_DRAIN_TIMEOUT) {
-		put(l, " (drain timed out: ");
+		lb_line_put(l, " (drain timed out: ");
 		put_service_live(l, op->svc);
-		put(l, ")");
+		lb_line_put(l, ")");
 	}
 }
 
 const char *lb_op_fmt(const struct lb_op *op, char *buf, size_t len) {
-	struct line l = {buf, len, 0};
+	struct lb_line l = {buf, len, 0};
 	if (!len)
 		return buf;
 	buf[0] = 0;
 	switch (op->kind) {
 	case LB_OP_ADD_SVC: fmt_add_svc(&l, op->svc); break;
 	case LB_OP_EDIT_SVC: fmt_edit_svc(&l, op->svc, op->old_svc); break;
-	case LB_OP_DEL_SVC: put(&l, "- service "); put_svc(&l, op->svc); break;
+	case LB_OP_DEL_SVC: lb_line_put(&l, "- service "); put_svc(&l, op->svc); break;
 	case LB_OP_ADD_DEST: fmt_add_dest(&l, op->svc, op->dest); break;
 	case LB_OP_EDIT_DEST: fmt_edit_dest(&l, op->svc, op->dest, op->old_dest); break;
-	case LB_OP_DEL_DEST: put(&l, "- "); put_dest_id(&l, op->svc, op->dest); break;
+	case LB_OP_DEL_DEST: lb_line_put(&l, "- "); put_dest_id(&l, op->svc, op->dest); break;
 	case LB_OP_DRAIN_DEST: fmt_drain_dest(&l, op); break;
 	}
 	if (op->drain == LB_DRAIN_CANCEL)
-		put(&l, " (drain cancelled)");
+		lb_line_put(&l, " (drain cancelled)");
 	put_drain_end(&l, op);
 	return buf;
 }

@@ -61,10 +61,10 @@ FOREIGN='-A -f 200 -s wrr
 
 # write SCHED W1 W2 [V4]: marked (fwmark 100 ipv4, only when V4 is not "no"), marked6
 # (fwmark 100 ipv6) and web (an address service); a service that leaves with live connections
-# drains for 4 s.
+# drains for 8 s.
 write() {
 	{
-		echo "global: {drain_timeout: 4s}"
+		echo "global: {drain_timeout: 8s}"
 		echo "services:"
 		if [ "${4:-yes}" != no ]; then
 			echo "  - name: marked"
@@ -152,7 +152,7 @@ assert_plan_empty "edit" -c fw.yaml
 
 # ---- marked (ipv4) leaves the config: drained, then deleted alone ----
 # Its connections from the traffic above linger (TIME_WAIT), and a fwmark service counts
-# inactive entries as live (it may carry UDP): it drains (weight 0) for drain_timeout, 4 s,
+# inactive entries as live (it may carry UDP): it drains (weight 0) for drain_timeout, 8 s,
 # across `once` runs (the record STATE_DIR/drains), and a run after that deletes it.
 write wrr 3 1 no
 T0=$(now_ms)
@@ -172,15 +172,15 @@ r=$(client -t 500 10.0.0.45:80 2)
 assert_eq "marked draining: no new connection gets a backend" "fail 2" "$r"
 r=$(client -t 1000 '[fd00::45]:80' 2)
 assert_eq "marked draining: the ipv6 fwmark service still serves" "$(printf 'b1 1\nb2 1\nfail 0')" "$r"
-sleep 2
 ez once -c fw.yaml
-assert_eq "marked draining, 2 s later: once changes nothing" "once: no changes" "$(last_line "$OUT")"
+assert_eq "marked draining, a run later: once changes nothing" "once: no changes" "$(last_line "$OUT")"
 assert_no_match "marked draining: the drain record of a fwmark service reads back" 'corrupt drain record' "$ERR"
-# 5 s after the first run: the drain started then (4 s) is over. A drain restarted by the second
-# run (a record not read back) would still have 1 s or more to go.
-while [ $(($(now_ms) - T0)) -lt 5000 ]; do sleep 0.1; done
+# 9 s after the first run began: the drain it started (8 s) is over. A drain restarted by the
+# second run (a record not read back) would still have time to go, since that run came at least
+# a few seconds after the first (the clients above wait for their timeouts).
+while [ $(($(now_ms) - T0)) -lt 9000 ]; do sleep 0.1; done
 ez once -c fw.yaml
-assert_match "marked drained, 5 s later: deleted" '^once: 1 changes? \(0 added, 0 edited, 1 deleted\), 0 failed$' "$(last_line "$OUT")"
+assert_match "marked drained, 9 s later: deleted" '^once: 1 changes? \(0 added, 0 edited, 1 deleted\), 0 failed$' "$(last_line "$OUT")"
 assert_table "marked deleted: marked6, web and the foreign services remain" <<EOF_
 $OURS6
 $FOREIGN
