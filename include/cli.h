@@ -13,8 +13,11 @@ struct lb_cli {
 	bool no_health_check;
 	int log_level; /* -1: from the config */
 	bool json;     /* status: print JSON */
-	char **args;   /* status: the service names after the command */
+	char **args;   /* status: the service names; import-keepalived: the file */
 	int n_args;
+	bool all;           /* export: every service, not only ezlb's */
+	bool health_checks; /* export: default health checks instead of enabled: false */
+	bool list_files;    /* check: print every file the config reads */
 };
 
 int cmd_check(const struct lb_cli *o);
@@ -22,6 +25,8 @@ int cmd_once(const struct lb_cli *o);
 int cmd_cleanup(const struct lb_cli *o);
 int cmd_run(const struct lb_cli *o);
 int cmd_status(const struct lb_cli *o); /* src/cmd_status.c */
+int cmd_export(const struct lb_cli *o); /* src/cmd_export.c */
+int cmd_import_keepalived(const struct lb_cli *o); /* src/cmd_import.c */
 
 /* Loads the config, printing every diagnostic to stderr. Returns 0 or a negative errno. */
 struct lb_config;

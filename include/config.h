@@ -6,6 +6,7 @@
 
 #include "addr.h"
 #include "proto.h"
+#include "watch.h" /* struct lb_file_sig */
 
 
 enum lb_fwd { LB_FWD_NAT = 0, LB_FWD_DR, LB_FWD_TUN };
@@ -88,6 +89,12 @@ struct lb_check_conf {
 /* The check type a service's backends get: AUTO resolved by protocol, NONE when disabled. */
 enum lb_check_type lb_check_type_of(const struct lb_check_conf *c, uint16_t protocol);
 const char *lb_check_type_name(enum lb_check_type t); /* "tcp", "http", ... ; "auto" for AUTO */
+
+/* Limits the config enforces and export respects (ipvsadm's and the kernel's). */
+#define LB_WEIGHT_MAX 65535u
+#define LB_CONNS_MAX 2147483647u     /* max_conns / min_conns: INT_MAX, as ipvsadm -x/-y (the
+				      * kernel counts connections in ints) */
+#define LB_TIMEOUT_MAX_S 2073600u    /* global.timeouts: 24 days (the kernel keeps s * HZ in an int) */
 
 struct lb_backend_conf {
 	struct lb_addr addr;
@@ -193,6 +200,43 @@ struct lb_config {
 	struct lb_sync_conf sync;         /* global.sync */
 	struct lb_service_conf *services;
 	size_t n_services;
+	/* Where the services come from. files[0] is the main file, then the included files in
+	 * include order; services[] holds shallow copies of their services in that order:
+	 * files[svc_file[i]]->services[i - file_first[svc_file[i]]], except that each copy owns its
+	 * name (a strdup) and gets global.drain_timeout when the service does not set it. files is
+	 * NULL for a config built by hand, whose services it owns. */
+	struct lb_config_file **files;
+	size_t n_files;
+	size_t *file_first;
+	uint32_t *svc_file;
+	bool *fresh;                 /* per file: read by the load that made this config (the others
+				      * were reused from the previous config, unchanged) */
+	size_t n_read;               /* how many files that load read */
+	struct lb_include *includes; /* the main file's include list */
+	size_t n_includes;
+	uint32_t metrics_line, metrics_col; /* private: where global.metrics.listen was written */
+};
+
+/* include: one entry, e.g. "conf.d/ *.yaml" -> dir "/etc/ezlb/conf.d", name "*.yaml". Wildcards
+ * only in the file name: the daemon watches dir for names that match. */
+struct lb_include {
+	char *pattern;    /* as written */
+	char *dir;        /* absolute or relative like the main file's path; relative patterns are
+			   * taken from the main file's directory */
+	char *name;       /* a glob(7) pattern; a leading dot is matched only by a dot */
+	uint32_t line, col;
+};
+
+struct cfg_svc_pos;
+/* One file and the services it defines: parsed once, then shared (refcounted) by every config
+ * loaded while that file keeps the same version (lb_config_reload). Immutable once built. */
+struct lb_config_file {
+	char *path;
+	struct lb_file_sig sig;            /* the version parsed (fstat of what was read) */
+	struct lb_service_conf *services;  /* owned */
+	size_t n_services;
+	struct cfg_svc_pos *pos;           /* private: where each service's keys were written */
+	unsigned refs;
 };
 
 /* Diagnostics: each message is complete, e.g.
@@ -207,5 +251,35 @@ void lb_diag_free(struct lb_diag *d);
  * that is not valid, other errnos for a file that cannot be read). Logs nothing. */
 int lb_config_load(const char *path, struct lb_config **out, struct lb_diag *diag);
 void lb_config_free(struct lb_config *c);
+
+/* lb_config_load, reusing what prev (a config loaded from the same path, or NULL) parsed from
+ * files whose signature (lb_file_sig) has not changed since: only changed or new files are read.
+ * The result is checked as a whole (names and listen addresses unique across files), and nothing
+ * of prev is changed: prev and *out may be freed in any order. */
+int lb_config_reload(const struct lb_config *prev, const char *path, struct lb_config **out,
+		     struct lb_diag *diag);
+
+/* lb_config_reload for a caller that saw every change since prev was loaded (the daemon's
+ * watcher): dirty lists the included files that may have changed (paths as an include entry's
+ * dir "/" file name); every other file prev holds is reused without even a stat. Files added to
+ * or gone from the directories are still found by listing them. */
+int lb_config_reload_dirty(const struct lb_config *prev, const char *path,
+			   const char *const *dirty, size_t n_dirty, struct lb_config **out,
+			   struct lb_diag *diag);
+
+/* What changed from prev to next (next made by lb_config_reload(prev, ...)). full: plan
+ * everything (no prev, or the main file was read again: its globals and services may differ).
+ * Otherwise changed lists the services of next from files read again (indexes into
+ * next->services; every other service is unchanged), and n_deleted counts the services of prev
+ * (by listen+protocol, or fwmark+family) that are in no file of next. */
+struct lb_config_diff {
+	bool full;
+	size_t *changed;
+	size_t n_changed;
+	size_t n_deleted;
+};
+int lb_config_diff(const struct lb_config *prev, const struct lb_config *next,
+		   struct lb_config_diff *out);
+void lb_config_diff_free(struct lb_config_diff *d);
 
 const char *lb_fwd_name(enum lb_fwd f);     /* "nat", "dr", "tun" */

@@ -6,6 +6,11 @@
 
 #define LB_SCHED_MAX 16 /* IP_VS_SCHEDNAME_MAXLEN */
 
+/* The IPVS schedulers (net/netfilter/ipvs/ip_vs_*.c) the config accepts and export writes.
+ * Whether a module is present is the kernel's answer, given when a service is added. */
+#define LB_N_SCHEDULERS 14
+extern const char *const lb_schedulers[LB_N_SCHEDULERS];
+
 #define LB_N_PROTOS 3
 extern const char *const lb_proto_names[LB_N_PROTOS]; /* "tcp", "udp", "sctp" */
 extern const uint16_t lb_proto_nums[LB_N_PROTOS];     /* IPPROTO_* in the same order */

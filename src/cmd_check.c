@@ -1,5 +1,6 @@
-/* `ezlb check`: the configuration is valid, and what the file alone cannot tell (that an exec
- * check's program can run here) is checked on this host. */
+/* `ezlb check`: the configuration (the main file and every file it includes) is valid, and what
+ * the files alone cannot tell (that an exec check's program can run here) is checked on this
+ * host. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -35,8 +36,9 @@ static size_t check_exec_programs(const struct lb_config *cfg) {
 		else if (access(prog, X_OK) < 0)
 			why = "not executable";
 		if (why) {
-			fprintf(stderr, "%s: service %s: health_check.exec.command: %s: %s\n", cfg->path,
-				s->name, prog, why);
+			fprintf(stderr, "%s: service %s: health_check.exec.command: %s: %s\n",
+				cfg->files ? cfg->files[cfg->svc_file[i]]->path : cfg->path, s->name, prog,
+				why);
 			bad++;
 		}
 	}
@@ -48,7 +50,10 @@ int cmd_check(const struct lb_cli *o) {
 	if (cli_load_config(o->config_path, &cfg) < 0)
 		return EXIT_FAIL;
 	size_t bad = check_exec_programs(cfg);
-	if (!bad)
+	/* --list-files: what a deployment must ship, main file first, one per line, on stdout */
+	for (size_t f = 0; o->list_files && f < cfg->n_files; f++)
+		printf("%s\n", cfg->files[f]->path);
+	if (!bad && !o->list_files)
 		printf("configuration OK: %zu services, %zu backends\n", cfg->n_services,
 		       count_backends(cfg));
 	lb_config_free(cfg);

@@ -23,6 +23,9 @@
 #include "watch.h"
 
 #define DEBOUNCE_USEC (100 * USEC_PER_MSEC)  /* a burst of file events becomes one reload */
+/* An included file closed after writing or renamed into place is complete: waiting longer than a
+ * burst of events takes to arrive (a rename's two, a script's few files) only adds latency. */
+#define DEBOUNCE_INCLUDED_USEC (5 * USEC_PER_MSEC)
 #define DEBOUNCE_MAX_USEC (USEC_PER_SEC)     /* ...but a stream of saves still gets loaded */
 #define RETRY_MIN_USEC (USEC_PER_SEC)        /* after a failed reconcile, retry soon, backing off */
 #define DRAIN_POLL_USEC (USEC_PER_SEC)       /* while a drain runs: how often its counts are read */
@@ -45,6 +48,9 @@ struct daemon {
 	struct lb_owned no_quorum;   /* services that have lost their quorum (logged once) */
 	struct lb_timer resync, debounce, watchdog, drain;
 	usec_t debounce_first, retry_usec, watchdog_usec;
+	bool debounce_long;          /* an event since the debounce was armed wants DEBOUNCE_USEC */
+	bool plan_none;              /* a reload changed no service: the turn has nothing to plan */
+	uint64_t failed_diag;        /* hash of the messages of the last failed reload, or 0 */
 	bool ready, reload_ready_pending;
 	usec_t health_changed_at;    /* first health change not yet reconciled, or 0 */
 	usec_t stats_at;             /* previous SIGUSR1 report (or the start), for probes/s */
@@ -201,6 +207,17 @@ static int reconcile_targeted(struct daemon *d) {
 	}
 	if (r == 0)
 		r = lb_sync_targeted(d->ipvs, &want, &d->view, &d->drains, &d->last);
+	/* lb_sync_targeted keeps the view's destinations; a service edited in an included file may
+	 * also have changed its own attributes (scheduler, persistence, flags), now applied */
+	for (size_t i = 0; i < want.n && r == 0; i++) {
+		struct lb_service *v = lb_table_find(&d->view, &want.svcs[i].key);
+		if (!v)
+			continue;
+		memcpy(v->sched, want.svcs[i].sched, sizeof(v->sched));
+		v->flags = want.svcs[i].flags;
+		v->timeout = want.svcs[i].timeout;
+		v->netmask = want.svcs[i].netmask;
+	}
 	if (r == 0 || r == -EIO)
 		note_quorums(d, &want);
 	lb_table_clear(&want);
@@ -265,6 +282,10 @@ static void reconcile(struct lb_loop *l, void *ud) {
 		kind = LB_RECONCILE_TARGETED;
 		if (!d->full_pending && !d->view_stale && d->n_changed)
 			r = reconcile_targeted(d);
+		else if (!d->full_pending && !d->view_stale && d->plan_none) {
+			r = 0; /* a reload that changed no service */
+			d->last = (struct lb_sync_stats){0};
+		}
 		if (r == -ENOENT || r == -EAGAIN) {
 			kind = LB_RECONCILE_FULL;
 			/* the full pass changes what a resync's read in progress has seen: start over */
@@ -274,6 +295,7 @@ static void reconcile(struct lb_loop *l, void *ud) {
 	}
 	d->n_changed = 0;
 	d->full_pending = false;
+	d->plan_none = false;
 	lb_ipvs_get_stats(d->ipvs, &after);
 	stamp_now(d);
 	size_t changes = d->last.added + d->last.edited + d->last.deleted + d->last.drained;
@@ -336,46 +358,155 @@ static void apply_config_globals(struct daemon *d) {
 	arm_resync(d, d->cfg->resync_interval_ms * USEC_PER_MSEC);
 }
 
-/* Loads the file; a bad file leaves the config in force and says why (log and status). */
-static int reload(struct daemon *d, bool forced) {
-	struct lb_file_sig sig;
-	lb_file_sig_get(d->cli->config_path, &sig);
-	if (!forced && lb_file_sig_eq(&sig, &d->cfg_sig))
-		return 0;
-	d->cfg_sig = sig;
+/* The include directories of the config in force, for the watcher. */
+static void watch_includes(struct daemon *d) {
+	const struct lb_config *c = d->cfg;
+	_cleanup_free_ const char **dirs = calloc(c->n_includes + 1, sizeof(*dirs));
+	_cleanup_free_ const char **globs = calloc(c->n_includes + 1, sizeof(*globs));
+	for (size_t i = 0; dirs && globs && i < c->n_includes; i++) {
+		dirs[i] = c->includes[i].dir;
+		globs[i] = c->includes[i].name;
+	}
+	if (!dirs || !globs || lb_watch_set_includes(d->watch, dirs, globs, c->n_includes) < 0)
+		log_error("config watcher: cannot watch the include directories: %s", strerror(ENOMEM));
+}
+
+/* A config with included files reloads on every event in their directories; the same files
+ * giving the same errors again are not reported again. FNV-1a over the messages. */
+static uint64_t diag_hash(const struct lb_diag *diag, int r) {
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(unsigned)-r;
+	for (size_t i = 0; i < diag->n; i++)
+		for (const char *p = diag->msgs[i]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h ? h : 1;
+}
+
+static void reload_failed(struct daemon *d, struct lb_diag *diag, int r, bool again) {
+	uint64_t h = diag_hash(diag, r);
+	if (again && h == d->failed_diag) {
+		log_debug("configuration still not valid (the same errors): the previous one stays in force");
+		return;
+	}
+	d->failed_diag = h;
 	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)now_usec(CLOCK_MONOTONIC));
 	d->reload_ready_pending = true;
 	lb_loop_mark_dirty(d->loop); /* READY=1 and STATUS follow from the turn hook */
+	for (size_t i = 0; i < diag->n; i++)
+		log_error("%s", diag->msgs[i]);
+	if (!diag->n)
+		log_error("reloading %s: %s", d->cli->config_path, strerror(-r));
+	log_error("configuration not reloaded: the previous one stays in force");
+	set_config_error(d, diag, r);
+	lb_observers_config_error(&d->obs, d->config_error);
+}
+
+/* Nothing new: the same files, every one reused. */
+static bool same_files(const struct lb_config *a, const struct lb_config *b) {
+	if (b->n_read || a->n_files != b->n_files)
+		return false;
+	for (size_t f = 0; f < a->n_files; f++)
+		if (a->files[f] != b->files[f])
+			return false;
+	return true;
+}
+
+/* What the next turn plans: only the services of the files read again when the main file did not
+ * change and no service left (a service leaving may drain: the full pass does that), else all. */
+static void plan_after_reload(struct daemon *d, const struct lb_config_diff *diff, bool diff_ok) {
+	bool targeted = diff_ok && !diff->full && !diff->n_deleted && !d->n_changed &&
+			!d->full_pending && GROW(d->changed, d->cap_changed, diff->n_changed) == 0;
+	d->n_changed = 0; /* pointed into the old config */
+	if (!targeted) {
+		d->full_pending = true;
+		d->kconf_pending = true;
+		apply_config_globals(d);
+		return;
+	}
+	for (size_t i = 0; i < diff->n_changed; i++)
+		d->changed[d->n_changed++] = &d->cfg->services[diff->changed[i]];
+	d->plan_none = !d->n_changed;
+}
+
+static void log_loaded(struct daemon *d, const struct lb_config_diff *diff, bool diff_ok,
+		       usec_t start) {
+	if (d->cfg->n_files < 2 && !d->cfg->n_includes) {
+		log_info("configuration loaded: %zu services", d->cfg->n_services);
+		return;
+	}
+	char plan[64];
+	if (diff_ok && !diff->full && !d->full_pending)
+		snprintf(plan, sizeof(plan), "%zu services to plan", d->n_changed);
+	else
+		snprintf(plan, sizeof(plan), "every service to plan");
+	log_info("configuration loaded: %zu services; %zu of %zu files re-read, %s (%zu deleted), "
+		 "%.2f ms", d->cfg->n_services, d->cfg->n_read, d->cfg->n_files, plan,
+		 diff_ok ? diff->n_deleted : 0, (now_usec(CLOCK_MONOTONIC) - start) / 1000.0);
+}
+
+/* Loads the file, and what it includes: only the files that changed are read again (see
+ * lb_config_reload), and when only included files changed only their services are planned. A
+ * bad config leaves the one in force and says why (log and status). */
+static int reload(struct daemon *d, bool forced) {
+	usec_t start = now_usec(CLOCK_MONOTONIC);
+	struct lb_file_sig sig;
+	lb_file_sig_get(d->cli->config_path, &sig);
+	bool includes = d->cfg->n_includes > 0, main_same = lb_file_sig_eq(&sig, &d->cfg_sig);
+	if (!forced && !includes && main_same)
+		return 0;
+	d->cfg_sig = sig;
 	struct lb_config *next = NULL;
 	struct lb_diag diag = {0};
-	int r = lb_config_load(d->cli->config_path, &next, &diag);
+	/* SIGHUP reads every file again; else the watcher says which included files may differ
+	 * from the config in force (what it saw since the last good load: a failed load keeps them) */
+	const char *const *dirty;
+	size_t n_dirty;
+	int r = forced ? lb_config_reload(NULL, d->cli->config_path, &next, &diag)
+		: lb_watch_dirty(d->watch, &dirty, &n_dirty)
+			? lb_config_reload_dirty(d->cfg, d->cli->config_path, dirty, n_dirty, &next, &diag)
+			: lb_config_reload(d->cfg, d->cli->config_path, &next, &diag);
+	if (r == 0 && !forced && same_files(d->cfg, next)) {
+		lb_watch_dirty_clear(d->watch);
+		lb_config_free(next);
+		d->failed_diag = 0;
+		if (d->config_error) { /* e.g. the bad file was a new one, and is gone again */
+			log_info("configuration valid again: the one in force is what the files hold");
+			free(d->config_error);
+			d->config_error = NULL;
+			lb_observers_config(&d->obs, d->cfg, false); /* forgets the error it pointed to */
+			d->plan_none = true;                         /* a turn for STATUS only */
+			lb_loop_mark_dirty(d->loop);
+		}
+		return 0;
+	}
 	if (r == 0)
 		r = lb_health_sync(d->health, next);
 	if (r < 0) {
-		for (size_t i = 0; i < diag.n; i++)
-			log_error("%s", diag.msgs[i]);
-		if (!diag.n)
-			log_error("reloading %s: %s", d->cli->config_path, strerror(-r));
-		log_error("configuration not reloaded: the previous one stays in force");
-		set_config_error(d, &diag, r);
-		lb_observers_config_error(&d->obs, d->config_error);
+		/* with includes, an event in their directories may bring the same errors again */
+		reload_failed(d, &diag, r, !forced && includes && main_same);
 		lb_diag_free(&diag);
 		lb_config_free(next);
+		watch_includes(d); /* a directory may have come back */
 		return r;
 	}
+	d->failed_diag = 0;
+	sd_notifyf(0, "RELOADING=1\nMONOTONIC_USEC=%llu", (unsigned long long)start);
+	d->reload_ready_pending = true;
+	lb_loop_mark_dirty(d->loop); /* READY=1 and STATUS follow from the turn hook */
+	struct lb_config_diff diff;
+	bool diff_ok = lb_config_diff(forced ? NULL : d->cfg, next, &diff) == 0;
 	lb_config_free(d->cfg);
 	d->cfg = next;
-	d->n_changed = 0; /* pointed into the old config */
-	d->full_pending = true;
-	d->kconf_pending = true;
+	lb_watch_dirty_clear(d->watch); /* the config in force has every change seen so far */
+	plan_after_reload(d, &diff, diff_ok);
 	free(d->config_error);
 	d->config_error = NULL;
-	apply_config_globals(d);
 	if (forced)
 		d->view_stale = true; /* SIGHUP also re-reads the kernel table */
-	log_info("configuration loaded: %zu services", d->cfg->n_services);
+	log_loaded(d, &diff, diff_ok, start);
+	lb_config_diff_free(&diff);
 	lb_observers_config(&d->obs, d->cfg, true);
 	lb_sysctls_check(d->cfg); /* the new config may be hurt by settings the old one was not */
+	watch_includes(d);
 	return 0;
 }
 
@@ -415,6 +546,7 @@ static void on_signal(struct lb_loop *l, const struct signalfd_siginfo *si, void
 
 static void on_debounce(struct lb_loop *l, struct lb_timer *t, void *ud) {
 	struct daemon *d = ud;
+	d->debounce_long = false;
 	/* written to again since the event that armed us: wait for that writer's close */
 	if (lb_watch_writing(d->watch)) {
 		log_debug("config watcher: %s is being written; loading it when closed",
@@ -432,9 +564,12 @@ static void on_watch(struct lb_loop *l, int fd, uint32_t revents, void *ud) {
 	if (r <= 0)
 		return;
 	usec_t now = now_usec(CLOCK_MONOTONIC);
-	if (!lb_timer_armed(&d->debounce))
+	if (!lb_timer_armed(&d->debounce)) {
 		d->debounce_first = now;
-	usec_t when = now + DEBOUNCE_USEC;
+		d->debounce_long = false;
+	}
+	d->debounce_long |= (r & LB_WATCH_CHANGED) != 0;
+	usec_t when = now + (d->debounce_long ? DEBOUNCE_USEC : DEBOUNCE_INCLUDED_USEC);
 	if (when > d->debounce_first + DEBOUNCE_MAX_USEC)
 		when = d->debounce_first + DEBOUNCE_MAX_USEC;
 	lb_timer_arm(l, &d->debounce, when);
@@ -547,6 +682,7 @@ static int setup(struct daemon *d) {
 	if (r == 0) r = lb_health_new(d->loop, on_health, d, &d->health);
 	if (r == 0) r = lb_health_sync(d->health, d->cfg);
 	if (r == 0) r = lb_watch_new(d->cli->config_path, &d->watch);
+	if (r == 0) watch_includes(d);
 	if (r == 0) r = lb_loop_add_fd(d->loop, lb_watch_fd(d->watch), EPOLLIN, on_watch, d);
 	d->obs.obs.view = &d->view;
 	d->obs.obs.drains = &d->drains;

@@ -23,3 +23,7 @@ int lb_proto_parse(const char *s, size_t n, uint16_t *out) {
 		}
 	return -EINVAL;
 }
+
+const char *const lb_schedulers[LB_N_SCHEDULERS] = {
+	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
+};

@@ -182,6 +182,90 @@ static void test_unrelated_files_ignored(void **state) {
 	assert_true(lb_file_sig_eq(&now, &f->sig));
 }
 
+/* conf.d/ watched for "*.yaml": creating the directory in the main file's directory is a change
+ * there; then each matching name follows the main file's rules on its own. */
+static void watch_confd(struct fx *f) {
+	assert_int_equal(mkdir(at(f, "conf.d"), 0755), 0);
+	lb_watch_drain(f->w);
+	const char *dirs[] = {at(f, "conf.d")}, *globs[] = {"*.yaml"};
+	assert_int_equal(lb_watch_set_includes(f->w, dirs, globs, 1), 0);
+}
+
+static void test_include_write_and_close(void **state) {
+	struct fx *f = *state;
+	watch_confd(f);
+	int fd = open(at(f, "conf.d/a.yaml"), O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "services:\n", 10), 10);
+	assert_int_equal(lb_watch_drain(f->w), 0); /* created and written, not closed */
+	assert_true(lb_watch_writing(f->w));
+	close(fd);
+	assert_int_equal(lb_watch_drain(f->w), LB_WATCH_INCLUDED);
+	assert_false(lb_watch_writing(f->w));
+	/* which files: not known until a first clear (the start), then exactly those */
+	const char *const *dirty;
+	size_t n;
+	assert_false(lb_watch_dirty(f->w, &dirty, &n));
+	lb_watch_dirty_clear(f->w);
+	write_file(at(f, "conf.d/b.yaml"), "services: []\n");
+	write_file(at(f, "conf.d/b.yaml"), "services: [] # again\n");
+	lb_watch_drain(f->w);
+	assert_true(lb_watch_dirty(f->w, &dirty, &n));
+	assert_int_equal(n, 1);
+	assert_string_equal(dirty[0], at(f, "conf.d/b.yaml"));
+	/* the main file is still told apart */
+	write_file(f->path, "services: [] # main\n");
+	assert_int_equal(lb_watch_drain(f->w), LB_WATCH_CHANGED);
+}
+
+/* A writer's temporary name matches no glob: only the rename into place counts. Removing and
+ * renaming away are changes too. Other names are ignored. */
+static void test_include_rename_delete(void **state) {
+	struct fx *f = *state;
+	watch_confd(f);
+	write_file(at(f, "conf.d/.a.yaml.tmp"), "services: []\n");
+	write_file(at(f, "conf.d/notes.txt"), "x");
+	assert_int_equal(lb_watch_drain(f->w), 0);
+	assert_false(lb_watch_writing(f->w));
+	char a[256];
+	snprintf(a, sizeof(a), "%s", at(f, "conf.d/.a.yaml.tmp"));
+	assert_int_equal(rename(a, at(f, "conf.d/a.yaml")), 0);
+	assert_int_equal(lb_watch_drain(f->w), LB_WATCH_INCLUDED);
+	snprintf(a, sizeof(a), "%s", at(f, "conf.d/a.yaml"));
+	assert_int_equal(rename(a, at(f, "conf.d/a.yaml.off")), 0);
+	assert_int_equal(lb_watch_drain(f->w), LB_WATCH_INCLUDED);
+	write_file(at(f, "conf.d/b.yaml"), "services: []\n");
+	lb_watch_drain(f->w);
+	assert_int_equal(unlink(at(f, "conf.d/b.yaml")), 0);
+	assert_int_equal(lb_watch_drain(f->w), LB_WATCH_INCLUDED);
+	/* the directory itself going away is a change the load reports */
+	assert_int_equal(unlink(at(f, "conf.d/a.yaml.off")), 0);
+	assert_int_equal(unlink(at(f, "conf.d/notes.txt")), 0);
+	lb_watch_drain(f->w);
+	lb_watch_dirty_clear(f->w);
+	assert_int_equal(rmdir(at(f, "conf.d")), 0);
+	assert_true(lb_watch_drain(f->w) & LB_WATCH_CHANGED);
+	const char *const *dirty;
+	size_t n;
+	assert_false(lb_watch_dirty(f->w, &dirty, &n)); /* whatever comes back was never seen */
+}
+
+/* Dropping an include directory from the set stops its events, and its writers are forgotten. */
+static void test_include_unwatched(void **state) {
+	struct fx *f = *state;
+	watch_confd(f);
+	int fd = open(at(f, "conf.d/a.yaml"), O_WRONLY | O_CREAT, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "x", 1), 1);
+	lb_watch_drain(f->w);
+	assert_true(lb_watch_writing(f->w));
+	assert_int_equal(lb_watch_set_includes(f->w, NULL, NULL, 0), 0);
+	assert_false(lb_watch_writing(f->w));
+	close(fd);
+	write_file(at(f, "conf.d/b.yaml"), "services: []\n");
+	assert_int_equal(lb_watch_drain(f->w), 0);
+}
+
 static void test_missing_dir_fails(void **state) {
 	struct lb_watch *w = NULL;
 	assert_int_equal(lb_watch_new("/nonexistent-ezlb-dir/ezlb.yaml", &w), -ENOENT);
@@ -191,6 +275,9 @@ static void test_missing_dir_fails(void **state) {
 int main(void) {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_in_place_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_write_and_close, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_rename_delete, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_include_unwatched, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rename_over, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_delete_recreate, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_symlink_swap, setup, teardown),

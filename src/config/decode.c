@@ -92,22 +92,43 @@ static void decode_services(struct cfg_decoder *d, const struct cnode *n) {
 	cfg_path_pop(d->c, old);
 }
 
-/* Services stream by before a "global" written after them is read, so the services that leave
- * drain_timeout out get the global value only now. */
-static void inherit_global(struct cfg_decoder *d) {
-	for (size_t i = 0; i < d->cfg->n_services; i++)
-		if (!d->src[i].drain_set)
-			d->cfg->services[i].drain_timeout_ms = d->cfg->drain_timeout_ms;
-}
-
-void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
+/* An included file holds services only: settings for the whole config live in the main file. */
+static void decode_included_root(struct cfg_decoder *d, const struct cnode *root) {
 	static const struct cfg_key keys[] = {
+		{"services", true, "; write \"services: []\" for a file with no services"},
 		{"global", false, NULL},
-		{"services", true, "; write \"services: []\" for a configuration with no services"},
+		{"include", false, NULL},
 	};
 	const struct cnode *v[ARRAY_SIZE(keys)];
 	if (!cfg_map(d->c, root, keys, ARRAY_SIZE(keys), v))
 		return;
+	for (size_t i = 1; i < ARRAY_SIZE(keys); i++)
+		if (v[i])
+			cfg_key_error(d->c, keys[i].name, v[i], "an included file holds only \"services\": "
+				      "\"%s\" belongs in the main file%s", keys[i].name,
+				      i == 2 ? " (included files do not include others)" : "");
+	if (v[0])
+		decode_services(d, v[0]);
+}
+
+/* "services" may be left out of a main file that includes others. Services that leave
+ * drain_timeout out get global.drain_timeout when the config is assembled (reload.c). */
+void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
+	static const struct cfg_key keys[] = {
+		{"global", false, NULL},
+		{"services", false, NULL},
+		{"include", false, NULL},
+	};
+	const struct cnode *v[ARRAY_SIZE(keys)];
+	if (d->included) {
+		decode_included_root(d, root);
+		return;
+	}
+	if (!cfg_map(d->c, root, keys, ARRAY_SIZE(keys), v))
+		return;
+	if (!v[1] && !v[2])
+		cfg_error(d->c, root, "missing required key \"services\"; write \"services: []\" for a "
+				      "configuration with no services");
 	if (v[0]) {
 		size_t old = cfg_path_push(d->c, "global");
 		decode_global(d, v[0]);
@@ -115,5 +136,6 @@ void cfg_decode_root(struct cfg_decoder *d, const struct cnode *root) {
 	}
 	if (v[1])
 		decode_services(d, v[1]);
-	inherit_global(d);
+	if (v[2])
+		cfg_decode_include(d->c, v[2], d->cfg);
 }

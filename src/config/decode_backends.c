@@ -9,7 +9,6 @@ static const char *family(uint16_t af) {
 	return af == AF_INET6 ? "IPv6" : "IPv4";
 }
 
-#define CONNS_MAX 2147483647u /* INT_MAX, as ipvsadm -x/-y: the kernel counts connections in ints */
 
 /* IPVS forwards across families only through a tunnel, and only NAT rewrites the port (ipvsadm
  * silently replaces a DR/TUN backend's port with the service's; we refuse instead of guessing).
@@ -41,9 +40,9 @@ static void check_fit(struct cfg_ctx *c, const struct cnode *n, const struct lb_
 static void decode_thresholds(struct cfg_ctx *c, const struct cnode *max, const struct cnode *min,
 			      struct lb_backend_conf *be) {
 	char buf[CFG_QUOTE_MAX];
-	bool max_ok = cfg_uint(c, max, "max_conns", 0, CONNS_MAX, &be->max_conns);
+	bool max_ok = cfg_uint(c, max, "max_conns", 0, LB_CONNS_MAX, &be->max_conns);
 	uint32_t v;
-	if (!cfg_uint(c, min, "min_conns", 0, CONNS_MAX, &v))
+	if (!cfg_uint(c, min, "min_conns", 0, LB_CONNS_MAX, &v))
 		return;
 	if (!max)
 		cfg_key_error(c, "min_conns", min, "needs max_conns: min_conns is where a backend that "
@@ -77,7 +76,7 @@ static void decode_backend(struct cfg_ctx *c, const struct cnode *n, struct lb_b
 		cfg_path_pop(c, old);
 		*addr_pos = cfg_pos_of(v[0]);
 	}
-	cfg_uint(c, v[1], "weight", 0, 65535, &be->weight);
+	cfg_uint(c, v[1], "weight", 0, LB_WEIGHT_MAX, &be->weight);
 	decode_thresholds(c, v[2], v[3], be);
 }
 

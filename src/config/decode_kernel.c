@@ -14,7 +14,7 @@
 /* 24 days. The kernel keeps a timeout as seconds * HZ in an int (ip_vs_set_timeout() refuses
  * more than INT_MAX / HZ seconds): with HZ 1000 that is 24.8 days, and whole days are what
  * anyone would write. */
-#define TIMEOUT_MAX_MS (2073600u * 1000)
+#define TIMEOUT_MAX_MS (LB_TIMEOUT_MAX_S * 1000)
 
 /* Whole seconds, 1s..24 days (576h): the kernel takes seconds, and 0 means "unchanged" to it, so
  * a 0 here could only be a mistake. */

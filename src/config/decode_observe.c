@@ -16,34 +16,17 @@
 
 /* --- metrics --- */
 
-/* IPVS takes the connections to a tcp service's VIP:port before any local socket sees them: a
- * listener there would be unreachable. A fwmark service has no VIP:port (which packets carry its
- * mark is the firewall's business, invisible here): it is skipped. */
-static void metrics_clash(struct cfg_decoder *d, const struct cnode *at) {
-	const struct lb_config *cfg = d->cfg;
-	char a[LB_ADDRSTRLEN];
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		const struct lb_service_conf *s = &cfg->services[i];
-		if (s->fwmark || s->protocol != IPPROTO_TCP || d->src[i].listen.line == 0 ||
-		    lb_addr_cmp(&s->listen, &cfg->metrics_listen) != 0)
-			continue;
-		size_t old = cfg_path_push(d->c, ".listen");
-		cfg_error(d->c, at, "%s is the listen address of tcp service \"%s\" (line %u): IPVS would "
-				    "forward its connections to that service's backends",
-			  lb_addr_fmt(&s->listen, a), s->name ? s->name : "", d->src[i].listen.line);
-		cfg_path_pop(d->c, old);
-		return;
-	}
-}
-
 static void decode_metrics(struct cfg_decoder *d, const struct cnode *n) {
 	static const struct cfg_key keys[] = {{"listen", false, NULL}};
 	const struct cnode *v[ARRAY_SIZE(keys)];
 	size_t old = cfg_path_push(d->c, ".metrics");
 	if (cfg_expect(d->c, n, CN_MAP, METRICS_HINT) && cfg_map(d->c, n, keys, ARRAY_SIZE(keys), v)) {
 		d->cfg->metrics = true;
-		if (cfg_endpoint(d->c, v[0], "listen", &d->cfg->metrics_listen))
-			metrics_clash(d, v[0]);
+		/* checked against every file's tcp VIPs once all are read (validate.c) */
+		if (cfg_endpoint(d->c, v[0], "listen", &d->cfg->metrics_listen)) {
+			d->cfg->metrics_line = v[0]->line;
+			d->cfg->metrics_col = v[0]->col;
+		}
 	}
 	cfg_path_pop(d->c, old);
 }

@@ -12,11 +12,6 @@
 
 #define NAME_MAX_LEN 64
 
-/* The IPVS schedulers (net/netfilter/ipvs/ip_vs_*.c). Whether a module is present is the
- * kernel's answer, given when the service is added. */
-static const char *const schedulers[] = {"rr",  "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh",
-					 "sed", "nq",  "fo", "ovf", "mh",   "twos"};
-
 /* Names appear in logs, journal fields and the status line: keep them to a safe alphabet. */
 static bool name_ok(const char *s) {
 	size_t len = strlen(s);
@@ -88,8 +83,8 @@ static struct svc_known decode_enums(struct cfg_ctx *c, const struct cnode *cons
 		s->protocol = lb_proto_nums[i];
 		k.protocol = true;
 	}
-	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", schedulers, ARRAY_SIZE(schedulers), &i)) {
-		snprintf(s->scheduler, sizeof(s->scheduler), "%s", schedulers[i]);
+	if (cfg_enum(c, v[K_SCHED], "scheduler", "scheduler", lb_schedulers, LB_N_SCHEDULERS, &i)) {
+		snprintf(s->scheduler, sizeof(s->scheduler), "%s", lb_schedulers[i]);
 		k.scheduler = true;
 	}
 	if (!ipvsadm_forward_word(c, v[K_FWD]) &&

@@ -22,7 +22,8 @@ static void add_msg(struct cfg_ctx *c, uint32_t line, uint32_t col, char *text) 
 		c->oom = true;
 		return;
 	}
-	c->msgs[c->n_msgs] = (struct cfg_msg){.line = line, .col = col, .seq = c->n_msgs, .text = text};
+	c->msgs[c->n_msgs] = (struct cfg_msg){.file_no = c->file_no, .line = line, .col = col,
+					      .seq = c->n_msgs, .text = text};
 	c->n_msgs++;
 }
 
@@ -148,6 +149,8 @@ void cfg_path_pop(struct cfg_ctx *c, size_t len) {
 
 static int msg_cmp(const void *a, const void *b) {
 	const struct cfg_msg *x = a, *y = b;
+	if (x->file_no != y->file_no)
+		return x->file_no < y->file_no ? -1 : 1;
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
 	if (x->col != y->col)

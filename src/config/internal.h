@@ -47,6 +47,7 @@ struct cfg_tree {
 typedef void (*cfg_item_fn)(void *ud, const struct cnode *item, size_t index);
 
 struct cfg_msg {
+	uint32_t file_no;   /* messages sort by file (the main file is 0, then include order) */
 	uint32_t line, col; /* 0 for errors about the whole file */
 	size_t seq;         /* keeps the order of equal positions stable */
 	char *text;
@@ -54,6 +55,7 @@ struct cfg_msg {
 
 struct cfg_ctx {
 	const char *file;
+	uint32_t file_no;
 	struct cfg_msg *msgs;
 	size_t n_msgs, cap_msgs;
 	bool oom;
@@ -88,11 +90,12 @@ const char *cfg_quote(const char *s, char *buf, size_t len);
 /* config.c: free what a check conf owns (its kind's strings and buffers). */
 void cfg_check_free(struct lb_check_conf *c);
 
-/* read.c */
-int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len);
+/* read.c: sig (may be NULL) gets the version read, from the descriptor read. */
+int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len,
+		  struct lb_file_sig *sig);
 
 /* config.c: lb_config_load on len bytes already in memory (name stands for the path in
- * messages); used by the fuzzer. */
+ * messages); used by the fuzzer. Its include list is decoded but not read. */
 int cfg_load_buf(const char *name, const char *buf, size_t len, struct lb_config **out,
 		 struct lb_diag *diag);
 
@@ -155,12 +158,19 @@ struct cfg_svc_src {
 	bool drain_set; /* drain_timeout written: global.drain_timeout, decoded later, is no default */
 };
 
+/* What a file's unit keeps of cfg_svc_src, for the checks across files. */
+struct cfg_svc_pos {
+	struct cfg_pos name, listen, fwmark;
+	bool drain_set;
+};
+
 /* What the decoder builds while the file streams by. */
 struct cfg_decoder {
 	struct cfg_ctx *c;
-	struct lb_config *cfg;
+	struct lb_config *cfg;   /* an included file's services go here too; its globals stay unset */
 	struct cfg_svc_src *src; /* parallel to cfg->services */
 	size_t cap;
+	bool included;           /* an included file: "services" is its only key */
 };
 
 /* decode.c, decode_service.c, decode_options.c, decode_backends.c */
@@ -212,9 +222,50 @@ void cfg_decode_kernel(struct cfg_ctx *c, const struct cnode *timeouts, const st
 #define CFG_DRAIN_MAX_MS (24u * 3600 * 1000) /* a drain longer than a day is a forgotten backend */
 #define CFG_DRAIN_DEFAULT_MS 60000
 
-/* validate.c: uniqueness of names, listen+protocol, fwmark+family, backends and sorry servers. */
-void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src);
+/* validate.c: uniqueness of backends and sorry servers within each service of one file, then
+ * across the services of every file of an assembled config: names, listen+protocol,
+ * fwmark+family, and global.metrics.listen against tcp VIPs. Reports each in the file of the later
+ * entry (c->file and c->file_no are switched to it). */
+void cfg_validate_backends(struct cfg_ctx *c, const struct lb_service_conf *s, size_t n,
+			   const struct cfg_svc_src *src);
+void cfg_validate_services(struct cfg_ctx *c, const struct lb_config *cfg);
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n);
+
+/* unit.c: one file's services as a shared unit. */
+struct lb_config_file *cfg_unit_new(const char *path, const struct lb_file_sig *sig,
+				    struct lb_config *from, const struct cfg_svc_src *src);
+struct lb_config_file *cfg_unit_ref(struct lb_config_file *u);
+void cfg_unit_unref(struct lb_config_file *u);
+void cfg_services_free(struct lb_service_conf *s, size_t n);
+/* Parses path as an included file into a new unit (*out), reporting into c. */
+int cfg_unit_load(struct cfg_ctx *c, const char *path, struct lb_config_file **out);
+
+/* include.c: the include list of the main file (n: its node, or NULL), and its files. */
+void cfg_decode_include(struct cfg_ctx *c, const struct cnode *n, struct lb_config *cfg);
+void cfg_includes_free(struct lb_include *v, size_t n);
+int cfg_includes_copy(struct lb_config *to, const struct lb_config *from);
+/* The files an include entry names now, sorted; a missing directory is reported at the entry. */
+int cfg_include_resolve(struct cfg_ctx *c, const struct lb_include *inc, size_t idx, char ***paths,
+			size_t *n);
+#define CFG_MAX_FILES 100000
+
+/* config.c */
+struct lb_config *cfg_config_new(const char *path);
+/* The main file (buf/len, or read from path when buf is NULL) into cfg's globals and its unit. */
+int cfg_parse_main(struct cfg_ctx *c, const char *path, const char *buf, size_t len,
+		   struct lb_config **out, struct lb_config_file **unit);
+/* Decodes a file already read into d (services, and for the main file the rest). */
+int cfg_parse_into(struct cfg_decoder *d, const char *buf, size_t len);
+
+/* reload.c */
+/* dirty: the included files that may have changed since prev (sorted by strcmp), or NULL when
+ * not known (every file is stat'ed). */
+struct cfg_dirty {
+	const char *const *paths;
+	size_t n;
+};
+int cfg_reload(struct cfg_ctx *c, const struct lb_config *prev, const struct cfg_dirty *dirty,
+	       const char *path, const char *buf, size_t len, struct lb_config **out);
 static inline struct cfg_pos cfg_pos_of(const struct cnode *n) {
 	return (struct cfg_pos){n->line, n->col};
 }

@@ -3,6 +3,8 @@
  * protocol), unique backends and unique sorry servers within a service (a sorry server may share a backend's address: the two lists are
  * never in the table at once). Sorting keeps them O(n log n) for configs with 100k backends. The later entry is the
  * one reported, pointing back at the first. */
+#include <limits.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,17 +72,44 @@ static void find_dups(struct ref *refs, size_t n, int (*cmp)(const void *, const
 	}
 }
 
+/* The services of an assembled config, with where each was written. */
 struct svc_ud {
 	const struct lb_config *cfg;
-	const struct cfg_svc_src *src;
 };
 
+static const struct cfg_svc_pos *pos_of(const struct lb_config *cfg, size_t i) {
+	uint32_t f = cfg->svc_file[i];
+	return &cfg->files[f]->pos[i - cfg->file_first[f]];
+}
+
+/* Messages about service i go to its file, with its index there: "services[3].name". */
+static size_t enter_service(struct cfg_ctx *c, const struct lb_config *cfg, size_t i,
+			    const char *key) {
+	uint32_t f = cfg->svc_file[i];
+	c->file = cfg->files[f]->path;
+	c->file_no = f;
+	return cfg_path_push(c, "services[%zu].%s", i - cfg->file_first[f], key);
+}
+
+/* "line 3" in the same file, "conf.d/a.yaml:3" in another. */
+static const char *where(const struct lb_config *cfg, size_t first, size_t later, uint32_t line,
+			 char *buf, size_t len) {
+	uint32_t f = cfg->svc_file[first];
+	if (f == cfg->svc_file[later])
+		snprintf(buf, len, "line %u", line);
+	else
+		snprintf(buf, len, "%s:%u", cfg->files[f]->path, line);
+	return buf;
+}
+
 static void dup_name(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
-	const struct svc_ud *u = ud;
-	struct cfg_pos at = u->src[later].name;
-	size_t old = cfg_path_push(c, "services[%zu].name", later);
-	cfg_error_at(c, at.line, at.col, "duplicate service name \"%s\" (first at line %u)",
-		     u->cfg->services[later].name, u->src[first].name.line);
+	const struct lb_config *cfg = ((const struct svc_ud *)ud)->cfg;
+	struct cfg_pos at = pos_of(cfg, later)->name;
+	char w[PATH_MAX + 32];
+	size_t old = enter_service(c, cfg, later, "name");
+	cfg_error_at(c, at.line, at.col, "duplicate service name \"%s\" (first at %s)",
+		     cfg->services[later].name,
+		     where(cfg, first, later, pos_of(cfg, first)->name.line, w, sizeof(w)));
 	cfg_path_pop(c, old);
 }
 
@@ -94,26 +123,28 @@ static const char *who(const struct lb_service_conf *s, size_t i, char *buf, siz
 }
 
 static void dup_listen(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
-	const struct svc_ud *u = ud;
-	const struct lb_service_conf *s = &u->cfg->services[first];
-	char a[LB_ADDRSTRLEN], w[128];
-	struct cfg_pos at = u->src[later].listen;
-	size_t old = cfg_path_push(c, "services[%zu].listen", later);
-	cfg_error_at(c, at.line, at.col, "%s %s is already used by %s (line %u)",
+	const struct lb_config *cfg = ((const struct svc_ud *)ud)->cfg;
+	const struct lb_service_conf *s = &cfg->services[first];
+	char a[LB_ADDRSTRLEN], w[128], at_first[PATH_MAX + 32];
+	struct cfg_pos at = pos_of(cfg, later)->listen;
+	size_t old = enter_service(c, cfg, later, "listen");
+	cfg_error_at(c, at.line, at.col, "%s %s is already used by %s (%s)",
 		     lb_proto_name(s->protocol), lb_addr_fmt(&s->listen, a), who(s, first, w, sizeof(w)),
-		     u->src[first].listen.line);
+		     where(cfg, first, later, pos_of(cfg, first)->listen.line, at_first,
+			   sizeof(at_first)));
 	cfg_path_pop(c, old);
 }
 
 static void dup_fwmark(struct cfg_ctx *c, const void *ud, size_t first, size_t later) {
-	const struct svc_ud *u = ud;
-	const struct lb_service_conf *s = &u->cfg->services[first];
-	char w[128];
-	struct cfg_pos at = u->src[later].fwmark;
-	size_t old = cfg_path_push(c, "services[%zu].fwmark", later);
-	cfg_error_at(c, at.line, at.col, "fwmark %u %s is already used by %s (line %u)", s->fwmark,
+	const struct lb_config *cfg = ((const struct svc_ud *)ud)->cfg;
+	const struct lb_service_conf *s = &cfg->services[first];
+	char w[128], at_first[PATH_MAX + 32];
+	struct cfg_pos at = pos_of(cfg, later)->fwmark;
+	size_t old = enter_service(c, cfg, later, "fwmark");
+	cfg_error_at(c, at.line, at.col, "fwmark %u %s is already used by %s (%s)", s->fwmark,
 		     s->listen.af == AF_INET6 ? "ipv6" : "ipv4", who(s, first, w, sizeof(w)),
-		     u->src[first].fwmark.line);
+		     where(cfg, first, later, pos_of(cfg, first)->fwmark.line, at_first,
+			   sizeof(at_first)));
 	cfg_path_pop(c, old);
 }
 
@@ -154,38 +185,77 @@ static void check_backends(struct cfg_ctx *c, size_t svc, const struct lb_servic
 	check_list(c, &sorry, refs);
 }
 
-void cfg_validate(struct cfg_ctx *c, const struct lb_config *cfg, const struct cfg_svc_src *src) {
-	size_t most = cfg->n_services;
-	for (size_t i = 0; i < cfg->n_services; i++) {
-		if (cfg->services[i].n_backends > most)
-			most = cfg->services[i].n_backends;
-		if (cfg->services[i].n_sorry > most)
-			most = cfg->services[i].n_sorry;
+/* Within one file, as it is parsed: only its own services' lists. */
+void cfg_validate_backends(struct cfg_ctx *c, const struct lb_service_conf *s, size_t n,
+			   const struct cfg_svc_src *src) {
+	size_t most = 1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i].n_backends > most)
+			most = s[i].n_backends;
+		if (s[i].n_sorry > most)
+			most = s[i].n_sorry;
 	}
-	_cleanup_free_ struct ref *refs = calloc(most ? most : 1, sizeof(*refs));
+	_cleanup_free_ struct ref *refs = calloc(most, sizeof(*refs));
 	if (!refs) {
 		c->oom = true;
 		return;
 	}
-	struct svc_ud ud = {cfg, src};
+	for (size_t i = 0; i < n; i++)
+		check_backends(c, i, &s[i], &src[i], refs);
+}
+
+/* IPVS takes the connections to a tcp service's VIP:port before any local socket sees them: a
+ * listener there would be unreachable. A fwmark service has no VIP:port (which packets carry its
+ * mark is the firewall's business, invisible here): it is skipped. */
+static void metrics_clash(struct cfg_ctx *c, const struct lb_config *cfg) {
+	char a[LB_ADDRSTRLEN], w[PATH_MAX + 32];
+	for (size_t i = 0; cfg->metrics_line && i < cfg->n_services; i++) {
+		const struct lb_service_conf *s = &cfg->services[i];
+		const struct cfg_svc_pos *p = pos_of(cfg, i);
+		if (s->fwmark || s->protocol != IPPROTO_TCP || p->listen.line == 0 ||
+		    lb_addr_cmp(&s->listen, &cfg->metrics_listen) != 0)
+			continue;
+		if (cfg->svc_file[i] == 0)
+			snprintf(w, sizeof(w), "line %u", p->listen.line);
+		else
+			snprintf(w, sizeof(w), "%s:%u", cfg->files[cfg->svc_file[i]]->path, p->listen.line);
+		c->file = cfg->files[0]->path;
+		c->file_no = 0;
+		size_t old = cfg_path_push(c, "global.metrics.listen");
+		cfg_error_at(c, cfg->metrics_line, cfg->metrics_col,
+			     "%s is the listen address of tcp service \"%s\" (%s): IPVS would forward its "
+			     "connections to that service's backends",
+			     lb_addr_fmt(&s->listen, a), s->name ? s->name : "", w);
+		cfg_path_pop(c, old);
+		return;
+	}
+}
+
+/* Across every file: O(n log n) in the number of services, whatever their backends. */
+void cfg_validate_services(struct cfg_ctx *c, const struct lb_config *cfg) {
+	_cleanup_free_ struct ref *refs = calloc(cfg->n_services ? cfg->n_services : 1, sizeof(*refs));
+	if (!refs) {
+		c->oom = true;
+		return;
+	}
+	struct svc_ud ud = {cfg};
 	size_t n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (src[i].name.line)
+		if (pos_of(cfg, i)->name.line)
 			refs[n++] = (struct ref){i, cfg->services[i].name};
 	find_dups(refs, n, by_name, dup_name, c, &ud);
 	/* a fwmark service has no listen position: it takes part in the fwmark check only */
 	n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (src[i].listen.line)
+		if (pos_of(cfg, i)->listen.line)
 			refs[n++] = (struct ref){i, &cfg->services[i]};
 	find_dups(refs, n, by_listen, dup_listen, c, &ud);
 	n = 0;
 	for (size_t i = 0; i < cfg->n_services; i++)
-		if (src[i].fwmark.line)
+		if (pos_of(cfg, i)->fwmark.line)
 			refs[n++] = (struct ref){i, &cfg->services[i]};
 	find_dups(refs, n, by_fwmark, dup_fwmark, c, &ud);
-	for (size_t i = 0; i < cfg->n_services; i++)
-		check_backends(c, i, &cfg->services[i], &src[i], refs);
+	metrics_clash(c, cfg);
 }
 
 void cfg_svc_src_free(struct cfg_svc_src *src, size_t n) {

@@ -23,9 +23,9 @@ struct bad_case {
 
 static const struct bad_case cases[] = {
 	{"bad_alias.yaml",
-	 {":1:1: x: unknown key; valid keys here are global and services",
-	  ":2:1: y: unknown key; valid keys here are global and services",
-	  ":3:1: z: unknown key; valid keys here are global and services",
+	 {":1:1: x: unknown key; valid keys here are global, services and include",
+	  ":2:1: y: unknown key; valid keys here are global, services and include",
+	  ":3:1: z: unknown key; valid keys here are global, services and include",
 	  ":7:15: services[0].backends: YAML aliases are not supported (*c); write the value out",
 	  ":9:13: services[1].listen: YAML aliases are not supported (*l); write the value out"}},
 	{"bad_backend_address.yaml",

@@ -26,6 +26,11 @@
 #            (MISC_CHECK): CPU per check, checks done, whole-VM CPU, RSS; then detection: one of 3
 #            backends killed under client traffic through a NAT VIP, with and without fast
 #            re-checks: time from the death to the removal, failed client connections
+#   export   `ezlb export --all` of the 100k table vs `ipvsadm -Sn` of it; export's file is then
+#            applied with `ezlb once` and must plan no change
+#   include  the 1000x100 table as 1000 included files: `ezlb check` of them vs the single file,
+#            and one weight edit in the running daemon, from the rename to the kernel change,
+#            included file vs single file
 #
 # `bash bench-guest.sh time IN OUT CMD...` is its own helper: runs CMD with stdin IN and output OUT
 # and prints "EXIT_STATUS MICROSECONDS" (run inside a namespace, so entering it is not timed).
@@ -300,6 +305,27 @@ sec_noop() {
 		"ipvsadm -Ln: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$BIG_RUNS"
 }
 
+# export: the kernel's 100k table as ezlb YAML vs ipvsadm's own save format, each from one dump.
+sec_export() {
+	local r e f ez_ms=() ref_ms=()
+	say "export of ${BIG_S}x$BIG_D, $BIG_RUNS runs each"
+	for r in $(seq 1 "$BIG_RUNS"); do
+		tm bb /dev/null "$W/export.yaml" ezlb export --all --state-dir "$W/st-bb"
+		expect_rc0 "ezlb export --all"
+		ez_ms+=("$MS")
+		tm bb /dev/null "$W/saved.txt" ipvsadm -Sn
+		expect_rc0 "ipvsadm -Sn"
+		ref_ms+=("$MS")
+		say "  run $r: ezlb export ${ez_ms[-1]} ms, ipvsadm -Sn ${ref_ms[-1]} ms"
+	done
+	ezonce bb "$W/export.yaml"
+	expect_rc0 "ezlb once of the exported file"
+	expect_out "the exported file plans nothing" '^once: no changes$'
+	e=$(median "${ez_ms[@]}") f=$(median "${ref_ms[@]}")
+	row "Export of the $((BIG_S * BIG_D / 1000))k table (\`ezlb export --all\`; its file then plans no change)" \
+		"$(fmt_ms "$e")" "ipvsadm -Sn: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$BIG_RUNS"
+}
+
 sec_weights() {
 	local r e f n ez_ms=() ref_ms=() cfg
 	n=$(wc -l <"$BIG.edit.ipvs")
@@ -369,6 +395,139 @@ weights_daemon() {
 		"$(fmt_ms "$(median "${rec[@]}")")" "ipvsadm -R: $(fmt_ms "$ref")" "$(ratio "$ref" "$(median "${rec[@]}")")" "$BIG_RUNS"
 	row "... the same, from the file's rename to the last change in the kernel (debounce and parsing included)" \
 		"$(fmt_ms "$(median "${wall[@]}")")" "ipvsadm -R: $(fmt_ms "$ref")" "$(ratio "$ref" "$(median "${wall[@]}")")" "$BIG_RUNS"
+}
+
+# ---- include: the big table as 1000 included files ----
+
+# tod_ms STAMP: milliseconds since local midnight of a log stamp "YYYY-MM-DDTHH:MM:SS.mmm".
+tod_ms() {
+	local t=${1#*T} h m sec ms
+	IFS=:. read -r h m sec ms <<<"$t"
+	echo $(((10#$h * 3600 + 10#$m * 60 + 10#$sec) * 1000 + 10#$ms))
+}
+# now_tod: sets TOD to tod_ms of now, in this shell (no fork before the timed command): the
+# clock the daemon's stamps use (local time).
+now_tod() {
+	local e=$EPOCHREALTIME hms h m sec
+	printf -v hms '%(%H:%M:%S)T' "${e%.*}"
+	IFS=: read -r h m sec <<<"$hms"
+	e=${e#*.}
+	TOD=$(((10#$h * 3600 + 10#$m * 60 + 10#$sec) * 1000 + 10#${e:0:3}))
+}
+
+# include_split SRC DIR: SRC (a gen file, health checks off) as DIR/ezlb.yaml including
+# DIR/conf.d/sNNNN.yaml, one service per file.
+include_split() {
+	rm -rf "$2" && mkdir -p "$2/conf.d"
+	printf 'include: ["conf.d/*.yaml"]\n' >"$2/ezlb.yaml"
+	awk -v d="$2/conf.d" '
+		/^  - name: s/ { if (f) close(f); f = sprintf("%s/s%04d.yaml", d, substr($3, 2)); print "services:" > f }
+		f { print > f }' "$1"
+}
+
+# edit_times LOG CFG_OF_RUN RUNS: for run r, renames CFG_OF_RUN(r)'s prepared file ($f.next) over
+# it, waits for the daemon's "reconcile: 1 changes", and takes the time from just before the mv
+# to that line's stamp (written once the kernel took the change). Sets TIMES and RECS (the
+# reconcile's own ms) and LOADS (the reload's log line).
+edit_times() {
+	local log=$1 fn=$2 runs=$3 r f t0 line stamp d
+	TIMES=() RECS=() LOADS=()
+	for r in $(seq 1 "$runs"); do
+		f=$("$fn" "$r")
+		now_tod
+		t0=$TOD
+		mv "$f.next" "$f"
+		if ! wait_lines "$log" 'reconcile: 1 changes \(0 added, 1 edited' "$r" 120; then
+			fail "include: run $r: no reconcile within 120 s; its log ends with:"
+			tail -n 8 "$log" | sed 's/^/bench:     /'
+			return 1
+		fi
+		line=$(grep -E 'reconcile: 1 changes \(0 added, 1 edited' "$log" | sed -n "${r}p")
+		stamp=${line%% *}
+		d=$(($(tod_ms "$stamp") - t0))
+		[ "$d" -lt -43200000 ] && d=$((d + 86400000))
+		TIMES+=("$d")
+		RECS+=("$(echo "$line" | sed -n 's/.* dumps, \([0-9.]*\) ms.*/\1/p')")
+		LOADS+=("$(grep 'configuration loaded' "$log" | tail -n 1 | sed 's/.*configuration loaded: //')")
+		say "  run $r: $(basename "$f") renamed -> kernel changed ${d} ms; ${line#*: }"
+		say "    ${LOADS[-1]}"
+		sleep 0.3
+	done
+}
+
+# One weight of service s(7 + 13r) of 1000: the include file's next version, alternating.
+INC_DIR=
+inc_edit_file() {
+	local i=$(((7 + 13 * $1) % BIG_S)) f
+	f=$(printf '%s/conf.d/s%04d.yaml' "$INC_DIR" "$i")
+	awk '!n && /weight: / { sub(/weight: /, "weight: 9"); n = 1 } { print }' "$f" >"$f.next"
+	echo "$f"
+}
+SINGLE_LIVE=
+single_edit_file() {
+	local i=$(((7 + 13 * $1) % BIG_S))
+	awk -v s="  - name: s$i" '$0 == s { n = 1 } n && /weight: / { sub(/weight: /, "weight: 9"); n = 0 } { print }' \
+		"$SINGLE_LIVE" >"$SINGLE_LIVE.next"
+	echo "$SINGLE_LIVE"
+}
+
+sec_include() {
+	local p=$W/t${BIG_S}x$BIG_D single inc r e f ez_ms=() one_ms=() daemon log runs=$((BIG_RUNS * 2 + 1))
+	[ -f "$p.yaml" ] || gen "$p" "$BIG_S" "$BIG_D" 100 64 8080 ""
+	single=$W/inc-single.yaml inc=$W/inc
+	sed 's/^    scheduler: wrr$/&\n    health_check: {enabled: false}/' "$p.yaml" >"$single"
+	include_split "$single" "$inc"
+	say "include: ${BIG_S}x$BIG_D as $(ls "$inc/conf.d" | wc -l) included files vs one file"
+	ns_new bi
+	for r in $(seq 1 "$BIG_RUNS"); do
+		tm bi /dev/null "$W/out" ezlb check -c "$inc/ezlb.yaml"
+		expect_rc0 "ezlb check of the included files"
+		expect_out "ezlb check of the included files" "^configuration OK: $BIG_S services"
+		ez_ms+=("$MS")
+		tm bi /dev/null "$W/out" ezlb check -c "$single"
+		expect_rc0 "ezlb check of the single file"
+		one_ms+=("$MS")
+		say "  run $r: ezlb check: $BIG_S files ${ez_ms[-1]} ms, one file ${one_ms[-1]} ms"
+	done
+	e=$(median "${ez_ms[@]}") f=$(median "${one_ms[@]}")
+	row "Load the $((BIG_S * BIG_D / 1000))k table split into $BIG_S included files (\`ezlb check\`)" \
+		"$(fmt_ms "$e")" "the same in one file: $(fmt_ms "$f")" "$(ratio "$f" "$e")" "$BIG_RUNS"
+	ns_del bi
+	# The daemon on the single file, then on the included files, each in a fresh namespace (the
+	# trash of 100k deleted destinations would slow the second one's adds: see the flap rows).
+	local kinds="single include" kind s_med s_rec i_med i_rec
+	for kind in $kinds; do
+		log=$W/include-$kind.log
+		ns_new bi
+		if [ "$kind" = single ]; then
+			SINGLE_LIVE=$W/inc-live.yaml
+			cp "$single" "$SINGLE_LIVE"
+			bg_in bi "$log" ezlb run -c "$SINGLE_LIVE" --state-dir "$W/st-bi"
+		else
+			INC_DIR=$inc
+			bg_in bi "$log" ezlb run -c "$inc/ezlb.yaml" --state-dir "$W/st-bi"
+		fi
+		daemon=$PID
+		wait_lines "$log" 'running: ' 1 120 || fail "include $kind: the daemon did not start"
+		wait_lines "$log" 'reconcile: ' 1 300 || fail "include $kind: no first reconcile"
+		sleep 2
+		if [ "$kind" = single ]; then
+			edit_times "$log" single_edit_file "$BIG_RUNS"
+			s_med=$(median "${TIMES[@]}") s_rec=$(median "${RECS[@]}")
+		else
+			edit_times "$log" inc_edit_file "$runs"
+			i_med=$(median "${TIMES[@]}") i_rec=$(median "${RECS[@]}")
+			grep -q 'configuration loaded: .*; 1 of [0-9]* files re-read, 1 services to plan' "$log" ||
+				fail "include: no reload that re-read one file: $(grep 'configuration loaded' "$log" | tail -n 1)"
+		fi
+		stop_pid "$daemon"
+		ns_del bi
+	done
+	row "One weight edit in one of $BIG_S included files ($((BIG_S * BIG_D / 1000))k destinations), running daemon: from the writer's rename (before its mv) to the kernel change" \
+		"$(fmt_ms "$i_med")" "the same edit in the single file: $(fmt_ms "$s_med")" "$(ratio "$s_med" "$i_med")" \
+		"$runs (single file: $BIG_RUNS)"
+	row "... of which the reconcile (plan and apply; the reload's own time is in the log line)" \
+		"$(fmt_ms "$i_rec")" "single file: $(fmt_ms "$s_rec")" "$(ratio "$s_rec" "$i_rec")" "$runs"
 }
 
 # ---- 4. one backend goes down in the running daemon ----
@@ -1220,9 +1379,10 @@ say "$(nproc) vCPUs, $(awk '/MemTotal/ { print int($2 / 1024) " MB" }' /proc/mem
 want() { [ -z "$only" ] || [[ ",$only," == *",$1,"* ]]; }
 start=$EPOCHSECONDS
 want program && sec_program
-if want noop || want weights; then
+if want noop || want weights || want export; then
 	big_table_ns
 	want noop && sec_noop
+	want export && sec_export
 	want weights && sec_weights
 	ns_del bb
 fi
@@ -1233,6 +1393,7 @@ want flap && sec_flap
 want resync && sec_resync
 want appcheck && sec_appcheck
 want observe && sec_observe
+want include && sec_include
 say "done in $((EPOCHSECONDS - start)) s"
 note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
 	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \

@@ -86,6 +86,8 @@ install_file "$IPVSADM" /sbin/ipvsadm
 # nft and its libraries (libnftables, libnftnl, libmnl, libjansson, ...; ldd names them all).
 install_file "$NFT" /usr/sbin/nft
 install_file "$BIN" /usr/sbin/ezlb
+# keepalived: t_import.sh's oracle (it builds the table ezlb import-keepalived must equal).
+install_file "$(find_tool /usr/sbin/keepalived /sbin/keepalived)" /usr/sbin/keepalived
 
 # valgrind: the wrapper script, the launcher and memcheck only.
 install_file "$VG_BIN" /usr/bin/valgrind.bin
@@ -195,6 +197,9 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
 echo "EZLB_BUILD=$tag" >"$STAGE/etc/ezlb-test.env"
 cp tests/vm/*.sh tests/vm/*.yaml "$STAGE/tests/"
+# the keepalived configurations t_import.sh compares
+rm -rf "$STAGE/tests/import"
+cp -r tests/import/fixtures/vm "$STAGE/tests/import"
 rm -f "$STAGE"/tests/{run-suite,demo,mkinitramfs,kernel,bench}.sh
 install -m 0755 tests/vm/init "$STAGE/init"
 
