@@ -11,6 +11,17 @@
 #define LB_N_SCHEDULERS 14
 extern const char *const lb_schedulers[LB_N_SCHEDULERS];
 
+/* Tunnel types and checksum modes in the config's words, indexed by the kernel's values:
+ * IP_VS_CONN_F_TUNNEL_TYPE_IPIP/_GUE/_GRE (0, 1, 2) and IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM/_CSUM/
+ * _REMCSUM (0, 1, 2). */
+#define LB_N_TUN_TYPES 3
+extern const char *const lb_tun_type_names[LB_N_TUN_TYPES]; /* "ipip", "gue", "gre" */
+#define LB_N_TUN_CSUMS 3
+extern const char *const lb_tun_csum_names[LB_N_TUN_CSUMS]; /* "none", "csum", "remote" */
+/* The name of a kernel value, or NULL for one ezlb has no word for. */
+const char *lb_tun_type_name(unsigned type);
+const char *lb_tun_csum_name(unsigned flags);
+
 #define LB_N_PROTOS 3
 extern const char *const lb_proto_names[LB_N_PROTOS]; /* "tcp", "udp", "sctp" */
 extern const uint16_t lb_proto_nums[LB_N_PROTOS];     /* IPPROTO_* in the same order */

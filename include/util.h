@@ -36,3 +36,17 @@ struct lb_line {
 	size_t len, off;
 };
 void lb_line_put(struct lb_line *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* The value of one hex digit (either case), or -1: the config's hex payloads, HTTP chunk sizes,
+ * JSON \u escapes and keepalived's escapes all read digits by this one rule. */
+static inline int lb_hex_digit(char c) {
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* Reads fd to its end, but never more than max + 1 bytes (a pipe or a device that goes on for
+ * ever is caught: *len > max then means "too large"). *buf is NUL-terminated and the caller's.
+ * Returns 0, -ENOMEM or -errno of read. */
+int lb_read_bounded(int fd, size_t max, char **buf, size_t *len);

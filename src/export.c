@@ -113,24 +113,6 @@ static const char *fwd_name(uint32_t fwd) {
 	return NULL;
 }
 
-static const char *tun_type_name(uint8_t t) {
-	switch (t) {
-	case IP_VS_CONN_F_TUNNEL_TYPE_IPIP: return "ipip";
-	case IP_VS_CONN_F_TUNNEL_TYPE_GUE: return "gue";
-	case IP_VS_CONN_F_TUNNEL_TYPE_GRE: return "gre";
-	}
-	return NULL;
-}
-
-static const char *csum_name(uint16_t f) {
-	switch (f) {
-	case IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM: return "none";
-	case IP_VS_TUNNEL_ENCAP_FLAG_CSUM: return "csum";
-	case IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM: return "remote";
-	}
-	return NULL;
-}
-
 static const char *netmask_str(uint16_t af, uint32_t m, char *buf, size_t len) {
 	if (af == AF_INET6 || !inet_ntop(AF_INET, &m, buf, (socklen_t)len))
 		snprintf(buf, len, "/%u", m);
@@ -251,7 +233,7 @@ static bool same_tunnel(const struct lb_dest *a, const struct lb_dest *b) {
 /* What services[].tunnel accepts: gue alone has (and needs) a port and remote checksums; ipip has
  * no checksum at all. */
 static bool tunnel_ok(const struct lb_dest *d) {
-	if (!tun_type_name(d->tun_type) || !csum_name(d->tun_flags))
+	if (!lb_tun_type_name(d->tun_type) || !lb_tun_csum_name(d->tun_flags))
 		return false;
 	if (d->tun_type == IP_VS_CONN_F_TUNNEL_TYPE_GUE)
 		return d->tun_port != 0;
@@ -373,11 +355,11 @@ static void write_forward(FILE *f, const struct lb_service *s) {
 	fprintf(f, "    forward: %s\n", fwd_name(d->fwd));
 	if (d->fwd != IP_VS_CONN_F_TUNNEL)
 		return;
-	fprintf(f, "    tunnel: {type: %s", tun_type_name(d->tun_type));
+	fprintf(f, "    tunnel: {type: %s", lb_tun_type_name(d->tun_type));
 	if (d->tun_port)
 		fprintf(f, ", port: %u", d->tun_port);
 	if (d->tun_flags)
-		fprintf(f, ", checksum: %s", csum_name(d->tun_flags));
+		fprintf(f, ", checksum: %s", lb_tun_csum_name(d->tun_flags));
 	fputs("}\n", f);
 }
 

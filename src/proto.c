@@ -27,3 +27,14 @@ int lb_proto_parse(const char *s, size_t n, uint16_t *out) {
 const char *const lb_schedulers[LB_N_SCHEDULERS] = {
 	"rr", "wrr", "lc", "wlc", "lblc", "lblcr", "dh", "sh", "sed", "nq", "fo", "ovf", "mh", "twos",
 };
+
+const char *const lb_tun_type_names[LB_N_TUN_TYPES] = {"ipip", "gue", "gre"};
+const char *const lb_tun_csum_names[LB_N_TUN_CSUMS] = {"none", "csum", "remote"};
+
+const char *lb_tun_type_name(unsigned type) {
+	return type < LB_N_TUN_TYPES ? lb_tun_type_names[type] : NULL;
+}
+
+const char *lb_tun_csum_name(unsigned flags) {
+	return flags < LB_N_TUN_CSUMS ? lb_tun_csum_names[flags] : NULL;
+}

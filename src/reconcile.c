@@ -369,9 +369,8 @@ static void fmt_edit_svc(struct lb_line *l, const struct lb_service *s, const st
 
 /* "gue port 6080 checksum remote", in the config's words; ipip alone is "ipip". */
 static void put_tunnel(struct lb_line *l, const struct lb_dest *d) {
-	static const char *const types[] = {"ipip", "gue", "gre"};
-	if (d->tun_type < ARRAY_SIZE(types))
-		lb_line_put(l, "%s", types[d->tun_type]);
+	if (lb_tun_type_name(d->tun_type))
+		lb_line_put(l, "%s", lb_tun_type_name(d->tun_type));
 	else
 		lb_line_put(l, "type-%u", d->tun_type);
 	if (d->tun_port)

@@ -33,3 +33,31 @@ void lb_line_put(struct lb_line *l, const char *fmt, ...) {
 	if (n > 0)
 		l->off = l->off + (size_t)n < l->len ? l->off + (size_t)n : l->len - 1;
 }
+
+int lb_read_bounded(int fd, size_t max, char **buf, size_t *len) {
+	_cleanup_free_ char *b = NULL;
+	size_t cap = 0, n = 0;
+	for (;;) {
+		if (n + 1 >= cap && GROW(b, cap, n + 65536) < 0)
+			return -ENOMEM;
+		size_t want = cap - n - 1; /* room for the NUL */
+		if (n + want > max + 1)
+			want = max + 1 - n;
+		ssize_t r = read(fd, b + n, want);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -errno;
+		if (r == 0)
+			break;
+		n += (size_t)r;
+		if (n > max)
+			break;
+	}
+	if (!b && GROW(b, cap, 1) < 0)
+		return -ENOMEM;
+	b[n] = 0;
+	*len = n;
+	*buf = TAKE_PTR(b);
+	return 0;
+}

@@ -239,19 +239,9 @@ out:
 
 /* --- udp --- */
 
-static int hex_value(char ch) {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* Two hex digits as a byte, or -1. */
 static int hex_byte(const char *p) {
-	int hi = hex_value(p[0]), lo = hi < 0 ? -1 : hex_value(p[1]);
+	int hi = lb_hex_digit(p[0]), lo = hi < 0 ? -1 : lb_hex_digit(p[1]);
 	return lo < 0 ? -1 : hi * 16 + lo;
 }
 

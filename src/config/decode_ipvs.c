@@ -139,12 +139,6 @@ void cfg_decode_one_packet(struct cfg_ctx *c, const struct cnode *n, struct lb_s
 
 enum { T_TYPE, T_PORT, T_CSUM, N_TKEYS };
 
-static const char *const tun_type_names[] = {"ipip", "gue", "gre"};
-static const uint8_t tun_types[] = {IP_VS_CONN_F_TUNNEL_TYPE_IPIP, IP_VS_CONN_F_TUNNEL_TYPE_GUE,
-				    IP_VS_CONN_F_TUNNEL_TYPE_GRE};
-static const char *const csum_names[] = {"none", "csum", "remote"};
-static const uint16_t csum_flags[] = {IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM, IP_VS_TUNNEL_ENCAP_FLAG_CSUM,
-				      IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM};
 
 /* What each type takes: gue is the only one carried in UDP, so the only one with a port and
  * with remote checksum offload; ipip has no checksum at all. */
@@ -175,17 +169,17 @@ static void decode_tunnel_keys(struct cfg_ctx *c, const struct cnode *n, struct 
 	if (!cfg_map(c, n, keys, N_TKEYS, v))
 		return;
 	unsigned type = 0, csum = 0; /* ipip and no checksum: what forward: tun always was */
-	bool type_known = !v[T_TYPE] || cfg_enum(c, v[T_TYPE], "type", "tunnel type", tun_type_names,
-						 ARRAY_SIZE(tun_type_names), &type);
-	t->type = tun_types[type];
+	bool type_known = !v[T_TYPE] || cfg_enum(c, v[T_TYPE], "type", "tunnel type", lb_tun_type_names,
+						 LB_N_TUN_TYPES, &type);
+	t->type = (uint8_t)type; /* the names are indexed by the kernel's values */
 	uint32_t port;
 	if (cfg_uint(c, v[T_PORT], "port", 1, 65535, &port))
 		t->port = (uint16_t)port;
-	bool csum_known = !v[T_CSUM] || cfg_enum(c, v[T_CSUM], "checksum", "checksum mode", csum_names,
-						 ARRAY_SIZE(csum_names), &csum);
-	t->flags = csum_flags[csum];
+	bool csum_known = !v[T_CSUM] || cfg_enum(c, v[T_CSUM], "checksum", "checksum mode", lb_tun_csum_names,
+						 LB_N_TUN_CSUMS, &csum);
+	t->flags = (uint16_t)csum;
 	if (type_known)
-		tunnel_fits(c, n, v, t, tun_type_names[type], csum_known);
+		tunnel_fits(c, n, v, t, lb_tun_type_names[type], csum_known);
 }
 
 void cfg_decode_tunnel(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,

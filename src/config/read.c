@@ -6,32 +6,6 @@
 #include "internal.h"
 #include "util.h"
 
-/* Reads up to CFG_MAX_BYTES + 1 so that a pipe or device that goes on forever is caught too. */
-static int read_all(int fd, char **buf, size_t *len) {
-	_cleanup_free_ char *b = NULL;
-	size_t cap = 0, n = 0;
-	for (;;) {
-		if (n == cap && GROW(b, cap, n + 65536) < 0)
-			return -ENOMEM;
-		size_t want = cap - n;
-		if (n + want > CFG_MAX_BYTES + 1)
-			want = CFG_MAX_BYTES + 1 - n;
-		ssize_t r = read(fd, b + n, want);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		n += (size_t)r;
-		if (n > CFG_MAX_BYTES)
-			break;
-	}
-	*len = n;
-	*buf = TAKE_PTR(b);
-	return 0;
-}
-
 static const char *kind_of(mode_t m) {
 	return S_ISFIFO(m) ? "a FIFO" : S_ISCHR(m) ? "a character device" : S_ISBLK(m) ? "a block device"
 	       : S_ISSOCK(m) ? "a socket" : "not a regular file";
@@ -80,7 +54,7 @@ int cfg_read_file(struct cfg_ctx *c, const char *path, char **buf, size_t *len,
 					    .mtime = st.st_mtim, .ctime = st.st_ctim};
 	_cleanup_free_ char *b = NULL;
 	size_t n = 0;
-	int r = read_all(fd, &b, &n);
+	int r = lb_read_bounded(fd, CFG_MAX_BYTES, &b, &n);
 	if (r < 0) {
 		cfg_file_error(c, "cannot read: %s", strerror(-r));
 		return r;

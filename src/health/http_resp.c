@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "http_resp.h"
+#include "util.h"
 
 enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
 enum { CH_SIZE, CH_DATA, CH_DATA_END, CH_TRAILER };
@@ -36,13 +37,6 @@ static void fail(struct lb_http_resp *r, const char *why) {
 }
 
 static bool digit(char c) { return c >= '0' && c <= '9'; }
-
-static int hexval(char c) {
-	if (digit(c))
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* --- expect, across reads --- */
 
@@ -188,12 +182,12 @@ static void end_of_headers(struct lb_http_resp *r) {
 static void chunk_size(struct lb_http_resp *r, const char *s, size_t len) {
 	uint64_t v = 0;
 	size_t i = 0;
-	for (; i < len && hexval(s[i]) >= 0; i++) {
+	for (; i < len && lb_hex_digit(s[i]) >= 0; i++) {
 		if (i == 15) { /* more than 2^60 bytes: nonsense, and the next digit could overflow */
 			fail(r, "bad chunk size");
 			return;
 		}
-		v = v * 16 + (uint64_t)hexval(s[i]);
+		v = v * 16 + (uint64_t)lb_hex_digit(s[i]);
 	}
 	size_t digits = i;
 	while (i < len && (s[i] == ' ' || s[i] == '\t'))

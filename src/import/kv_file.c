@@ -25,39 +25,17 @@ int kv_read_file(const char *path, size_t max, char **buf, size_t *len, struct s
 		*why = S_ISDIR(st->st_mode) ? "is a directory" : "is not a regular file";
 		return -EINVAL;
 	}
-	/* st_size is a hint only (files under /proc say 0): the read itself is bounded */
-	size_t cap = st->st_size > 0 && (uint64_t)st->st_size < max ? (size_t)st->st_size + 1 : 4096;
-	_cleanup_free_ char *b = malloc(cap + 1);
+	char *b = NULL;
 	size_t used = 0;
-	for (;;) {
-		if (!b)
-			return -ENOMEM;
-		if (used == cap) {
-			if (cap > max) {
-				*why = "is too large";
-				return -EFBIG;
-			}
-			char *nb = realloc(b, cap * 2 + 1);
-			if (!nb)
-				return -ENOMEM;
-			b = nb;
-			cap *= 2;
-		}
-		ssize_t r = read(fd, b + used, cap - used);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -errno;
-		if (r == 0)
-			break;
-		used += (size_t)r;
-	}
+	int r = lb_read_bounded(fd, max, &b, &used);
+	if (r < 0)
+		return r;
 	if (used > max) {
+		free(b);
 		*why = "is too large";
 		return -EFBIG;
 	}
-	b[used] = '\0';
-	*buf = TAKE_PTR(b);
+	*buf = b;
 	*len = used;
 	return 0;
 }

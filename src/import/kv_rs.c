@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "proto.h"
 #include "util.h"
 
 bool kv_args(struct kv_ctx *c, const struct kv_node *n, size_t min, size_t max) {
@@ -105,7 +106,6 @@ bool kv_common_opt(struct kv_ctx *c, const struct kv_node *n, struct kv_opts *o,
 
 /* "type ipip|gue|gre", "port N", "nocsum|csum|remcsum" after TUN. */
 static bool tunnel_opts(struct kv_ctx *c, const struct kv_node *n, struct kv_fwd *f) {
-	static const char *const types[] = {"ipip", "gue", "gre"};
 	static const char *const csums[] = {"nocsum", "csum", "remcsum"};
 	struct kv_fwd t = *f; /* every TUN starts again from ipip, no port, no checksum */
 	t.tun_type = KV_TUN_IPIP;
@@ -128,9 +128,9 @@ static bool tunnel_opts(struct kv_ctx *c, const struct kv_node *n, struct kv_fwd
 				goto bad;
 			continue;
 		}
-		for (k = 0; k < ARRAY_SIZE(types) && strcmp(next, types[k]); k++)
+		for (k = 0; k < LB_N_TUN_TYPES && strcmp(next, lb_tun_type_names[k]); k++)
 			;
-		if (k == ARRAY_SIZE(types))
+		if (k == LB_N_TUN_TYPES)
 			goto bad;
 		t.tun_type = (uint8_t)k;
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kv.h"
+#include "util.h"
 
 #define BLANKS " \t"
 #define WHITE " \t\f\n\r\v" /* keepalived's WHITE_SPACE */
@@ -85,24 +86,14 @@ int kv_words(struct kv_arena *a, const char *s, const char ***w, size_t *n) {
 	return 0;
 }
 
-static int hexdigit(char ch) {
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
 /* One backslash escape at p (just after the backslash): the byte it stands for; *p advanced. */
 static char escape(const char **pp) {
 	const char *p = *pp;
 	unsigned v = 0;
 	char out;
-	if (*p == 'x' && hexdigit(p[1]) >= 0) {
-		for (p++; hexdigit(*p) >= 0; p++)
-			v = (v << 4) | (unsigned)hexdigit(*p); /* keepalived keeps the last byte */
+	if (*p == 'x' && lb_hex_digit(p[1]) >= 0) {
+		for (p++; lb_hex_digit(*p) >= 0; p++)
+			v = (v << 4) | (unsigned)lb_hex_digit(*p); /* keepalived keeps the last byte */
 		out = (char)v;
 	} else if (*p == 'c' && p[1]) {
 		out = (char)(p[1] & 0x1f);
@@ -213,7 +204,7 @@ size_t kv_hex(const char *s, uint8_t *out, size_t cap, bool *wild) {
 		/* one digit, or two when a second follows without a space (keepalived checks only
 		 * for ' ' there) */
 		for (int i = 0; i < 2 && (i == 0 || (*p && *p != ' ')); i++, p++) {
-			int d = hexdigit(*p);
+			int d = lb_hex_digit(*p);
 			if (d < 0 && wild && (*p == 'x' || *p == 'X')) {
 				*wild = true;
 				d = 0;

@@ -122,8 +122,8 @@ static void servers(FILE *o, const char *key, const struct ez_backend *b, size_t
 }
 
 static void ipvs_keys(FILE *o, const struct ez_service *s) {
-	static const char *const fwds[] = {"nat", "dr", "tun"}, *const tuns[] = {"ipip", "gue", "gre"},
-				 *const csums[] = {"none", "csum", "remote"};
+	/* kv's enums follow the kernel's order, which indexes the shared names (proto.h) */
+	static const char *const fwds[] = {"nat", "dr", "tun"};
 	if (s->n_sched_flags)
 		fprintf(o, "    scheduler_flags: [%s%s%s]\n", s->sched_flags[0], s->n_sched_flags > 1 ? ", " : "",
 			s->n_sched_flags > 1 ? s->sched_flags[1] : "");
@@ -131,10 +131,10 @@ static void ipvs_keys(FILE *o, const struct ez_service *s) {
 		fputs("    one_packet: true\n", o);
 	fprintf(o, "    forward: %s\n", fwds[s->fwd]);
 	if (s->fwd == KV_FWD_TUN && (s->tun_type != KV_TUN_IPIP || s->csum != KV_CSUM_NONE)) {
-		fprintf(o, "    tunnel: {type: %s", tuns[s->tun_type]);
+		fprintf(o, "    tunnel: {type: %s", lb_tun_type_names[s->tun_type]);
 		if (s->tun_port)
 			fprintf(o, ", port: %u", s->tun_port);
-		fprintf(o, ", checksum: %s}\n", csums[s->csum]);
+		fprintf(o, ", checksum: %s}\n", lb_tun_csum_names[s->csum]);
 	}
 	if (s->persist_s) {
 		fprintf(o, "    persistence: {timeout: %us", s->persist_s);
