@@ -69,8 +69,8 @@ int lb_loop_io_add(struct lb_loop *l, struct lb_io *io, int fd, uint32_t events,
 int lb_loop_io_mod(struct lb_loop *l, struct lb_io *io, uint32_t events);
 /* Idempotent. After it returns, io gets no event, even one already fetched in this turn. */
 void lb_loop_io_del(struct lb_loop *l, struct lb_io *io);
-/* Delete and close the fd in one syscall instead of two (closing the last reference to a file
- * removes it from the epoll set). Only for an fd that was never dup'ed. No-op if not added. */
+/* Delete, then close the fd. The delete is not left to the close: a copy of the fd held by a
+ * forked child (or a dup) would keep it in the epoll set. No-op if not added. */
 void lb_loop_io_close(struct lb_loop *l, struct lb_io *io);
 
 /* --- IO sources keyed by fd, allocated by the loop (for the daemon's few long-lived fds).

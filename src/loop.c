@@ -250,16 +250,14 @@ void lb_loop_io_del(struct lb_loop *l, struct lb_io *io) {
 			l->batch[i].data.ptr = NULL;
 }
 
+/* Deleted from the epoll set before the close: closing removes a file from the set only when it
+ * is the last reference to it, and a forked child that still holds a copy (a fork that has not
+ * exec'd yet) would keep it there, delivering events for a source already freed. */
 void lb_loop_io_close(struct lb_loop *l, struct lb_io *io) {
 	if (!io->added)
 		return;
 	int fd = io->fd;
-	/* Closing the last reference to the file removes it from the epoll set: save the syscall,
-	 * but still forget the events already fetched for it. */
-	io->added = false;
-	for (int i = l->i_batch + 1; i < l->n_batch; i++)
-		if (l->batch[i].data.ptr == io)
-			l->batch[i].data.ptr = NULL;
+	lb_loop_io_del(l, io);
 	close(fd);
 }
 
