@@ -126,4 +126,4 @@ install: all
 clean:
 	rm -rf build ezlb
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build -name '*.d' -type f 2>/dev/null)
