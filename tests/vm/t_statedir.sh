@@ -12,6 +12,7 @@ conf one >/dev/null <<'EOF_'
 services:
   - name: a
     listen: 10.0.0.1:80
+    health_check: {enabled: false}   # no backend listens: probes would remove it mid-test
     backends:
       - {address: 10.1.1.2:8080}
 EOF_
