@@ -4,7 +4,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 
-PKGS := libnl-3.0 libnl-genl-3.0 yaml-0.1 libsystemd openssl libmicrohttpd
+PKGS := libnl-3.0 libnl-genl-3.0 libnl-route-3.0 yaml-0.1 libsystemd openssl libmicrohttpd
 # Evaluated lazily and once, after `deps` has had a chance to install the -dev packages.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)

@@ -8,8 +8,8 @@
 #                   prometheus-node-exporter (the reference of the /metrics benchmark), nftables
 #                   (marks packets for the firewall-mark service test)
 set -eu
-BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libyaml-dev libsystemd-dev libssl-dev libmicrohttpd-dev"
-TEST="libcmocka-dev nftables qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter"
+BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev libssl-dev libmicrohttpd-dev"
+TEST="libcmocka-dev nftables qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter bird2"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

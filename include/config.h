@@ -152,6 +152,8 @@ struct lb_service_conf {
 	struct lb_quorum_conf quorum;
 	struct lb_backend_conf *sorry; /* sorry_servers: never health-checked */
 	size_t n_sorry;
+	char announce_if[16];          /* announce.interface (IFNAMSIZ): the VIP goes on it as a
+					* host address while the service can serve; "" = none */
 };
 
 /* The number of up backends a service needs (quorum.min_up resolved against its backends): 0

@@ -1,6 +1,7 @@
 /* Small helpers shared by every module: cleanup attributes, array growth, time. */
 #pragma once
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,3 +51,8 @@ static inline int lb_hex_digit(char c) {
  * ever is caught: *len > max then means "too large"). *buf is NUL-terminated and the caller's.
  * Returns 0, -ENOMEM or -errno of read. */
 int lb_read_bounded(int fd, size_t max, char **buf, size_t *len);
+
+/* The kernel's dev_valid_name() (net/core/dev.c): 1 to IFNAMSIZ - 1 bytes, none of them '/',
+ * ':' or whitespace, and not "." or "..". The config (sync, announce) and the announce record
+ * refuse by this one rule a name the kernel could never create. */
+bool lb_ifname_ok(const char *s);

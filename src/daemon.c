@@ -6,6 +6,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 
+#include "announce_sync.h"
 #include "cli.h"
 #include "config.h"
 #include "daemon.h"
@@ -46,6 +47,9 @@ struct daemon {
 	bool view_stale;             /* dump before the next plan */
 	struct lb_drains drains;     /* the drain record as the last full pass left it */
 	struct lb_owned no_quorum;   /* services that have lost their quorum (logged once) */
+	struct lb_owned no_serve;    /* services that cannot serve (announce.h): VIPs withdrawn */
+	struct lb_rtnl *rtnl;        /* announce: opened on first need */
+	struct lb_vipset announce_warned; /* foreign addresses already warned about */
 	struct lb_timer resync, debounce, watchdog, drain;
 	usec_t debounce_first, retry_usec, watchdog_usec;
 	bool debounce_long;          /* an event since the debounce was armed wants DEBOUNCE_USEC */
@@ -62,6 +66,8 @@ struct daemon {
 	bool full_pending;           /* the config changed: plan everything */
 	bool kconf_pending;          /* timeouts and sync daemons to check: at start, after a
 				      * reload, at each resync, and after a failure */
+	bool announce_pending;       /* VIPs to check: at start, after a reload, at each resync,
+				      * after a failure, and when a service's serving changes */
 	bool adopted;                /* health seeded from the kernel table at start */
 	struct lb_sync_stats last;
 	struct lb_observers obs;     /* control socket, /metrics, notify hooks */
@@ -111,9 +117,24 @@ static void note_quorum(struct daemon *d, const struct lb_service *s) {
 	}
 }
 
+/* Whether a service can serve decides whether its VIP is announced: a change makes the next
+ * announce pass due. */
+static void note_serving(struct daemon *d, const struct lb_service *s) {
+	bool was = !lb_owned_has(&d->no_serve, &s->key), now = lb_announce_serving(s);
+	if (was == now)
+		return;
+	if (now)
+		lb_owned_remove(&d->no_serve, &s->key);
+	else if (lb_owned_add(&d->no_serve, &s->key) < 0)
+		return; /* seen again at the next pass */
+	d->announce_pending = true;
+}
+
 static void note_quorums(struct daemon *d, const struct lb_table *t) {
-	for (size_t i = 0; i < t->n; i++)
+	for (size_t i = 0; i < t->n; i++) {
 		note_quorum(d, &t->svcs[i]);
+		note_serving(d, &t->svcs[i]);
+	}
 }
 
 static void notify_status(struct daemon *d) {
@@ -238,6 +259,29 @@ static int reconcile_kconf(struct daemon *d) {
 	return r;
 }
 
+static bool daemon_serving(void *ud, const struct lb_service_conf *sc) {
+	const struct daemon *d = ud;
+	struct lb_svc_key k = lb_desired_key(sc);
+	return !lb_owned_has(&d->no_serve, &k);
+}
+
+/* After the table, so that a VIP is offered only once its service is programmed. */
+static int reconcile_announce(struct daemon *d) {
+	struct lb_vipset want = {0};
+	struct lb_announce_opts ao = {.state = &d->state, .warned = &d->announce_warned};
+	size_t changes = 0;
+	if (!d->announce_pending)
+		return 0;
+	int r = lb_announce_want(d->cfg, daemon_serving, d, &want);
+	if (r < 0)
+		log_error("announce: %s", strerror(-r));
+	else
+		r = lb_announce_sync(&d->rtnl, &want, &ao, &changes); /* logs what it does */
+	lb_vipset_free(&want);
+	d->announce_pending = r < 0;
+	return r;
+}
+
 static int reconcile_full(struct daemon *d) {
 	struct lb_table desired = {0};
 	struct lb_sync_opts so = {.state = &d->state, .leaving_drain_ms = d->cfg->drain_timeout_ms,
@@ -292,6 +336,11 @@ static void reconcile(struct lb_loop *l, void *ud) {
 			lb_resync_cancel(d->rs);
 			r = reconcile_full(d);
 		}
+	}
+	if (r == 0 || r == -EIO) {
+		int a = reconcile_announce(d);
+		if (r == 0)
+			r = a;
 	}
 	d->n_changed = 0;
 	d->full_pending = false;
@@ -416,6 +465,7 @@ static void plan_after_reload(struct daemon *d, const struct lb_config_diff *dif
 	bool targeted = diff_ok && !diff->full && !diff->n_deleted && !d->n_changed &&
 			!d->full_pending && GROW(d->changed, d->cap_changed, diff->n_changed) == 0;
 	d->n_changed = 0; /* pointed into the old config */
+	d->announce_pending = true; /* a service may have gained, changed or lost announce */
 	if (!targeted) {
 		d->full_pending = true;
 		d->kconf_pending = true;
@@ -630,6 +680,7 @@ static void on_resync(struct lb_loop *l, struct lb_timer *t, void *ud) {
 	 * stale anyway and the retry reads it in one go. The sync daemons and timeouts are read
 	 * back at the next full pass (someone may have stopped a daemon by hand). */
 	d->kconf_pending = true;
+	d->announce_pending = true; /* an address removed by hand is put back */
 	if (d->retry_usec || d->view_stale) {
 		d->view_stale = true;
 		lb_loop_mark_dirty(l);
@@ -702,6 +753,7 @@ static int setup(struct daemon *d) {
 	d->stats_at = now_usec(CLOCK_MONOTONIC);
 	apply_config_globals(d);
 	d->kconf_pending = true;
+	d->announce_pending = true;
 	lb_loop_mark_dirty(d->loop); /* the first reconcile; READY=1 follows it */
 	return 0;
 }
@@ -718,6 +770,9 @@ static void teardown(struct daemon *d) {
 	lb_table_clear(&d->view);
 	lb_drains_free(&d->drains);
 	lb_owned_free(&d->no_quorum);
+	lb_owned_free(&d->no_serve);
+	lb_vipset_free(&d->announce_warned);
+	lb_rtnl_close(d->rtnl); /* the addresses stay, like the table */
 	lb_config_free(d->cfg);
 	free(d->config_error);
 	lb_statedir_close(&d->state);

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "announce_sync.h"
 #include "cli.h"
 #include "config.h"
 #include "desired.h"
@@ -57,6 +58,33 @@ static int kconf_once(const struct lb_cli *o, const struct lb_statedir *sd, stru
 	return r;
 }
 
+/* A service serves as its entry in the desired table says (quorum, backends up). */
+static bool desired_serving(void *ud, const struct lb_service_conf *sc) {
+	struct lb_svc_key k = lb_desired_key(sc);
+	const struct lb_service *s = lb_table_find(ud, &k);
+	return s && lb_announce_serving(s);
+}
+
+/* The VIPs after the table: an address is offered only once its service is in the kernel.
+ * desired NULL (cleanup): nothing is wanted, every recorded address goes. */
+static int announce_once(const struct lb_cli *o, const struct lb_statedir *sd,
+			 const struct lb_config *cfg, const struct lb_table *desired) {
+	struct lb_vipset want = {0};
+	struct lb_rtnl *rt = NULL;
+	struct lb_announce_opts ao = {.state = sd, .dry_run = o->dry_run, .plan_out = stdout};
+	size_t changes = 0;
+	int r = desired ? lb_announce_want(cfg, desired_serving, (void *)desired, &want) : 0;
+	if (r < 0)
+		log_error("announce: %s", strerror(-r));
+	else
+		r = lb_announce_sync(&rt, &want, &ao, &changes); /* logs its own failures */
+	if (changes && !o->dry_run)
+		printf("announced addresses: %zu changes\n", changes);
+	lb_rtnl_close(rt);
+	lb_vipset_free(&want);
+	return r;
+}
+
 /* One decisive round of probes, so `once` never sends traffic to a backend that refuses it. */
 static int probe_round(const struct lb_config *cfg, struct lb_loop **loop, struct lb_health_mgr **h) {
 	lb_raise_fd_limit();
@@ -101,8 +129,11 @@ int cmd_once(const struct lb_cli *o) {
 		if (!o->dry_run && (r == 0 || r == -EIO))
 			print_summary("once", &st);
 	}
+	int ar = r == 0 || r == -EIO ? announce_once(o, &sd, cfg, &desired) : 0;
 	if (r == 0 && kr < 0)
 		r = kr; /* the table was still made right: one does not wait for the other */
+	if (r == 0 && ar < 0)
+		r = ar;
 	lb_table_clear(&desired);
 	if (v)
 		lb_ipvs_close(v);
@@ -132,10 +163,14 @@ int cmd_cleanup(const struct lb_cli *o) {
 		r = lb_ipvs_open(&v);
 	struct lb_kconf none = {0};
 	int kr = r == 0 ? kconf_once(o, &sd, v, &none) : 0;
+	/* the VIPs first: a routing daemon withdraws them before the services go */
+	int ar = r == 0 ? announce_once(o, &sd, cfg, NULL) : 0;
 	if (r == 0)
 		r = sync_once(o, &sd, v, &empty, &named, 0, &st);
 	if (r == 0 && kr < 0)
 		r = kr;
+	if (r == 0 && ar < 0)
+		r = ar;
 	if (v)
 		lb_ipvs_close(v);
 	lb_owned_free(&named);

@@ -1,5 +1,6 @@
 #include "util.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -60,4 +61,14 @@ int lb_read_bounded(int fd, size_t max, char **buf, size_t *len) {
 	*len = n;
 	*buf = TAKE_PTR(b);
 	return 0;
+}
+
+bool lb_ifname_ok(const char *s) {
+	size_t len = strlen(s);
+	if (len < 1 || len > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
+			return false;
+	return true;
 }

@@ -2,7 +2,6 @@
  * connection sync daemon (ipvsadm --start-daemon). Each key left out leaves the kernel's choice,
  * which is why absent values stay 0 in struct lb_config. */
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,31 +62,6 @@ static const char *role_name(enum lb_sync_role r) {
 		if (role_values[i] == r)
 			return role_names[i];
 	return "unknown";
-}
-
-/* The kernel's dev_valid_name() (net/core/dev.c): 1 to IFNAMSIZ - 1 bytes, none of them '/',
- * ':' or whitespace, and not "." or "..". A name it could never create is a typo. */
-static bool ifname_ok(const char *s) {
-	size_t len = strlen(s);
-	if (len < 1 || len > 15 || !strcmp(s, ".") || !strcmp(s, ".."))
-		return false;
-	for (; *s; s++)
-		if (*s == '/' || *s == ':' || isspace((unsigned char)*s))
-			return false;
-	return true;
-}
-
-static void decode_ifname(struct cfg_ctx *c, const struct cnode *n, struct lb_sync_conf *sync) {
-	char buf[CFG_QUOTE_MAX];
-	const char *s;
-	if (!cfg_str(c, n, "interface", &s))
-		return;
-	if (!ifname_ok(s))
-		cfg_key_error(c, "interface", n, "%s is not an interface name: 1 to 15 bytes without "
-						 "\"/\", \":\" or whitespace, and not \".\" or \"..\"",
-			      cfg_quote(s, buf, sizeof(buf)));
-	else
-		snprintf(sync->ifname, sizeof(sync->ifname), "%s", s);
 }
 
 /* The kernel refuses a group that is not multicast (ip_vs_genl_new_daemon()). */
@@ -161,7 +135,7 @@ static void decode_sync(struct cfg_ctx *c, const struct cnode *n, struct lb_sync
 	if (!cfg_map(c, n, keys, N_SKEYS, v))
 		goto out;
 	sync->enabled = true;
-	decode_ifname(c, v[S_IFACE], sync);
+	cfg_ifname(c, v[S_IFACE], "interface", sync->ifname);
 	cfg_uint(c, v[S_ID], "id", 0, 255, &sync->id); /* one byte in the sync messages */
 	unsigned r = 0;
 	bool role_ok = !v[S_ROLE] || cfg_enum(c, v[S_ROLE], "role", "sync role", role_names,

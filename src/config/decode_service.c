@@ -65,7 +65,7 @@ static bool ipvsadm_forward_word(struct cfg_ctx *c, const struct cnode *n) {
  * schedules and forwards, then the blocks and lists. */
 enum {
 	K_NAME, K_LISTEN, K_FWMARK, K_FAMILY, K_PROTO, K_SCHED, K_SCHED_FLAGS, K_ONE_PACKET, K_FWD,
-	K_TUNNEL, K_PERSIST, K_CHECK, K_BACKENDS, K_DRAIN, K_QUORUM, K_SORRY, N_KEYS
+	K_TUNNEL, K_PERSIST, K_CHECK, K_BACKENDS, K_DRAIN, K_QUORUM, K_SORRY, K_ANNOUNCE, N_KEYS
 };
 
 /* Whether each enum's value is known: absent (the default) or valid. A key checked against one
@@ -130,6 +130,7 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 		[K_DRAIN] = {"drain_timeout", false, NULL},
 		[K_QUORUM] = {"quorum", false, NULL},
 		[K_SORRY] = {"sorry_servers", false, NULL},
+		[K_ANNOUNCE] = {"announce", false, NULL},
 	};
 	const struct cnode *v[N_KEYS];
 	set_defaults(s);
@@ -144,6 +145,7 @@ void cfg_decode_service(struct cfg_ctx *c, const struct cnode *n, struct lb_serv
 	cfg_decode_sched_flags(c, v[K_SCHED_FLAGS], s, known.scheduler);
 	cfg_decode_one_packet(c, v[K_ONE_PACKET], s, known.protocol);
 	cfg_decode_tunnel(c, v[K_TUNNEL], s, known.forward);
+	cfg_decode_announce(c, v[K_ANNOUNCE], s);
 	if (v[K_PERSIST] && !cfg_is_null(v[K_PERSIST]))
 		cfg_decode_persistence(c, v[K_PERSIST], s);
 	if (v[K_CHECK] && !cfg_is_null(v[K_CHECK]))

@@ -203,6 +203,10 @@ void cfg_decode_tunnel(struct cfg_ctx *c, const struct cnode *n, struct lb_servi
 		       bool fwd_known);
 void cfg_decode_backends(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 			 struct cfg_svc_src *src);
+/* decode_announce.c: services[].announce (n NULL: absent), after the VIP. cfg_ifname reads an
+ * interface name the kernel could create into out (IFNAMSIZ); false when absent or refused. */
+void cfg_decode_announce(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s);
+bool cfg_ifname(struct cfg_ctx *c, const struct cnode *n, const char *key, char out[16]);
 void cfg_decode_sorry(struct cfg_ctx *c, const struct cnode *n, struct lb_service_conf *s,
 		      struct cfg_svc_src *src);
 /* decode_quorum.c: quorum (n may be NULL: absent) after backends and sorry_servers are decoded;

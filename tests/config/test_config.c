@@ -422,6 +422,17 @@ static void assert_conns(const struct lb_backend_conf *be, uint32_t max, uint32_
 	assert_int_equal(be->min_conns, min);
 }
 
+/* services[].announce: the interface per service, "" without the key. */
+static void test_announce(void **state) {
+	struct lb_config *c = load_ok(FIX "good_announce.yaml");
+	assert_int_equal(c->n_services, 4);
+	assert_string_equal(c->services[0].announce_if, "ezlb0");
+	assert_string_equal(c->services[1].announce_if, "ezlb0");
+	assert_string_equal(c->services[2].announce_if, "lo-vips");
+	assert_string_equal(c->services[3].announce_if, "");
+	lb_config_free(c);
+}
+
 /* global.timeouts and global.sync with every key. */
 static void test_ipvs_global(void **state) {
 	struct lb_config *c = load_ok(FIX "good_ipvs.yaml");
@@ -876,6 +887,7 @@ int main(void) {
 		cmocka_unit_test(test_empty_file),
 		cmocka_unit_test(test_diag_appends),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_announce),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

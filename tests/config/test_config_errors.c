@@ -246,6 +246,16 @@ static const struct bad_case cases[] = {
 	  "timeouts in seconds",
 	  ":2:35: global.timeouts.tcp_fin: \"900\" has no unit; write e.g. \"900s\" (units: ms, s, m, h)",
 	  ":2:45: global.timeouts.udp: \"577h\" is too long (at most 576h)"}},
+	{"bad_announce.yaml",
+	 {":4:15: services[0].announce: a fwmark service has no VIP to announce: announce needs listen",
+	  ":7:15: services[1].announce: missing required key \"interface\" (the interface the VIP goes "
+	  "on, e.g. ezlb0)",
+	  ":10:27: services[2].announce.interface: \"eth/0\" is not an interface name: 1 to 15 bytes "
+	  "without \"/\", \":\" or whitespace, and not \".\" or \"..\"",
+	  ":13:34: services[3].announce.interfac: unknown key (did you mean \"interface\"?)",
+	  ":16:15: services[4].announce: expected a mapping, got \"ezlb0\"",
+	  ":19:27: services[5].announce.interface: \"averyveryverylongname\" is not an interface name: "
+	  "1 to 15 bytes without \"/\", \":\" or whitespace, and not \".\" or \"..\""}},
 	{"bad_ipvs_tunnel.yaml",
 	 {":4:13: services[0].tunnel: only applies to forward: tun, but the forwarding method is nat",
 	  ":8:13: services[1].tunnel: type gue needs port, the UDP port the backends receive GUE on",
@@ -335,7 +345,7 @@ static const struct bad_case cases[] = {
 	{"bad_odd_text.yaml",
 	 {":4:5: services[0].bad?key: unknown key; valid keys here are name, listen, fwmark, family, "
 	  "protocol, scheduler, scheduler_flags, one_packet, forward, tunnel, persistence, health_check, "
-	  "backends, drain_timeout, quorum and sorry_servers",
+	  "backends, drain_timeout, quorum, sorry_servers and announce",
 	  ":5:16: services[0].scheduler: \"ééééééééééééééééééééééééééééééééééééééééééé...\" is not a valid scheduler; expected rr, wrr, lc, "
 	  "wlc, lblc, lblcr, dh, sh, sed, nq, fo, ovf, mh or twos"}},
 	{"bad_persistence.yaml",
@@ -369,7 +379,7 @@ static const struct bad_case cases[] = {
 	  ":7:5: services[0].Health_Check: unknown key (did you mean \"health_check\"?)",
 	  ":8:5: services[0].colour: unknown key; valid keys here are name, listen, fwmark, family, protocol, "
 	  "scheduler, scheduler_flags, one_packet, forward, tunnel, persistence, health_check, backends, "
-	  "drain_timeout, quorum and sorry_servers"}},
+	  "drain_timeout, quorum, sorry_servers and announce"}},
 	{"bad_utf8.yaml",
 	 {":2:15: not valid YAML text: invalid trailing UTF-8 octet (byte 0x0a)"}},
 	{"bad_weight.yaml",

@@ -36,7 +36,7 @@ reset_state() {
 	fi
 	for ns in $(ip netns list 2>/dev/null | cut -d' ' -f1); do ip netns delete "$ns"; done
 	for l in $(ip -o link show | cut -d: -f2 | cut -d@ -f1); do
-		case $l in vip* | vb* | vcl* | vt*) ip link delete "$l" 2>/dev/null ;; esac
+		case $l in vip* | vb* | vcl* | vt* | ezlb*) ip link delete "$l" 2>/dev/null ;; esac
 	done
 	if ipvs_loaded; then
 		ipvsadm -C
