@@ -19,6 +19,7 @@
  *                                                                   into force (Unix time)
  *   ezlb_service_quorum{service}                           gauge    1 quorum held or none
  *                                                                   configured, 0 lost
+ *   ezlb_service_announced{service,interface}              gauge    1 VIP announced, 0 withdrawn
  *   ezlb_service_backends{service,state="up|down"}         gauge    configured backends by health
  *   ezlb_backend_up{service,backend}                       gauge    1 up, 0 down (health, per
  *                                                                   configured backend; 1 when

@@ -39,6 +39,8 @@ struct lb_observe {
 	const struct lb_table *view;          /* the kernel table as last seen (no counters) */
 	const struct lb_drains *drains;       /* running drains */
 	const struct lb_owned *no_quorum;     /* services that lost quorum */
+	const struct lb_owned *no_serve;      /* services that cannot serve: the VIPs of those with
+					       * announce are withdrawn (announce.h); NULL: none */
 	int64_t start_ms;                     /* CLOCK_REALTIME, ms: the daemon's start */
 
 	/* the last reconcile */

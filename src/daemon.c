@@ -738,6 +738,7 @@ static int setup(struct daemon *d) {
 	d->obs.obs.view = &d->view;
 	d->obs.obs.drains = &d->drains;
 	d->obs.obs.no_quorum = &d->no_quorum;
+	d->obs.obs.no_serve = &d->no_serve;
 	if (r == 0) r = lb_observers_start(&d->obs, d->loop, d->ipvs, &d->state, d->health,
 					   d->cli->config_path);
 	if (r < 0)

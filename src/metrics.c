@@ -277,7 +277,8 @@ static void process_families(FILE *f, const struct lb_procstat *ps) {
  * shows must stay valid: the kernel table is the generator's own (the kstat callback's lives only
  * during the call), and a reload replaces and frees o->cfg while a page streams. So creation
  * takes, in one pass, a snapshot of the little the config-dependent families need: per service
- * its name (copied) and key, whether it lost quorum, and per configured backend its address,
+ * its name (copied) and key, whether it lost quorum, its announce interface (copied, "" without
+ * announce) and whether it can serve (o->no_serve), and per configured backend its address,
  * health state, transitions and whether it drains, plus the draining destinations that are not
  * configured backends; a few tens of bytes and one health lookup per backend (the one-shot
  * renderer made three, and formatted everything in the same turn). Every streamed family is then
@@ -298,6 +299,8 @@ struct snap_svc {
 	char *name;
 	struct lb_svc_key key;
 	bool lost;                  /* quorum lost */
+	char announce_if[sizeof(((struct lb_service_conf *)0)->announce_if)]; /* "": no announce */
+	bool serving;               /* can serve (not in o->no_serve): its VIP is announced */
 	uint64_t n_up;
 	struct snap_be *be;         /* the configured backends, in config order */
 	size_t n_be;
@@ -310,6 +313,7 @@ struct snap_svc {
 enum stage {
 	ST_HEAD, /* rendered at creation */
 	ST_QUORUM,
+	ST_ANNOUNCED, /* only services with announce */
 	ST_BACKENDS,
 	ST_UP,
 	ST_TRANSITIONS,
@@ -329,6 +333,9 @@ static const struct {
 } stage_families[ST_TAIL] = {
 	[ST_QUORUM] = {"ezlb_service_quorum", "gauge",
 		       "1 if the service has quorum or none is configured, 0 if it lost quorum."},
+	[ST_ANNOUNCED] = {"ezlb_service_announced", "gauge",
+			  "1 while the service can serve and its VIP is announced on the interface "
+			  "(announce), 0 while it is withdrawn."},
 	[ST_BACKENDS] = {"ezlb_service_backends", "gauge", "Configured backends by health state."},
 	[ST_UP] = {"ezlb_backend_up", "gauge",
 		   "1 if health checks find the backend up (or it is not checked), 0 if down."},
@@ -382,6 +389,7 @@ static size_t items(enum stage st, const struct snap_svc *v) {
 	case ST_DRAINING: return v->n_be + v->n_extra;
 	case ST_QUORUM:
 	case ST_BACKENDS: return 1;
+	case ST_ANNOUNCED: return v->announce_if[0] ? 1 : 0;
 	default:
 		if (st >= ST_DEST && st < ST_DEST + D_N)
 			return v->k ? v->k->n_dests : 0;
@@ -407,6 +415,11 @@ static void item(FILE *f, enum stage st, const struct snap_svc *v, size_t j) {
 	}
 	if (st == ST_QUORUM) {
 		sample_u(f, name, &ls, !v->lost);
+		return;
+	}
+	if (st == ST_ANNOUNCED) {
+		struct labels il = with(&ls, "interface", v->announce_if);
+		sample_u(f, name, &il, v->serving);
 		return;
 	}
 	if (st == ST_BACKENDS) {
@@ -551,6 +564,9 @@ static int snap_service(struct snap_svc *v, const struct lb_observe *o,
 	if (!v->name)
 		return -ENOMEM;
 	v->lost = o->no_quorum && lb_owned_has(o->no_quorum, &v->key);
+	memcpy(v->announce_if, sc->announce_if, sizeof(v->announce_if));
+	v->announce_if[sizeof(v->announce_if) - 1] = '\0';
+	v->serving = !(o->no_serve && lb_owned_has(o->no_serve, &v->key));
 	v->k = kt ? lb_table_find(kt, &v->key) : NULL;
 	if (sc->n_backends && !(v->be = calloc(sc->n_backends, sizeof(*v->be))))
 		return -ENOMEM;

@@ -1,6 +1,7 @@
 /* lb_metrics_render against golden files: a fixed state (tests/metrics/state.yaml, fake health
  * functions, a hand-built kernel table with counters, an IPv6 service, a draining backend, a
- * lost quorum, a service name needing escapes) renders to exactly tests/metrics/NAME.prom.
+ * lost quorum, an announced and a withdrawn VIP, a service name needing escapes) renders to
+ * exactly tests/metrics/NAME.prom.
  * EZLB_UPDATE_GOLDEN=1 rewrites the golden files instead. The page generator read in pieces of
  * any size (1, 7, 4096 bytes...) gives the same bytes. When promtool is installed, each
  * golden file must also pass `promtool check metrics` (its parser and its linter). */
@@ -112,7 +113,7 @@ static void kernel_table(struct lb_table *t) {
 struct fixture {
 	struct lb_config *cfg;
 	struct lb_drains drains;
-	struct lb_owned no_quorum;
+	struct lb_owned no_quorum, no_serve;
 	struct lb_observe obs;
 	struct lb_table kernel;
 };
@@ -132,6 +133,7 @@ static int setup(void **state) {
 	assert_int_equal(lb_drains_put(&f->drains, &d), 0);
 	struct lb_svc_key k = lb_desired_key(api);
 	assert_int_equal(lb_owned_add(&f->no_quorum, &k), 0);
+	assert_int_equal(lb_owned_add(&f->no_serve, &k), 0); /* api cannot serve: VIP withdrawn */
 	kernel_table(&f->kernel);
 	f->obs = (struct lb_observe){
 		.cfg = f->cfg,
@@ -141,6 +143,7 @@ static int setup(void **state) {
 		.lateness = fake_lateness,
 		.drains = &f->drains,
 		.no_quorum = &f->no_quorum,
+		.no_serve = &f->no_serve,
 		.reconciles = {{10, 1}, {25, 0}},
 		.reconcile_seconds_sum = 0.5,
 		.reloads = {3, 1},
@@ -161,6 +164,7 @@ static int teardown(void **state) {
 	lb_config_free(f->cfg);
 	lb_drains_free(&f->drains);
 	lb_owned_free(&f->no_quorum);
+	lb_owned_free(&f->no_serve);
 	lb_table_clear(&f->kernel);
 	free(f);
 	return 0;
@@ -297,6 +301,11 @@ static void test_properties(void **state) {
 	assert_non_null(strstr(p, "ezlb_probe_lateness_seconds_bucket{le=\"+Inf\"} 3\n"));
 	assert_non_null(strstr(p, "ezlb_backend_draining{service=\"web\",backend=\"10.1.9.2:8080\"} 1\n"));
 	assert_non_null(strstr(p, "ezlb_service_quorum{service=\"web\"} 1\n"));
+	/* announce: web serves, api does not (no_serve), dns6 has none: no sample */
+	assert_non_null(strstr(p, "ezlb_service_announced{service=\"web\",interface=\"ezlb0\"} 1\n"));
+	assert_non_null(strstr(p, "ezlb_service_announced{service=\"api \\\"v2\\\"\\\\\\nnext\","
+				  "interface=\"ezlb1\"} 0\n"));
+	assert_null(strstr(p, "ezlb_service_announced{service=\"dns6\""));
 	/* the down backend is not in the kernel: no weight; the foreign service is not shown */
 	assert_null(strstr(p, "ezlb_backend_weight{service=\"web\",backend=\"10.1.2.2:8080\"}"));
 	assert_null(strstr(p, "10.0.0.9"));

@@ -87,7 +87,7 @@ ip addr del 10.40.0.3/32 dev ezlb0
 
 # ======== (b) the daemon ========
 {
-	echo "global: {resync_interval: 1s}"
+	echo "global: {resync_interval: 1s, metrics: {listen: 127.0.0.1:9521}}"
 	echo "services:"
 	svc web 10.40.0.1:80 10.40.1.2:8081 "{interval: 200ms, timeout: 100ms, fail_count: 2, rise_count: 1}"
 } >"$WORK/b.yaml"
@@ -96,6 +96,11 @@ dstart "$LOG" "$WORK/b.yaml"
 D=$DPID
 dready "(b) daemon" "$D" "$LOG" || finish
 has_vip() { addrs | grep -qx 10.40.0.1/32; }
+# announced: the value of ezlb_service_announced for web on /metrics
+announced() {
+	timeout 10 bash -c 'exec 3<>/dev/tcp/127.0.0.1/9521 && printf "GET /metrics HTTP/1.0\r\n\r\n" >&3 &&
+		cat <&3' | tr -d '\r' | awk '$1 == "ezlb_service_announced{service=\"web\",interface=\"ezlb0\"}" { print $2 }'
+}
 no_vip() { ! has_vip; }
 assert_true "(b) the VIP is announced" wait_for 5000 has_vip
 
@@ -108,6 +113,7 @@ else
 	not_ok "(b) the VIP is withdrawn when the only backend fails" "$(addrs)" "$(tail -n 20 "$LOG")"
 fi
 assert_true "(b) the log says why" log_has "$LOG" "announce: - announce 10.40.0.1/32 on ezlb0"
+assert_eq "(b) /metrics: ezlb_service_announced 0 while withdrawn" 0 "$(announced)"
 t0=$(now_ms)
 BPID=$(lbnet serve -d 0.0.0.0:8081 b) && track_pid "$BPID"
 if wait_for 10000 has_vip; then
@@ -116,6 +122,7 @@ if wait_for 10000 has_vip; then
 else
 	not_ok "(b) the VIP is announced again when the backend is back" "$(addrs)" "$(tail -n 20 "$LOG")"
 fi
+assert_eq "(b) /metrics: ezlb_service_announced 1 while announced" 1 "$(announced)"
 
 ip addr del 10.40.0.1/32 dev ezlb0
 assert_true "(b) an address removed by hand is put back at the resync" wait_for 5000 has_vip
