@@ -11,6 +11,8 @@ PKG_LIBS = $(eval PKG_LIBS := $(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
 CMOCKA_LIBS = $(eval CMOCKA_LIBS := $(shell pkg-config --libs cmocka))$(CMOCKA_LIBS)
 
 CC ?= cc
+# The builds inside the targets below use every core unless the caller chose with -j.
+JOBS := $(if $(filter -j%,$(MAKEFLAGS)),,-j$(shell nproc 2>/dev/null || echo 1))
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=gnu11 $(WARN) -Iinclude -D_GNU_SOURCE -DEZLB_VERSION='"$(VERSION)"' -MMD -MP
 OPT_CFLAGS ?= -O2 -g
@@ -27,7 +29,7 @@ objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 .PHONY: all deps test-deps unit unit-asan asan fuzz fuzz-smoke vm-test vm-test-asan test demo bench install clean check-format
 
 all: deps
-	@$(MAKE) --no-print-directory ezlb
+	@$(MAKE) $(JOBS) --no-print-directory ezlb
 
 deps:
 	@deploy/deps.sh build
@@ -62,23 +64,23 @@ build/asan/tests/%: build/asan/tests/%.o $(call objs,asan,$(LIB_SRCS))
 .SECONDARY:
 
 unit: test-deps
-	@$(MAKE) --no-print-directory $(TESTS_REL) ezlb
+	@$(MAKE) $(JOBS) --no-print-directory $(TESTS_REL) ezlb
 	@tests/run-unit.sh $(TESTS_REL)
 	@tests/deploy/verify-unit.sh
 
 unit-asan: test-deps
-	@$(MAKE) --no-print-directory $(TESTS_ASAN) build/asan/ezlb
+	@$(MAKE) $(JOBS) --no-print-directory $(TESTS_ASAN) build/asan/ezlb
 	@tests/run-unit.sh $(TESTS_ASAN)
 
 asan: deps
-	@$(MAKE) --no-print-directory build/asan/ezlb
+	@$(MAKE) $(JOBS) --no-print-directory build/asan/ezlb
 
 vm-test: test-deps
-	@$(MAKE) --no-print-directory ezlb
+	@$(MAKE) $(JOBS) --no-print-directory ezlb
 	@tests/vm/run-suite.sh ./ezlb
 
 vm-test-asan: test-deps
-	@$(MAKE) --no-print-directory build/asan/ezlb
+	@$(MAKE) $(JOBS) --no-print-directory build/asan/ezlb
 	@tests/vm/run-suite.sh build/asan/ezlb
 
 # libFuzzer harnesses (tests/fuzz/fuzz_x.c -> build/fuzz/fuzz_x), built with clang, ASan and UBSan.
@@ -87,7 +89,7 @@ FUZZ_CC := clang
 # uses & on bools on purpose so every check runs; -Wno-sign-compare, clang flags NLMSG_OK itself.
 FUZZ_CFLAGS := -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all -Wno-bitwise-instead-of-logical -Wno-sign-compare
 FUZZ_SECONDS ?= 300
-FUZZ_SMOKE_SECONDS ?= 30
+FUZZ_SMOKE_SECONDS ?= 15
 FUZZERS := $(patsubst tests/fuzz/%.c,build/fuzz/%,$(FUZZ_SRCS))
 
 build/fuzz/%.o: %.c
@@ -98,22 +100,22 @@ build/fuzz/fuzz_%: build/fuzz/tests/fuzz/fuzz_%.o $(call objs,fuzz,$(LIB_SRCS))
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
 
 fuzz: test-deps
-	@$(MAKE) --no-print-directory $(FUZZERS)
+	@$(MAKE) $(JOBS) --no-print-directory $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZERS)
 
 fuzz-smoke: test-deps
-	@$(MAKE) --no-print-directory $(FUZZERS)
+	@$(MAKE) $(JOBS) --no-print-directory $(FUZZERS)
 	@tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
 
 # Everything; any failure fails the target.
 test: unit unit-asan fuzz-smoke vm-test vm-test-asan
 
 demo: test-deps
-	@$(MAKE) --no-print-directory ezlb
+	@$(MAKE) $(JOBS) --no-print-directory ezlb
 	@tests/vm/demo.sh ./ezlb
 
 bench: test-deps
-	@$(MAKE) --no-print-directory ezlb
+	@$(MAKE) $(JOBS) --no-print-directory ezlb
 	@tests/vm/bench.sh ./ezlb
 
 install: all
