@@ -8,14 +8,16 @@
  *       Children die with the server (SIGTERM to it ends every connection it serves).
  *       The socket is bound before the process detaches (-d), so when the command returns the
  *       server is already listening.  "[::]:PORT" serves IPv4 and IPv6.  Exits on SIGTERM.
- *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT N
- *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT --for SECONDS
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] [-S SRCADDR] ADDR:PORT N
+ *   lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] [-S SRCADDR] ADDR:PORT --for SECONDS
  *       N sequential connections (or as many as fit in SECONDS), each with its own timeout, then
  *       prints one "NAME COUNT" line per answering name (sorted) and "fail COUNT".
  *       With --for it also prints "longest_outage_ms MS": the longest run of failures.
  *       -s binds exchange i to source port SPORT+i (wrapping below 65536): IPVS keeps a UDP
  *       entry per client address and port for minutes, and random ephemeral ports repeat often
  *       enough (birthday odds) to pin a few exchanges to an earlier backend.
+ *       -S binds every exchange to the source address SRCADDR (an IP of the ADDR's family, e.g.
+ *       one of several client addresses; with -s as well, to that address and port).
  *       Exit status 0 when nothing failed, 1 otherwise, 2 on usage errors.
  *   lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE
  *       One long-lived TCP connection to an echo server (serve -e): connects, reads the NAME
@@ -26,18 +28,37 @@
  *       counts them; a lost connection ends the run at once.  N counts the exchanges answered.
  *       A connection that cannot be made prints "failed connect: REASON".  Exit status 0 when
  *       F is 0 (so the name never changed), else 1.  Needs no /dev/fd: the stop is a plain file.
+ *   lbnet holdmany [-n N] [-i INTERVAL_MS] [-t CONNECT_MS] [-S SRCADDR] ADDR:PORT STOPFILE
+ *       N (default 10, at most 256) long-lived TCP connections to an echo server (serve -e), all
+ *       driven by one poll loop (non-blocking sockets, a line buffer per connection).  Each one
+ *       reads its "NAME\n" greeting within CONNECT_MS (default 10000) and prints "conn I connected
+ *       NAME" (I from 1 to N); then it sends "ping SEQ\n" and waits for "NAME ping SEQ", however
+ *       late: the next line goes INTERVAL_MS (default 100) after the previous one was sent, or at
+ *       once when its echo came back later than that.  A late echo is no failure (in a failover
+ *       TCP retransmits until the path is back): what is measured is each connection's longest
+ *       gap between two consecutive answers (the greeting counts as the first one, and the time
+ *       from the last answer to the stop counts too).  A connection that cannot be made, is
+ *       closed or reset, answers with another NAME or with anything but the expected line is
+ *       lost: "conn I lost REASON" at once, and it is closed.  Once STOPFILE exists (looked at
+ *       every 50 ms; SIGTERM and SIGINT do the same), every connection is closed and it prints
+ *       "conn I NAME exchanges E max_gap_ms G lost 0|1" for each (NAME "-" if none came) and
+ *       "holdmany conns N survived S max_gap_ms G", G the largest gap of the survivors (0 if
+ *       none).  E counts the echoes received.  Exit status 0 when S == N, else 1 (2: usage).
+ *       -S binds every connection to the source address SRCADDR (the port is the kernel's choice).
  */
 #define _GNU_SOURCE
 #include "tool.h"
 
+#include <stdarg.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: lbnet serve [-u | -e] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
-			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] ADDR:PORT (N | --for SECONDS)\n"
-			"       lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE\n");
+			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] [-S SRCADDR] ADDR:PORT (N | --for SECONDS)\n"
+			"       lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE\n"
+			"       lbnet holdmany [-n N] [-i INTERVAL_MS] [-t CONNECT_MS] [-S SRCADDR] ADDR:PORT STOPFILE\n");
 	exit(2);
 }
 
@@ -203,11 +224,48 @@ static int cmd_serve(int argc, char **argv)
 	return 0;
 }
 
+/* ---- source addresses (client, holdmany) ---- */
+
+/* SRCADDR, a bare IP of the destination's family, into src (port 0); else "WHO: bad source
+ * address S", -1. */
+static int parse_src(const char *who, const char *s, int family, struct sockaddr_storage *src)
+{
+	memset(src, 0, sizeof(*src));
+	src->ss_family = family;
+	void *dst = family == AF_INET ? (void *)&((struct sockaddr_in *)src)->sin_addr
+				      : (void *)&((struct sockaddr_in6 *)src)->sin6_addr;
+	if (inet_pton(family, s, dst) == 1)
+		return 0;
+	fprintf(stderr, "%s: bad source address %s (an IPv%c address, without a port)\n", who, s,
+		family == AF_INET ? '4' : '6');
+	return -1;
+}
+
+/* Binds fd to src (when NULL, to the wildcard address of family) and port (0: the kernel picks
+ * the port at connect time). Returns bind()'s result. */
+static int bind_src(int fd, const struct sockaddr_storage *src, int family, socklen_t len, int port)
+{
+	struct sockaddr_storage a = {.ss_family = family};
+	int one = 1;
+	if (src)
+		a = *src;
+	if (family == AF_INET)
+		((struct sockaddr_in *)&a)->sin_port = htons(port);
+	else
+		((struct sockaddr_in6 *)&a)->sin6_port = htons(port);
+	if (port > 0)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	else if (family == AF_INET) /* no port reserved at bind time: 4-tuples, not ports, must be unique */
+		setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(fd, (struct sockaddr *)&a, len);
+}
+
 /* ---- client ---- */
 
-/* One exchange; fills name (without newline). Returns 0 on success, -1 on any failure. */
+/* One exchange, from src (NULL: any) and sport (0: any); fills name (without newline). Returns 0
+ * on success, -1 on any failure. */
 static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, int timeout_ms,
-		    int sport, char *name)
+		    const struct sockaddr_storage *src, int sport, char *name)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 	int fd = socket(ss->ss_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -216,17 +274,8 @@ static int exchange(const struct sockaddr_storage *ss, socklen_t len, int udp, i
 	int ok = -1;
 	size_t got = 0;
 	char buf[NAME_LEN + 2];
-	if (sport > 0) {
-		struct sockaddr_storage src = {.ss_family = ss->ss_family};
-		int one = 1;
-		if (ss->ss_family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = htons(sport);
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = htons(sport);
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, (struct sockaddr *)&src, len) < 0)
-			goto out;
-	}
+	if ((src || sport > 0) && bind_src(fd, src, ss->ss_family, len, sport) < 0)
+		goto out;
 	if (connect(fd, (const struct sockaddr *)ss, len) < 0 && errno != EINPROGRESS)
 		goto out;
 	if (udp && send(fd, "?\n", 2, 0) != 2)
@@ -259,6 +308,7 @@ static int cmd_client(int argc, char **argv)
 {
 	int udp = 0, opt;
 	long timeout_ms = 1000, wait_ms = 0, for_s = -1, count = -1, sport = 0;
+	const char *srcaddr = NULL;
 	/* "--for" is handled by hand so that getopt's permutation stays out of the way. */
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--for") == 0 && i + 1 < argc) {
@@ -268,10 +318,11 @@ static int cmd_client(int argc, char **argv)
 			break;
 		}
 	}
-	while ((opt = getopt(argc, argv, "ut:w:s:")) != -1) {
+	while ((opt = getopt(argc, argv, "ut:w:s:S:")) != -1) {
 		switch (opt) {
 		case 'u': udp = 1; break;
 		case 's': sport = strtol(optarg, NULL, 10); break;
+		case 'S': srcaddr = optarg; break;
 		case 't': timeout_ms = strtol(optarg, NULL, 10); break;
 		case 'w': wait_ms = strtol(optarg, NULL, 10); break;
 		default: usage();
@@ -287,6 +338,9 @@ static int cmd_client(int argc, char **argv)
 	socklen_t len;
 	if (parse_addr("lbnet client", argv[optind], true, &ss, &len) < 0)
 		return 2;
+	struct sockaddr_storage src;
+	if (srcaddr && parse_src("lbnet client", srcaddr, ss.ss_family, &src) < 0)
+		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	static struct tally t;
 	int64_t end = for_s >= 0 ? mono_ms() + for_s * 1000 : 0;
@@ -295,7 +349,7 @@ static int cmd_client(int argc, char **argv)
 		char name[NAME_LEN + 2];
 		int64_t start = mono_ms();
 		int port = sport > 0 ? (int)(1024 + (sport - 1024 + i) % (65536 - 1024)) : 0;
-		if (exchange(&ss, len, udp, (int)timeout_ms, port, name) == 0) {
+		if (exchange(&ss, len, udp, (int)timeout_ms, srcaddr ? &src : NULL, port, name) == 0) {
 			tally_add(&t, name);
 			if (outage_start >= 0 && start - outage_start > longest)
 				longest = start - outage_start;
@@ -462,6 +516,240 @@ static int cmd_hold(int argc, char **argv)
 	return failures ? 1 : 0;
 }
 
+/* ---- holdmany: many long-lived connections, one poll loop ---- */
+
+#define HM_MAX 256
+
+struct hconn {
+	int fd; /* -1 once closed */
+	bool greeted, lost, waiting; /* waiting: "ping seq" sent, its echo not back yet */
+	char name[NAME_LEN + 2];
+	char in[512];   /* received, not yet a whole line */
+	size_t inlen;
+	char out[64];   /* the line being sent */
+	size_t outlen, outoff;
+	long seq, exchanges;
+	long long next_send, last_answer, max_gap;
+};
+
+/* Connection i (0-based) is lost: says "conn I lost REASON" at once and closes it. */
+static void __attribute__((format(printf, 3, 4))) hm_lose(struct hconn *c, int i, const char *fmt, ...)
+{
+	char why[256];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	printf("conn %d lost %s\n", i + 1, why);
+	c->lost = true;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+/* Sends what is left of c->out: never blocks; a full socket buffer waits for POLLOUT. */
+static void hm_flush(struct hconn *c, int i)
+{
+	while (c->fd >= 0 && c->outoff < c->outlen) {
+		ssize_t w = send(c->fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN)
+			return;
+		if (w <= 0) {
+			hm_lose(c, i, "send: %s", w < 0 ? strerror(errno) : "nothing sent");
+			return;
+		}
+		c->outoff += w;
+	}
+}
+
+/* One whole line (NUL-terminated, without its newline) received on connection i at time now. */
+static void hm_line(struct hconn *c, int i, const char *line, long long now)
+{
+	if (!c->greeted) {
+		if (!line[0] || strlen(line) > NAME_LEN || strchr(line, ' ')) {
+			hm_lose(c, i, "bad greeting \"%s\"", line);
+			return;
+		}
+		memcpy(c->name, line, strlen(line) + 1); /* line is in c->in: no overlap */
+		c->greeted = true;
+		c->last_answer = c->next_send = now;
+		printf("conn %d connected %s\n", i + 1, c->name);
+		return;
+	}
+	char want[NAME_LEN + 40];
+	snprintf(want, sizeof(want), "%s ping %ld", c->name, c->seq);
+	if (c->waiting && strcmp(line, want) == 0) {
+		c->waiting = false;
+		c->exchanges++;
+		if (now - c->last_answer > c->max_gap)
+			c->max_gap = now - c->last_answer;
+		c->last_answer = now;
+		return;
+	}
+	size_t w = strcspn(line, " ");
+	if (w != strlen(c->name) || strncmp(line, c->name, w) != 0)
+		hm_lose(c, i, "answer from another server: \"%s\" (connected to %s)", line, c->name);
+	else if (c->waiting)
+		hm_lose(c, i, "unexpected answer \"%s\", expected \"%s\"", line, want);
+	else
+		hm_lose(c, i, "unexpected answer \"%s\" (none pending)", line);
+}
+
+/* Reads what connection i has (until EAGAIN) and handles each whole line. */
+static void hm_read(struct hconn *c, int i)
+{
+	while (c->fd >= 0) {
+		ssize_t r = recv(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == EAGAIN)
+			return;
+		if (r == 0) {
+			hm_lose(c, i, "%sclosed by the peer", c->greeted ? "" : "connect: ");
+			return;
+		}
+		if (r < 0) {
+			hm_lose(c, i, "%s%s", c->greeted ? "recv: " : "connect: ", strerror(errno));
+			return;
+		}
+		c->inlen += r;
+		long long now = mono_ms();
+		size_t start = 0;
+		char *nl;
+		while (c->fd >= 0 && (nl = memchr(c->in + start, '\n', c->inlen - start))) {
+			*nl = 0;
+			hm_line(c, i, c->in + start, now);
+			start = nl - c->in + 1;
+		}
+		if (c->fd < 0)
+			return;
+		memmove(c->in, c->in + start, c->inlen - start);
+		c->inlen -= start;
+		if (c->inlen == sizeof(c->in)) {
+			hm_lose(c, i, "a line longer than %zu bytes", sizeof(c->in));
+			return;
+		}
+	}
+}
+
+static int cmd_holdmany(int argc, char **argv)
+{
+	long n = 10, interval_ms = 100, connect_ms = 10000;
+	const char *srcaddr = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "n:i:t:S:")) != -1) {
+		switch (opt) {
+		case 'n': n = strtol(optarg, NULL, 10); break;
+		case 'i': interval_ms = strtol(optarg, NULL, 10); break;
+		case 't': connect_ms = strtol(optarg, NULL, 10); break;
+		case 'S': srcaddr = optarg; break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 2 || n < 1 || n > HM_MAX || interval_ms <= 0 || connect_ms <= 0)
+		usage();
+	const char *stopfile = argv[optind + 1];
+	struct sockaddr_storage ss, src;
+	socklen_t len;
+	if (parse_addr("lbnet holdmany", argv[optind], false, &ss, &len) < 0)
+		return 2;
+	if (srcaddr && parse_src("lbnet holdmany", srcaddr, ss.ss_family, &src) < 0)
+		return 2;
+	catch_term(); /* SIGTERM/SIGINT: stop as if STOPFILE existed, with the report */
+	signal(SIGPIPE, SIG_IGN);
+
+	static struct hconn conns[HM_MAX];
+	long long connect_deadline = mono_ms() + connect_ms;
+	for (int i = 0; i < n; i++) {
+		struct hconn *c = &conns[i];
+		memset(c, 0, sizeof(*c));
+		c->fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (c->fd < 0) {
+			hm_lose(c, i, "connect: socket: %s", strerror(errno));
+			continue;
+		}
+		if (srcaddr && bind_src(c->fd, &src, ss.ss_family, len, 0) < 0) {
+			hm_lose(c, i, "connect: bind %s: %s", srcaddr, strerror(errno));
+			continue;
+		}
+		if (connect(c->fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS)
+			hm_lose(c, i, "connect: %s", strerror(errno));
+	}
+
+	static struct pollfd pfd[HM_MAX];
+	static int idx[HM_MAX];
+	while (!stop && access(stopfile, F_OK) != 0) {
+		long long now = mono_ms(), wake = now + 50; /* the stop file is looked at every 50 ms */
+		int np = 0;
+		for (int i = 0; i < n; i++) {
+			struct hconn *c = &conns[i];
+			if (c->fd < 0)
+				continue;
+			if (!c->greeted) {
+				if (now >= connect_deadline) {
+					hm_lose(c, i, "connect: no greeting within %ld ms", connect_ms);
+					continue;
+				}
+				if (connect_deadline < wake)
+					wake = connect_deadline;
+			} else if (!c->waiting) {
+				if (now >= c->next_send) {
+					c->seq++;
+					c->outlen = snprintf(c->out, sizeof(c->out), "ping %ld\n", c->seq);
+					c->outoff = 0;
+					c->waiting = true;
+					c->next_send = now + interval_ms;
+					hm_flush(c, i);
+					if (c->fd < 0)
+						continue;
+				} else if (c->next_send < wake) {
+					wake = c->next_send;
+				}
+			}
+			pfd[np] = (struct pollfd){.fd = c->fd, .events = POLLIN | (c->outoff < c->outlen ? POLLOUT : 0)};
+			idx[np++] = i;
+		}
+		int r = poll(pfd, np, (int)(wake > now ? wake - now : 0));
+		if (r < 0 && errno != EINTR) {
+			perror("lbnet holdmany: poll");
+			return 1;
+		}
+		for (int k = 0; r > 0 && k < np; k++) {
+			struct hconn *c = &conns[idx[k]];
+			if (pfd[k].revents & POLLOUT)
+				hm_flush(c, idx[k]);
+			if (c->fd >= 0 && (pfd[k].revents & (POLLIN | POLLERR | POLLHUP)))
+				hm_read(c, idx[k]);
+		}
+	}
+
+	long long end = mono_ms(), max_gap = 0;
+	int survived = 0;
+	for (int i = 0; i < n; i++) {
+		struct hconn *c = &conns[i];
+		if (c->fd >= 0 && !c->greeted)
+			hm_lose(c, i, "connect: stopped before the greeting");
+		if (c->fd < 0)
+			continue;
+		if (end - c->last_answer > c->max_gap)
+			c->max_gap = end - c->last_answer;
+		close(c->fd);
+		c->fd = -1;
+		survived++;
+		if (c->max_gap > max_gap)
+			max_gap = c->max_gap;
+	}
+	for (int i = 0; i < n; i++) {
+		struct hconn *c = &conns[i];
+		printf("conn %d %s exchanges %ld max_gap_ms %lld lost %d\n", i + 1, c->greeted ? c->name : "-",
+		       c->exchanges, c->max_gap, c->lost ? 1 : 0);
+	}
+	printf("holdmany conns %ld survived %d max_gap_ms %lld\n", n, survived, max_gap);
+	return survived == n ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -473,5 +761,7 @@ int main(int argc, char **argv)
 		return cmd_client(argc - 1, argv + 1);
 	if (strcmp(argv[1], "hold") == 0)
 		return cmd_hold(argc - 1, argv + 1);
+	if (strcmp(argv[1], "holdmany") == 0)
+		return cmd_holdmany(argc - 1, argv + 1);
 	usage();
 }
