@@ -6,10 +6,12 @@
 #                   clang and libFuzzer (libclang-rt-dev), prometheus (for its promtool, which
 #                   checks the /metrics output; Debian has no package with promtool alone),
 #                   prometheus-node-exporter (the reference of the /metrics benchmark), nftables
-#                   (marks packets for the firewall-mark service test)
+#                   (marks packets for the firewall-mark service test), bird2 (the BGP speakers of
+#                   the active/active multi-director test), ethtool (the benchmark turns on GRO and
+#                   threaded NAPI to measure each director's forwarding CPU)
 set -eu
 BUILD="gcc make pkg-config libnl-3-dev libnl-genl-3-dev libnl-route-3-dev libyaml-dev libsystemd-dev libssl-dev libmicrohttpd-dev"
-TEST="libcmocka-dev nftables qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter bird2"
+TEST="libcmocka-dev nftables qemu-system-x86 busybox-static ipvsadm kmod cpio iproute2 valgrind keepalived bash clang libclang-rt-dev openssl dnsmasq-base prometheus prometheus-node-exporter bird2 ethtool"
 want=$BUILD
 [ "${1:-build}" = test ] && want="$BUILD $TEST"
 missing=""

@@ -4,10 +4,11 @@
 # <tag> is "asan" when BINARY links libasan, else "rel". The image holds busybox, bash, iproute2's
 # ip, ipvsadm (the oracle), nft (nftables: marks packets for the fwmark services), valgrind
 # (memcheck only), the test tools lbnet, sdnotify and hcsrv (HTTP/HTTPS/DNS test server, linked
-# with OpenSSL), dnsmasq (a real DNS server), promtool (checks the /metrics page: 48 MB, a third
+# with OpenSSL), dnsmasq (a real DNS server), BIRD 2 (bird and birdc: the BGP speakers of
+# t_ecmp.sh; each instance is started with its own -s SOCKET), promtool (checks the /metrics page: 48 MB, a third
 # of the compressed image, for the reference parser and linter run inside the VM, where the page
-# is), ezlb at /usr/sbin/ezlb, every shared library those need, the IPVS/veth/dummy/nf_tables
-# modules with a modules.dep, tests/vm/*.sh under /tests, and under
+# is), ezlb at /usr/sbin/ezlb, every shared library those need, the IPVS/veth/dummy/nf_tables/
+# bridge modules with a modules.dep, tests/vm/*.sh under /tests, and under
 # /etc/ezlb-test/ the https check's test PKI (EC P-256, made on the host with the openssl CLI and
 # cached in build/vm/certs, remade when missing or within 30 days of expiry):
 #   ca.pem                       the test CA (its key stays on the host)
@@ -76,7 +77,7 @@ for applet in $("$BUSYBOX" --list-full); do
 	[ -e "$STAGE/$applet" ] || ln -s /bin/busybox "$STAGE/$applet"
 done
 # Remove every busybox applet a real tool below replaces, wherever it sits on PATH.
-for tool in bash ip ipvsadm nft setpriv valgrind lbnet sdnotify ctlpeer hcsrv dnsmasq ezlb; do
+for tool in bash ip ipvsadm nft setpriv valgrind lbnet sdnotify ctlpeer hcsrv dnsmasq bird birdc ezlb; do
 	rm -f "$STAGE"/{bin,sbin,usr/bin,usr/sbin}/"$tool"
 done
 install_file "$BASH_BIN" /bin/bash
@@ -124,6 +125,9 @@ cc -O2 -Wall -Wextra -Werror -o "build/vm/hcsrv-$tag" tests/vm/tools/hcsrv.c -ls
 install_file "build/vm/hcsrv-$tag" /usr/bin/hcsrv
 # dnsmasq: a real DNS server for the dns check, next to hcsrv's switchable one.
 install_file "$(find_tool /usr/sbin/dnsmasq)" /usr/sbin/dnsmasq
+# BIRD 2 (Debian's bird2): the router's and the directors' BGP speakers in t_ecmp.sh.
+install_file "$(find_tool /usr/sbin/bird)" /usr/sbin/bird
+install_file "$(find_tool /usr/sbin/birdc)" /usr/sbin/birdc
 # promtool, from Debian's prometheus package: t_metrics.sh checks the daemon's /metrics with it.
 install_file "$(find_tool /usr/bin/promtool)" /usr/bin/promtool
 
@@ -176,7 +180,7 @@ done
 # the nft expressions the tests use (meta mark, payload, cmp): no nft_* module is needed.
 mods="ip_vs ip_vs_rr ip_vs_wrr ip_vs_lc ip_vs_wlc ip_vs_lblc ip_vs_lblcr ip_vs_dh ip_vs_sh
       ip_vs_sed ip_vs_nq ip_vs_fo ip_vs_mh nf_conntrack nf_defrag_ipv4 nf_defrag_ipv6 libcrc32c
-      veth dummy nf_tables"
+      veth dummy nf_tables bridge"
 for m in $mods; do
 	line=$(grep -E "(^|/)$m\.ko:" "$KMOD/modules.dep") || die "module $m not in $KMOD/modules.dep"
 	for rel in $(echo "$line" | tr -d ':'); do
