@@ -1,6 +1,6 @@
 /* libFuzzer harness: the endpoint reader (lb_addr_parse), the service-key reader
- * (lb_svc_key_parse) and the ownership-record loader (lb_owned_load, on a file in a state
- * directory). Whatever the
+ * (lb_svc_key_parse), a line of the announced-address record (lb_vip_parse_line) and the
+ * ownership-record loader (lb_owned_load, on a file in a state directory). Whatever the
  * readers accept must survive a format-and-parse roundtrip unchanged. */
 #include <stdint.h>
 #include <stdio.h>
@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "announce.h"
 #include "log.h"
 #include "state.h"
 #include "statedir.h"
@@ -54,6 +55,28 @@ static void owned_load(const uint8_t *data, size_t size) {
 	lb_owned_free(&o);
 }
 
+/* A record line that parses is written back as the same line, up to the address's spelling,
+ * and reads back as the same entry. */
+static void vip_line(const char *s) {
+	struct lb_vip v, v2;
+	const char *why;
+	char *out = NULL;
+	size_t len = 0;
+	if (lb_vip_parse_line(s, &v, &why) != 0)
+		return;
+	FILE *f = open_memstream(&out, &len);
+	if (!f)
+		abort();
+	lb_vip_put_line(f, &v);
+	fclose(f);
+	if (len == 0 || out[len - 1] != '\n')
+		abort();
+	out[len - 1] = 0;
+	if (lb_vip_parse_line(out, &v2, &why) != 0 || lb_vip_cmp(&v, &v2) != 0)
+		abort();
+	free(out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	log_set_max_level(LOG_EMERG); /* the corrupt-record warnings would flood the output */
 	char *s = strndup((const char *)data, size);
@@ -70,6 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	    (lb_svc_key_parse(lb_svc_key_fmt(&k, kbuf, sizeof(kbuf)), &k2) != 0 ||
 	     lb_svc_key_cmp(&k, &k2) != 0))
 		abort();
+	vip_line(s);
 	free(s);
 	owned_load(data, size);
 	return 0;
