@@ -201,6 +201,8 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$STAGE/etc/group"
 printf '127.0.0.1 localhost\n::1 localhost\n' >"$STAGE/etc/hosts"
 echo "EZLB_BUILD=$tag" >"$STAGE/etc/ezlb-test.env"
 cp tests/vm/*.sh tests/vm/*.yaml "$STAGE/tests/"
+# the runbook's examples: t_vrrp.sh and t_ecmp.sh run their configurations as they are
+cp -r examples "$STAGE/examples"
 # the keepalived configurations t_import.sh compares
 rm -rf "$STAGE/tests/import"
 cp -r tests/import/fixtures/vm "$STAGE/tests/import"

@@ -81,40 +81,13 @@ setup || not_ok "the network (bridge, namespaces, backends)"
 
 # ---- BIRD ----
 
-BGP_TIMERS='hold time 3; keepalive time 1; connect retry time 1; connect delay time 1; error wait time 1, 5;'
-cat >"$WORK/bird-r.conf" <<EOF_
-router id 10.31.0.1;
-log stderr all;
-protocol device { }
-protocol kernel {
-	ipv4 { import none; export where source = RTS_BGP; };
-	merge paths on;    # equal BGP routes from the directors -> one multipath kernel route
-}
-template bgp director {
-	local 10.31.0.1 as 65000;
-	$BGP_TIMERS
-	ipv4 { import all; export none; };
-}
-protocol bgp d1 from director { neighbor 10.31.0.11 as 65001; }
-protocol bgp d2 from director { neighbor 10.31.0.12 as 65001; }
-protocol bgp d3 from director { neighbor 10.31.0.13 as 65001; }
-EOF_
+# The runbook's configurations (examples/multi-director/, in the image under /examples) as they
+# are: the router's, and the director's with d1's addresses changed for d2 and d3.
+EX=/examples/multi-director
+cp "$EX/bird-router.conf" "$WORK/bird-r.conf" || not_ok "the example $EX/bird-router.conf"
 for i in 1 2 3; do
-	cat >"$WORK/bird-d$i.conf" <<EOF_
-router id 10.31.0.1$i;
-log stderr all;
-protocol device { }
-protocol direct vip {
-	ipv4;
-	interface "ezlb0";    # the VIPs ezlb announces
-}
-protocol bgp r {
-	local 10.31.0.1$i as 65001;
-	neighbor 10.31.0.1 as 65000;
-	$BGP_TIMERS
-	ipv4 { import none; export where proto = "vip"; };
-}
-EOF_
+	sed "s/10\.31\.0\.11\([; ]\)/10.31.0.1$i\1/g" "$EX/bird-director.conf" >"$WORK/bird-d$i.conf" ||
+		not_ok "the example $EX/bird-director.conf"
 done
 declare -A BIRD_PID=()
 # bird_start NS: BIRD in the foreground in namespace NS, control socket $WORK/bird-NS.ctl.
@@ -127,8 +100,8 @@ birdc_r() { birdc -s "$WORK/bird-r.ctl" "$@" 2>&1; }
 
 # ---- ezlb ----
 
-CONF=$WORK/ezlb.yaml
-cat >"$CONF" <<EOF_
+# The runbook's ezlb configuration, the same file on every director.
+CONF=/examples/multi-director.yaml
 global:
   sync: {interface: eth0, id: 6}
 services:

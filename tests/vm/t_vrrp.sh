@@ -108,24 +108,11 @@ for d in d1 d2; do
 done
 
 # ---- keepalived, VRRP only ----
-# kconf STATE PRIORITY NAME: the keepalived configuration of one director (the runbook's).
+# kconf STATE PRIORITY NAME: the keepalived configuration of one director: the runbook's
+# (examples/multi-director/keepalived-vrrp.conf, d1's), with d2's state, priority and router_id.
 kconf() {
-	cat <<EOF_
-global_defs {
-    router_id ezlb-$3
-    vrrp_version 3
-}
-vrrp_instance web {
-    state $1
-    interface eth0
-    virtual_router_id 32
-    priority $2
-    advert_int 0.3
-    virtual_ipaddress {
-        10.32.0.10/24 dev eth0
-    }
-}
-EOF_
+	sed -e "s/^\( *state \)MASTER\$/\1$1/" -e "s/^\( *priority \)150\$/\1$2/" \
+		-e "s/^\( *router_id \)ezlb-d1\$/\1ezlb-$3/" /examples/multi-director/keepalived-vrrp.conf
 }
 declare -A KPID=()
 # kstart DIR STATE PRIORITY: keepalived in namespace DIR, in the foreground of a background job,
