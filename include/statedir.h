@@ -97,3 +97,22 @@ typedef void (*lb_statefile_emit_fn)(FILE *f, const void *ud);
  * failed. Not logged. */
 int lb_statefile_write(const struct lb_statedir *sd, const char *name, const char *header,
 		       lb_statefile_emit_fn emit, const void *ud, const char **step);
+
+/* One record file of the state directory and the words its messages use. */
+struct lb_record {
+	const char *name, *header;
+	size_t max_line;
+	const char *what;       /* "ownership record" */
+	const char *if_corrupt; /* follows "ignoring it" in the warning: ", so nothing ..." */
+	const char *if_missing; /* an absent file is logged at info level with this, or not at all
+				 * (NULL) */
+};
+
+/* lb_statefile_read, logged once with the record's path: absent (as if_missing says), corrupt
+ * (a warning naming the line; the caller ignores the record), unreadable (an error: a symbolic
+ * link, not a regular file, an I/O error). Returns what lb_statefile_read returned. */
+int lb_record_load(const struct lb_statedir *sd, const struct lb_record *rec,
+		   lb_statefile_line_fn fn, void *ud);
+/* lb_statefile_write, a failure logged with its step. Returns what it returned. */
+int lb_record_save(const struct lb_statedir *sd, const struct lb_record *rec,
+		   lb_statefile_emit_fn emit, const void *ud);

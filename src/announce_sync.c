@@ -11,8 +11,13 @@
 #include "log.h"
 #include "util.h"
 
-#define HEADER "# ezlb announced addresses v1"
-#define LINE_MAX_LEN 96
+static const struct lb_record record = {
+	.name = LB_ANNOUNCE_FILE,
+	.header = "# ezlb announced addresses v1",
+	.max_line = 96,
+	.what = "record of announced addresses",
+	.if_corrupt = ", so no address is withdrawn until ezlb adds it again",
+};
 
 static int parse_line(char *line, void *ud, const char **why) {
 	struct lb_vip v;
@@ -23,23 +28,11 @@ static int parse_line(char *line, void *ud, const char **why) {
 /* A missing record owns nothing; a corrupt one too (an address ezlb cannot prove it added is
  * never removed). */
 static int load_record(const struct lb_statedir *sd, struct lb_vipset *owned) {
-	unsigned lineno = 0;
-	const char *why = NULL;
-	int r = lb_statefile_read(sd, LB_ANNOUNCE_FILE, HEADER, LINE_MAX_LEN, parse_line, owned,
-				  &lineno, &why);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EBADMSG) {
-		log_warn("%s/" LB_ANNOUNCE_FILE ":%u: corrupt record of announced addresses: %s; "
-			 "ignoring it, so no address is withdrawn until ezlb adds it again",
-			 sd->path, lineno, why);
+	int r = lb_record_load(sd, &record, parse_line, owned);
+	if (r == -ENOENT || r == -EBADMSG) {
 		lb_vipset_clear(owned);
 		return 0;
 	}
-	if (r < 0)
-		log_error("cannot read the record of announced addresses %s/" LB_ANNOUNCE_FILE ": %s",
-			  sd->path,
-			  r == -ELOOP ? "it is a symbolic link, which ezlb never follows" : strerror(-r));
 	return r;
 }
 
@@ -50,12 +43,7 @@ static void emit(FILE *f, const void *ud) {
 }
 
 static int save_record(const struct lb_statedir *sd, const struct lb_vipset *owned) {
-	const char *step = NULL;
-	int r = lb_statefile_write(sd, LB_ANNOUNCE_FILE, HEADER, emit, owned, &step);
-	if (r < 0)
-		log_error("cannot save the record of announced addresses %s/" LB_ANNOUNCE_FILE
-			  ": %s: %s", sd->path, step, strerror(-r));
-	return r;
+	return lb_record_save(sd, &record, emit, owned);
 }
 
 static int read_kernel(struct lb_rtnl **rt, const struct lb_vipset *want,

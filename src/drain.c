@@ -10,8 +10,13 @@
 #include "log.h"
 #include "util.h"
 
-#define HEADER "# ezlb drains v1"
-#define LINE_MAX_LEN 512
+static const struct lb_record record = {
+	.name = LB_DRAINS_FILE,
+	.header = "# ezlb drains v1",
+	.max_line = 512,
+	.what = "drain record",
+	.if_corrupt = ": drains in progress start again with their full timeout",
+};
 
 static int drain_cmp(const struct lb_svc_key *svc, const struct lb_addr *dest, const struct lb_drain *e) {
 	int c = lb_svc_key_cmp(svc, &e->svc);
@@ -142,21 +147,7 @@ static int parse_line(char *line, void *ud, const char **why) {
 
 int lb_drains_load(const struct lb_statedir *sd, struct lb_drains *out) {
 	out->n = 0;
-	unsigned lineno = 0;
-	const char *why = NULL;
-	int r = lb_statefile_read(sd, LB_DRAINS_FILE, HEADER, LINE_MAX_LEN, parse_line, out, &lineno,
-				  &why);
-	if (r == -ENOENT)
-		return r; /* no drain running: the common case, not news */
-	if (r == -EBADMSG)
-		log_warn("%s/" LB_DRAINS_FILE ":%u: corrupt drain record: %s; ignoring it: drains "
-			 "in progress start again with their full timeout", sd->path, lineno, why);
-	else if (r == -ELOOP)
-		log_error("cannot read drain record %s/" LB_DRAINS_FILE ": it is a symbolic link, which "
-			  "ezlb never follows; remove it", sd->path);
-	else if (r < 0)
-		log_error("cannot read drain record %s/" LB_DRAINS_FILE ": %s", sd->path,
-			  r == -EINVAL ? "not a regular file" : strerror(-r));
+	int r = lb_record_load(sd, &record, parse_line, out); /* absent: no drain running */
 	if (r < 0)
 		out->n = 0;
 	return r;
@@ -173,10 +164,5 @@ static void emit(FILE *f, const void *ud) {
 }
 
 int lb_drains_save(const struct lb_statedir *sd, const struct lb_drains *d) {
-	const char *step = NULL;
-	int r = lb_statefile_write(sd, LB_DRAINS_FILE, HEADER, emit, d, &step);
-	if (r < 0)
-		log_error("cannot save drain record %s/" LB_DRAINS_FILE ": %s: %s", sd->path, step,
-			  strerror(-r));
-	return r;
+	return lb_record_save(sd, &record, emit, d);
 }

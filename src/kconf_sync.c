@@ -9,8 +9,13 @@
 #include "log.h"
 #include "util.h"
 
-#define HEADER "# ezlb sync daemons v1"
-#define LINE_MAX_LEN 64
+static const struct lb_record record = {
+	.name = LB_SYNCD_FILE,
+	.header = "# ezlb sync daemons v1",
+	.max_line = 64,
+	.what = "sync daemon record",
+	.if_corrupt = ", so no sync daemon is stopped unless the config manages them",
+};
 
 static int parse_line(char *line, void *ud, const char **why) {
 	unsigned *owned = ud;
@@ -24,22 +29,12 @@ static int parse_line(char *line, void *ud, const char **why) {
 
 /* A missing record owns nothing; a corrupt one too (nothing unknown is ever stopped). */
 static int load_record(const struct lb_statedir *sd, unsigned *owned) {
-	unsigned lineno = 0;
-	const char *why = NULL;
 	*owned = 0;
-	int r = lb_statefile_read(sd, LB_SYNCD_FILE, HEADER, LINE_MAX_LEN, parse_line, owned,
-				  &lineno, &why);
-	if (r == -ENOENT)
-		return 0;
-	if (r == -EBADMSG) {
-		log_warn("%s/" LB_SYNCD_FILE ":%u: corrupt sync daemon record: %s; ignoring it, so no "
-			 "sync daemon is stopped unless the config manages them", sd->path, lineno, why);
+	int r = lb_record_load(sd, &record, parse_line, owned);
+	if (r == -ENOENT || r == -EBADMSG) {
 		*owned = 0;
 		return 0;
 	}
-	if (r < 0)
-		log_error("cannot read sync daemon record %s/" LB_SYNCD_FILE ": %s", sd->path,
-			  r == -ELOOP ? "it is a symbolic link, which ezlb never follows" : strerror(-r));
 	return r;
 }
 
@@ -51,12 +46,7 @@ static void emit(FILE *f, const void *ud) {
 }
 
 static int save_record(const struct lb_statedir *sd, unsigned owned) {
-	const char *step = NULL;
-	int r = lb_statefile_write(sd, LB_SYNCD_FILE, HEADER, emit, &owned, &step);
-	if (r < 0)
-		log_error("cannot save sync daemon record %s/" LB_SYNCD_FILE ": %s: %s", sd->path, step,
-			  strerror(-r));
-	return r;
+	return lb_record_save(sd, &record, emit, &owned);
 }
 
 static bool wants_timeouts(const struct lb_timeouts *t) {

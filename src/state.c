@@ -16,8 +16,14 @@
 #include "log.h"
 #include "util.h"
 
-#define HEADER "# ezlb owned services v1"
-#define LINE_MAX_LEN 256 /* far above the longest key; anything longer is garbage */
+static const struct lb_record record = {
+	.name = LB_OWNED_FILE,
+	.header = "# ezlb owned services v1",
+	.max_line = 256, /* far above the longest key; anything longer is garbage */
+	.what = "ownership record",
+	.if_corrupt = ", so nothing outside the config will be deleted this run",
+	.if_missing = "ezlb owns only the services the config names",
+};
 
 /* Index of the first key >= k. */
 static size_t lower_bound(const struct lb_owned *o, const struct lb_svc_key *k) {
@@ -72,34 +78,9 @@ static int parse_line(char *line, void *ud, const char **why) {
 	return lb_owned_add(ud, &k);
 }
 
-static void log_unreadable(const char *path, int r) {
-	if (r == -ENOENT)
-		log_info("no ownership record at %s: ezlb owns only the services the config names", path);
-	else if (r == -ELOOP)
-		log_error("cannot read ownership record %s: it is a symbolic link, which ezlb never "
-			  "follows; remove it (nothing is changed until then)", path);
-	else if (r == -EINVAL)
-		log_error("cannot read ownership record %s: not a regular file", path);
-	else
-		log_error("cannot read ownership record %s: %s", path, strerror(-r));
-}
-
 int lb_owned_load(const struct lb_statedir *sd, struct lb_owned *out) {
 	out->n = 0;
-	unsigned lineno = 0;
-	const char *why = NULL;
-	int r = lb_statefile_read(sd, LB_OWNED_FILE, HEADER, LINE_MAX_LEN, parse_line, out, &lineno,
-				  &why);
-	if (r == -EBADMSG)
-		log_warn("%s/" LB_OWNED_FILE ":%u: corrupt ownership record: %s; ignoring it, so nothing "
-			 "outside the config will be deleted this run", sd->path, lineno, why);
-	else if (r < 0 && lineno == 0) {
-		_cleanup_free_ char *path = NULL;
-		if (asprintf(&path, "%s/" LB_OWNED_FILE, sd->path) < 0)
-			return path = NULL, -ENOMEM;
-		log_unreadable(path, r);
-	} else if (r < 0)
-		log_error("cannot read ownership record %s/" LB_OWNED_FILE ": %s", sd->path, strerror(-r));
+	int r = lb_record_load(sd, &record, parse_line, out);
 	if (r < 0) {
 		out->n = 0;
 		return r;
@@ -119,13 +100,9 @@ static void emit(FILE *f, const void *ud) {
 }
 
 int lb_owned_save(const struct lb_statedir *sd, const struct lb_owned *o) {
-	const char *step = NULL;
-	int r = lb_statefile_write(sd, LB_OWNED_FILE, HEADER, emit, o, &step);
-	if (r < 0) {
-		log_error("cannot save ownership record %s/" LB_OWNED_FILE ": %s: %s", sd->path, step,
-			  strerror(-r));
-		return r;
-	}
-	log_debug("saved ownership record %s/" LB_OWNED_FILE ": %zu owned services", sd->path, o->n);
-	return 0;
+	int r = lb_record_save(sd, &record, emit, o);
+	if (r == 0)
+		log_debug("saved ownership record %s/" LB_OWNED_FILE ": %zu owned services", sd->path,
+			  o->n);
+	return r;
 }

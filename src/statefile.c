@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "statedir.h"
 #include "util.h"
 
@@ -124,5 +125,36 @@ int lb_statefile_write(const struct lb_statedir *sd, const char *name, const cha
 		lb_statedir_discard(sd, tmp);
 	if (r == 0)
 		r = lb_statedir_replace(sd, tmp, name, step);
+	return r;
+}
+
+/* ---- records: the files above, with their messages ---- */
+
+int lb_record_load(const struct lb_statedir *sd, const struct lb_record *rec,
+		   lb_statefile_line_fn fn, void *ud) {
+	unsigned lineno = 0;
+	const char *why = NULL;
+	int r = lb_statefile_read(sd, rec->name, rec->header, rec->max_line, fn, ud, &lineno, &why);
+	if (r == -ENOENT && rec->if_missing)
+		log_info("no %s at %s/%s: %s", rec->what, sd->path, rec->name, rec->if_missing);
+	else if (r == -EBADMSG)
+		log_warn("%s/%s:%u: corrupt %s: %s; ignoring it%s", sd->path, rec->name, lineno,
+			 rec->what, why, rec->if_corrupt);
+	else if (r == -ELOOP)
+		log_error("cannot read %s %s/%s: it is a symbolic link, which ezlb never follows; "
+			  "remove it", rec->what, sd->path, rec->name);
+	else if (r < 0 && r != -ENOENT)
+		log_error("cannot read %s %s/%s: %s", rec->what, sd->path, rec->name,
+			  r == -EINVAL ? "not a regular file" : strerror(-r));
+	return r;
+}
+
+int lb_record_save(const struct lb_statedir *sd, const struct lb_record *rec,
+		   lb_statefile_emit_fn emit, const void *ud) {
+	const char *step = NULL;
+	int r = lb_statefile_write(sd, rec->name, rec->header, emit, ud, &step);
+	if (r < 0)
+		log_error("cannot save %s %s/%s: %s: %s", rec->what, sd->path, rec->name, step,
+			  strerror(-r));
 	return r;
 }
