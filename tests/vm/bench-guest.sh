@@ -31,6 +31,10 @@
 #   include  the 1000x100 table as 1000 included files: `ezlb check` of them vs the single file,
 #            and one weight edit in the running daemon, from the rename to the kernel change,
 #            included file vs single file
+#   multi    K = 1, 2, 3 directors behind an ECMP router (static multipath route), the same ezlb
+#            config (udp, dr, mh) on each, a fixed UDP load (lbnet blast): each director's kernel
+#            forwarding CPU (its threaded-NAPI kthread), packets, wake-ups; a control without
+#            threads on the next hops
 #
 # `bash bench-guest.sh time IN OUT CMD...` is its own helper: runs CMD with stdin IN and output OUT
 # and prints "EXIT_STATUS MICROSECONDS" (run inside a namespace, so entering it is not timed).
@@ -1368,6 +1372,242 @@ sec_appcheck() {
 	det_net_del
 }
 
+# ---- multi: K directors behind an ECMP router, each one's forwarding CPU ----
+
+# The topology (made fresh for each K; addresses 10.33.x.y):
+#   mcl (client) mcl0 10.33.1.2 -- mrc 10.33.1.1 mr (router: ip_forward, fib_multipath_hash_policy 1,
+#     VIP/32 via every director, one nexthop each) mrl 10.33.0.1 -- pr [bridge mbr in ns mlan]
+#   [mbr] pdI -- dlI 10.33.0.1I mdI (director I: VIP on lo, ezlb once: udp VIP:5000, dr, mh)
+#   [mbr] pbJ -- blJ 10.33.0.2J mbJ (backend J: VIP on lo, arp_ignore 1, arp_announce 2, lbnet sink)
+# Every veth end has GRO on and TSO off (veth then queues what it receives to its NAPI instance,
+# Linux >= 5.13) and threaded NAPI (/sys/class/net/IF/threaded): each interface's receive
+# processing runs in a kthread "napi/IF-ID", so the kernel's forwarding work of director I (IP
+# input, IPVS, the DR transmit) is the CPU of the thread of dlI.
+MULTI_VIP=10.33.9.1 MULTI_NB=3 MULTI_FLOWS=1024
+MULTI_IV=10 # lbnet blast -i: ms between the client's wake-ups (bursts of PPS * IV / 1000)
+# MULTI_REP windows of MULTI_WIN s each per K; a director's figure is its median window (one
+# window disturbed by the host, which runs 2 emulated vCPUs on 2 cores, does not decide it).
+if [ -z "$quick" ]; then MULTI_PPS=4000 MULTI_WIN=5 MULTI_REP=3 MULTI_KS="1 2 3"; else MULTI_PPS=2000 MULTI_WIN=2 MULTI_REP=1 MULTI_KS="1 2"; fi
+MULTI_NS="mcl mr mlan md1 md2 md3 mb1 mb2 mb3"
+
+# m_veth NS1 IF1 NS2 IF2: a veth pair, both ends up, TSO off on both: veth hands a packet to the
+# receiver's NAPI only when the sending end has no TSO (or the packet is a local socket's and the
+# receiver does UDP GRO forwarding), else the receiver takes it through the backlog, in the softirq
+# of whoever sent it.
+m_veth() {
+	ip -n "$1" link add "$2" type veth peer name "$4" netns "$3" && ip -n "$1" link set "$2" up &&
+		ip -n "$3" link set "$4" up && ip netns exec "$1" ethtool -K "$2" tso off >/dev/null &&
+		ip netns exec "$3" ethtool -K "$4" tso off >/dev/null
+}
+# m_napi NS IF: GRO on (veth then has a NAPI instance), threaded NAPI; 1 (with a message) when
+# the kernel refuses.
+m_napi() {
+	local v
+	ip netns exec "$1" ethtool -K "$2" gro on >"$W/ethtool.out" 2>&1 ||
+		{ echo "ethtool -K $2 gro on: $(tr '\n' ' ' <"$W/ethtool.out")"; return 1; }
+	ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded" 2>"$W/thr.out" ||
+		{ echo "echo 1 >/sys/class/net/$2/threaded: $(tr '\n' ' ' <"$W/thr.out")"; return 1; }
+	v=$(ip netns exec "$1" cat "/sys/class/net/$2/threaded")
+	[ "$v" = 1 ] || { echo "/sys/class/net/$2/threaded reads $v after writing 1"; return 1; }
+}
+# napi_pid IF: the pid of the kthread napi/IF-ID (the newest if several), or nothing.
+napi_pid() {
+	grep -l "^napi/$1-[0-9]*\$" /proc/[0-9]*/comm 2>/dev/null | sed 's,^/proc/,,; s,/comm$,,' | sort -n | tail -n 1
+}
+# wakeups PID: context switches so far (a NAPI thread sleeps once per wake-up)
+wakeups() { awk '/ctxt_switches/ { n += $2 } END { print n + 0 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+# rx_packets NS IF: packets received by IF so far
+rx_packets() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/rx_packets" 2>/dev/null || echo 0; }
+# ipvs_inpkts NS: InPkts of the UDP service (exact; the kernel sums its per-CPU counters into
+# these every 2 s, in the rate estimator's timer, so they lag by up to 2 s).
+ipvs_inpkts() {
+	ip netns exec "$1" ipvsadm -Ln --stats --exact -u "$MULTI_VIP:5000" 2>/dev/null |
+		awk '$1 == "UDP" { print $4; f = 1 } END { if (!f) print 0 }'
+}
+
+# multi_net K PLAIN: the topology with K directors; PLAIN=1 leaves the director-side bridge ports
+# (pdI) and the backends' interfaces (blJ) without GRO and threads (the control). Sets MERR.
+multi_net() {
+	local k=$1 plain=$2 i nh="" cfg=$W/multi.yaml
+	MERR=""
+	for i in $MULTI_NS; do ns_new "$i"; done
+	ip -n mlan link add mbr type bridge && ip -n mlan link set mbr up || { MERR="bridge"; return 1; }
+	m_veth mcl mcl0 mr mrc && m_veth mr mrl mlan pr && ip -n mlan link set pr master mbr ||
+		{ MERR="client/router links"; return 1; }
+	ip -n mcl addr add 10.33.1.2/24 dev mcl0 && ip -n mcl route add default via 10.33.1.1 &&
+		ip -n mr addr add 10.33.1.1/24 dev mrc && ip -n mr addr add 10.33.0.1/24 dev mrl ||
+		{ MERR="client/router addresses"; return 1; }
+	ip netns exec mr sysctl -qw net.ipv4.ip_forward=1 net.ipv4.fib_multipath_hash_policy=1 ||
+		{ MERR="router sysctls"; return 1; }
+	{
+		echo "services:"
+		echo "  - name: blast"
+		echo "    listen: $MULTI_VIP:5000"
+		echo "    protocol: udp"
+		echo "    forward: dr"
+		echo "    scheduler: mh"
+		echo "    scheduler_flags: [mh-port]"
+		echo "    backends:"
+		for i in $(seq 1 "$MULTI_NB"); do echo "      - {address: 10.33.0.2$i:5000}"; done
+	} >"$cfg"
+	for i in $(seq 1 "$MULTI_NB"); do
+		m_veth "mb$i" "bl$i" mlan "pb$i" && ip -n mlan link set "pb$i" master mbr &&
+			ip -n "mb$i" addr add "10.33.0.2$i/24" dev "bl$i" && ip -n "mb$i" addr add "$MULTI_VIP/32" dev lo &&
+			ip -n "mb$i" route add default via 10.33.0.1 &&
+			ip netns exec "mb$i" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2 ||
+			{ MERR="backend $i"; return 1; }
+	done
+	for i in $(seq 1 "$k"); do
+		m_veth "md$i" "dl$i" mlan "pd$i" && ip -n mlan link set "pd$i" master mbr &&
+			ip -n "md$i" addr add "10.33.0.1$i/24" dev "dl$i" && ip -n "md$i" addr add "$MULTI_VIP/32" dev lo &&
+			ip -n "md$i" route add default via 10.33.0.1 || { MERR="director $i"; return 1; }
+		ezonce "md$i" "$cfg"
+		[ "$RC" = 0 ] || { MERR="ezlb once on director $i: $(tail -n 3 "$W/out" | tr '\n' ' ')"; return 1; }
+		nh="$nh nexthop via 10.33.0.1$i"
+	done
+	# shellcheck disable=SC2086 # the nexthops are words
+	ip -n mr route add "$MULTI_VIP/32" $nh || { MERR="the multipath route"; return 1; }
+	# Threaded NAPI everywhere a packet is received (the control leaves out the hops after the director).
+	local l ns ifc
+	l="mr:mrc mlan:pr"
+	for i in $(seq 1 "$MULTI_NB"); do l="$l mlan:pb$i"; [ "$plain" = 1 ] || l="$l mb$i:bl$i"; done
+	for i in $(seq 1 "$k"); do l="$l md$i:dl$i"; [ "$plain" = 1 ] || l="$l mlan:pd$i"; done
+	for ns in $l; do
+		ifc=${ns#*:} ns=${ns%%:*}
+		MERR=$(m_napi "$ns" "$ifc") || { MERR="threaded NAPI cannot be enabled: $MERR"; return 1; }
+		[ -n "$(napi_pid "$ifc")" ] || { MERR="no kthread napi/$ifc-* after enabling threaded NAPI on $ifc"; return 1; }
+	done
+	MNAPI=$l
+}
+multi_del() { local n; for n in $MULTI_NS; do ip netns delete "$n" 2>/dev/null; done; wait_idle; }
+
+# multi_run K PLAIN: builds the net, blasts MULTI_PPS for MULTI_REP * MULTI_WIN + 3 s, measures
+# MULTI_REP consecutive MULTI_WIN windows from 2 s in. Sets M_CPU (per director %, the median of
+# its windows, space-separated), M_CPUW (every window's, "w1/w2/w3" per director), M_PK (per director packets in
+# the window), M_VM (% of one core), M_SENT, M_RECV, M_TOT (InPkts of all directors, whole run),
+# M_LATE, M_WK (per director wake-ups of its thread per second), M_US (per director microseconds
+# of its thread per packet), M_OTHER ("IF:%/wake-ups per s ..." for the other threads). 1 on failure.
+multi_run() {
+	local k=$1 plain=$2 i pids=() t0=() t1=() c0=() c1=() p0=() p1=() m0 w0 w1 busy blast sinks=() ifc
+	multi_net "$k" "$plain" || { fail "multi K=$k: $MERR"; multi_del; return 1; }
+	for i in $(seq 1 "$MULTI_NB"); do
+		bg_in "mb$i" "$W/sink$i.out" lbnet sink -u 0.0.0.0:5000
+		sinks+=("$PID")
+	done
+	sleep 0.5
+	ip netns exec mcl lbnet blast -r "$MULTI_PPS" -f "$MULTI_FLOWS" -i "$MULTI_IV" -d $((MULTI_REP * MULTI_WIN + 3)) "$MULTI_VIP:5000" \
+		>"$W/blast.out" 2>&1 &
+	blast=$!
+	sleep 2 # ARP, the IPVS connection of every flow, the threads awake
+	local all=()
+	for ifc in $MNAPI; do all+=("${ifc#*:}"); done
+	for i in "${!all[@]}"; do pids[i]=$(napi_pid "${all[i]}"); done
+	for i in $(seq 1 "$k"); do p0+=("$(rx_packets "md$i" "dl$i")"); done
+	for i in "${!all[@]}"; do t0[i]=$(ticks "${pids[i]}") c0[i]=$(wakeups "${pids[i]}"); done
+	vm_mark
+	m0=$VMC
+	w0=${EPOCHREALTIME/./}
+	# per window: each director thread's ticks at its end (its start is the previous end)
+	local r ta=() tb=() wa wb wins=()
+	for i in "${!all[@]}"; do ta[i]=${t0[i]}; done
+	wa=$w0
+	for r in $(seq 1 "$MULTI_REP"); do
+		sleep "$MULTI_WIN"
+		wb=${EPOCHREALTIME/./}
+		for i in "${!all[@]}"; do tb[i]=$(ticks "${pids[i]}"); done
+		for i in "${!all[@]}"; do
+			[[ ${all[i]} == dl* ]] || continue
+			wins[i]="${wins[i]:-}${wins[i]:+ }$(awk -v t=$((tb[i] - ta[i])) -v u=$((wb - wa)) -v hz=$HZ \
+				'BEGIN { printf "%.1f", 100 * t / hz / (u / 1e6) }')"
+			ta[i]=${tb[i]}
+		done
+		wa=$wb
+	done
+	w1=$wb
+	for i in "${!all[@]}"; do t1[i]=$(ticks "${pids[i]}") c1[i]=$(wakeups "${pids[i]}"); done
+	vm_mark
+	busy=$(vm_busy "$m0" "$VMC")
+	for i in $(seq 1 "$k"); do p1+=("$(rx_packets "md$i" "dl$i")"); done
+	wait "$blast"
+	sleep 2.5 # the IPVS counters catch up (see ipvs_inpkts), the last datagrams reach the sinks
+	for i in "${sinks[@]}"; do stop_pid "$i"; done
+	local secs
+	secs=$(awk -v u=$((w1 - w0)) 'BEGIN { print u / 1e6 }')
+	M_CPU="" M_CPUW="" M_PK="" M_OTHER="" M_WK="" M_US=""
+	for i in "${!all[@]}"; do
+		local pct
+		pct=$(awk -v t=$((t1[i] - t0[i])) -v s="$secs" -v hz=$HZ 'BEGIN { printf "%.1f", 100 * t / hz / s }')
+		case ${all[i]} in
+		dl*)
+			local n=$((${all[i]#dl} - 1))
+			# shellcheck disable=SC2086 # one value per window
+			M_CPU="$M_CPU $(median ${wins[i]})" M_CPUW="$M_CPUW ${wins[i]// //}" M_WK="$M_WK $(((c1[i] - c0[i]) * 1000000 / (w1 - w0)))"
+			M_US="$M_US $(awk -v t=$((t1[i] - t0[i])) -v p=$((p1[n] - p0[n])) -v hz=$HZ \
+				'BEGIN { if (p > 0) printf "%.1f", 1e6 * t / hz / p; else print "n/a" }')"
+			;;
+		*) M_OTHER="$M_OTHER ${all[i]}:$pct%/$(((c1[i] - c0[i]) * 1000000 / (w1 - w0)))" ;;
+		esac
+	done
+	for i in $(seq 0 $((k - 1))); do M_PK="$M_PK $((p1[i] - p0[i]))"; done
+	M_CPU=${M_CPU# } M_CPUW=${M_CPUW# } M_PK=${M_PK# } M_OTHER=${M_OTHER# } M_WK=${M_WK# } M_US=${M_US# }
+	M_VM=$(awk -v b="$busy" -v s="$secs" -v hz=$HZ 'BEGIN { printf "%.1f", 100 * b / hz / s }')
+	M_SENT=$(awk '/^blast sent/ { print $3 }' "$W/blast.out")
+	M_LATE=$(awk '/^blast sent/ { print $9 }' "$W/blast.out")
+	M_RECV=$(cat "$W"/sink*.out | awk '/^sink received/ { n += $3 } END { print n + 0 }')
+	M_TOT=0
+	for i in $(seq 1 "$k"); do M_TOT=$((M_TOT + $(ipvs_inpkts "md$i"))); done
+	[ -n "$M_SENT" ] || { fail "multi K=$k: blast: $(tr '\n' ' ' <"$W/blast.out")"; multi_del; return 1; }
+	say "  K=$k$([ "$plain" = 1 ] && echo ' (control: next hops not threaded)') $MULTI_PPS pps -i $MULTI_IV: directors' threads ${M_CPU// /, }% (windows ${M_CPUW// /, })" \
+		"(wake-ups/s ${M_WK// /, }; us per packet ${M_US// /, }) over ${secs}s; packets in the window: ${M_PK// /, }; whole VM $M_VM%; sent $M_SENT (late $M_LATE)," \
+		"directors counted $M_TOT, backends received $M_RECV; other threads (CPU/wake-ups per s): $M_OTHER"
+	multi_del
+}
+mean() { printf '%s\n' "$@" | awk '{ s += $1 } END { if (NR) printf "%.1f\n", s / NR }'; }
+# m_list PREFIX VALUES SUFFIX: "d1 5.1%, d2 4.9%"
+m_list() {
+	local i=0 v out=""
+	for v in $2; do i=$((i + 1)); out="$out${out:+, }$1$i $v$3"; done
+	echo "$out"
+}
+
+sec_multi() {
+	local k mk r
+	declare -A MEAN
+	command -v ethtool >/dev/null || { fail "multi: no ethtool in the image (tests/vm/bench.sh copies it from the host)"; return; }
+	modprobe ip_vs_mh || { fail "multi: modprobe ip_vs_mh"; return; }
+	modprobe bridge 2>/dev/null
+	say "multi: K directors (K = ${MULTI_KS// /, }) behind an ECMP router, UDP at $MULTI_PPS pps from $MULTI_FLOWS flows (bursts every $MULTI_IV ms), ${MULTI_WIN} s windows"
+	for k in $MULTI_KS; do
+		multi_run "$k" 0 || return
+		# shellcheck disable=SC2086 # one value per director
+		mk=$(mean $M_CPU)
+		MEAN[$k]=$mk
+		[ "$M_RECV" = "$M_SENT" ] && [ "$M_TOT" = "$M_SENT" ] ||
+			say "  (K=$k: sent $M_SENT, directors counted $M_TOT, backends received $M_RECV)"
+		row "Scale-out, K=$k director(s) (ECMP, DR, mh), UDP $MULTI_PPS pps from $MULTI_FLOWS flows: kernel forwarding CPU of each director (its NAPI thread), % of one core" \
+			"$(m_list d "$M_CPU" %) (mean $mk%)" \
+			"each window (%): ${M_CPUW// /, }; packets per director in the ${MULTI_REP} windows: $(m_list d "$M_PK" ""); thread wake-ups/s: ${M_WK// /, }; us per packet: ${M_US// /, }; whole VM $M_VM%; directors' IPVS InPkts $M_TOT, backends received $M_RECV, of $M_SENT sent ($M_LATE late)" \
+			"—" "$MULTI_REP x $MULTI_WIN s, median"
+		if [ "$k" = 1 ]; then
+			local k1=$mk
+			# The control: the hops after the director (bridge port, backend) not threaded, so their
+			# softirq work runs inside the director's thread.
+			multi_run 1 1 || return
+			row "... K=1 control: the bridge port after the director and the backends' interfaces without GRO and threaded NAPI (the next hops run in the director's thread)" \
+				"d1 $M_CPU% (us per packet: $M_US)" "next hops threaded (the row above): $k1%; here backends received $M_RECV of $M_SENT sent ($M_LATE late)" \
+				"$(ratio "$k1" "$M_CPU")" "$MULTI_REP x $MULTI_WIN s, median"
+		fi
+	done
+	local out="" ref=""
+	for k in $MULTI_KS; do
+		[ "$k" = 1 ] && continue
+		out="$out${out:+, }K=$k: $(awk -v a="${MEAN[$k]}" -v b="${MEAN[1]}" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }')"
+		ref="$ref${ref:+, }1/$k = $(awk -v k="$k" 'BEGIN { printf "%.2f", 1 / k }')"
+	done
+	row "Scale-out: mean director CPU at K directors as a fraction of K=1 ($MULTI_PPS pps; goal about 1/K)" \
+		"$out" "goal: $ref (K=1: ${MEAN[1]}%)" "—" "$MULTI_REP x $MULTI_WIN s each, medians"
+}
+
 # ---- main ----
 
 for m in ip_vs ip_vs_wrr; do modprobe "$m" || fail "modprobe $m"; done
@@ -1394,6 +1634,7 @@ want resync && sec_resync
 want appcheck && sec_appcheck
 want observe && sec_observe
 want include && sec_include
+want multi && sec_multi
 say "done in $((EPOCHSECONDS - start)) s"
 note "Each measurement runs in a network namespace of its own, created for it (IPVS tables and" \
 	"the kernel's trash of deleted destinations are per namespace); ezlb and the reference tool" \
@@ -1458,6 +1699,31 @@ if want appcheck; then
 		"rise_count 2, fast_interval 1s), then fast_interval 5s; keepalived: delay_loop 5," \
 		"connect_timeout 3, retry 2 (3 failed checks, like fail_count 3) and delay_before_retry 1," \
 		"then 5. Failed connections: the client's failures in its $DET_FOR s, all before the removal."
+fi
+if want multi; then
+	note "Scale-out (multi): per K, fresh namespaces: a client, a router (ip_forward," \
+		"fib_multipath_hash_policy 1; VIP/32 by a static multipath route, one nexthop per director:" \
+		"in \`make test\` (t_ecmp) the same route is learned over BGP from BIRD, the forwarding path is" \
+		"the same), a bridge, K directors and $MULTI_NB backends on veth pairs. Each director ran" \
+		"\`ezlb once --no-health-check\` (its own state dir) with the same config: udp $MULTI_VIP:5000," \
+		"forward dr, scheduler mh with mh-port, the $MULTI_NB backends; VIP on the directors' and the" \
+		"backends' lo (backends: arp_ignore 1, arp_announce 2), each backend runs \`lbnet sink\`" \
+		"(counts, never answers). ezlb's own CPU is not measured: it only programs the table and" \
+		"exits; the directors forward in the kernel. Load: \`lbnet blast -r $MULTI_PPS -f" \
+		"$MULTI_FLOWS -i $MULTI_IV -d $((MULTI_WIN + 3))\` (64-byte datagrams from $MULTI_FLOWS" \
+		"sockets, round-robin, in bursts every $MULTI_IV ms; late = sent > 10 ms behind schedule);" \
+		"the window is $MULTI_WIN s from 2 s in. Attribution: a director's forwarding runs in softirq," \
+		"which /proc/stat cannot split by namespace; every veth has TSO off (veth hands a forwarded" \
+		"packet to the receiver's NAPI only then) and every receiving end GRO on and threaded NAPI" \
+		"(/sys/class/net/IF/threaded), so the receive processing of director I's interface dlI (IP" \
+		"input, IPVS, the DR transmit) runs in the kthread napi/dlI-N: its utime + stime over the" \
+		"window is the director's CPU, its context switches its wake-ups. The bridge ports and the" \
+		"backends' interfaces are threaded too, so the next hop's work is queued to its own thread" \
+		"(the control row shows what lands in the director's thread otherwise). Packets per director:" \
+		"rx_packets of dlI over the window (a few ARP packets included); totals: IPVS InPkts" \
+		"of the service, read 2.5 s after the end (the kernel sums them every 2 s). UDP datagrams" \
+		"are not merged by GRO here (no UDP GRO socket, no rx-udp-gro-forwarding), so GRO changes no" \
+		"count. Whole VM: as in the health rows."
 fi
 note "Lateness is ezlb's own count (SIGUSR1 logs it): probe start minus due time, histogram of" \
 	"100 us buckets up to 100 ms; above that the maximum is shown."

@@ -9,7 +9,7 @@
 # The image is the test suite's (tests/vm/mkinitramfs.sh) plus a second cpio archive appended to
 # it, which the kernel unpacks over the first: benchsrv (the health-check target: TCP, HTTP and
 # HTTPS, with its self-signed certificate under /etc/benchsrv), yamlscan (libyaml alone), keepalived
-# with its libraries, and the guest script. Exit status non-zero if the VM did not finish the run.
+# with its libraries, ethtool, and the guest script. Exit status non-zero if the VM did not finish the run.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 die() { echo "bench: $*" >&2; exit 1; }
@@ -68,6 +68,14 @@ if [ -n "$KEEPALIVED" ]; then
 	"$KEEPALIVED" --version 2>&1 | head -n1 >"$OVL/etc/keepalived-version"
 else
 	echo "bench: keepalived not found (apt-get install keepalived): its columns will read n/a" >&2
+fi
+# ethtool: the multi section turns GRO on (and TSO off) on its veths, so that threaded NAPI can
+# give each director's receive path a kernel thread of its own.
+ETHTOOL=$(command -v ethtool || command -v /usr/sbin/ethtool || command -v /sbin/ethtool || true)
+if [ -n "$ETHTOOL" ]; then
+	copy "$ETHTOOL" /usr/sbin/ethtool
+else
+	echo "bench: ethtool not found (apt-get install ethtool): the multi section will fail" >&2
 fi
 NODE_EXPORTER=$(command -v prometheus-node-exporter || true)
 if [ -n "$NODE_EXPORTER" ]; then

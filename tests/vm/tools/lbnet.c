@@ -45,6 +45,26 @@
  *       "holdmany conns N survived S max_gap_ms G", G the largest gap of the survivors (0 if
  *       none).  E counts the echoes received.  Exit status 0 when S == N, else 1 (2: usage).
  *       -S binds every connection to the source address SRCADDR (the port is the kernel's choice).
+ *   lbnet blast [-S SRCADDR] -r PPS -f FLOWS -d SECONDS [-l LEN] [-i INTERVAL_MS] ADDR:PORT
+ *       A fixed UDP load, one process: FLOWS connected UDP sockets (at most 4096; each has its own
+ *       source port, the kernel's choice, and SRCADDR with -S) take turns, datagram i on socket
+ *       i % FLOWS, each datagram LEN bytes (default 64, at most 65507).  PPS datagrams per second
+ *       in total, paced on absolute deadlines of CLOCK_MONOTONIC (clock_nanosleep TIMER_ABSTIME):
+ *       datagram i is due at start + i / PPS; one wake-up sends every datagram due by then, and
+ *       wake-ups are at least INTERVAL_MS apart (default 1), so above 1000 / INTERVAL_MS pps they
+ *       go in bursts of about PPS * INTERVAL_MS / 1000.  Stops after SECONDS (PPS * SECONDS
+ *       datagrams), or on SIGTERM/SIGINT, and prints "blast sent N secs S rate R late L": N
+ *       datagrams sent (send() succeeded), S the seconds from the first to the end, R = N / S, L
+ *       how many were sent more than 10 ms behind schedule (the sender or the VM fell behind):
+ *       after the later of their due time and the wake-up meant to send them.  Failed sends are
+ *       not counted in N; their count goes to stderr as "lbnet blast: E sends failed (LAST
+ *       ERROR)".  Nothing is read: the peer need not answer.
+ *       Exit status 0 when every send succeeded, 1 otherwise, 2 on usage errors.
+ *   lbnet sink [-u] ADDR:PORT
+ *       Reads UDP datagrams on ADDR:PORT (bound before the first read; -u is accepted for
+ *       symmetry with serve, UDP is the only kind) and answers nothing; on SIGTERM or SIGINT
+ *       prints "sink received N bytes B" and exits 0.  recvmmsg reads up to 64 at a time; the
+ *       receive buffer is asked for 4 MiB (capped by net.core.rmem_max).
  */
 #define _GNU_SOURCE
 #include "tool.h"
@@ -58,7 +78,9 @@ static void usage(void)
 	fprintf(stderr, "usage: lbnet serve [-u | -e] [-d] [-p PIDFILE] ADDR:PORT NAME\n"
 			"       lbnet client [-u] [-t TIMEOUT_MS] [-w WAIT_MS] [-s SPORT] [-S SRCADDR] ADDR:PORT (N | --for SECONDS)\n"
 			"       lbnet hold [-i INTERVAL_MS] [-t TIMEOUT_MS] ADDR:PORT STOPFILE\n"
-			"       lbnet holdmany [-n N] [-i INTERVAL_MS] [-t CONNECT_MS] [-S SRCADDR] ADDR:PORT STOPFILE\n");
+			"       lbnet holdmany [-n N] [-i INTERVAL_MS] [-t CONNECT_MS] [-S SRCADDR] ADDR:PORT STOPFILE\n"
+			"       lbnet blast [-S SRCADDR] -r PPS -f FLOWS -d SECONDS [-l LEN] [-i INTERVAL_MS] ADDR:PORT\n"
+			"       lbnet sink [-u] ADDR:PORT\n");
 	exit(2);
 }
 
@@ -750,6 +772,153 @@ static int cmd_holdmany(int argc, char **argv)
 	return survived == n ? 0 : 1;
 }
 
+/* ---- blast: a fixed UDP load; sink: counts it ---- */
+
+#define BLAST_MAX_FLOWS 4096
+
+static void ts_add_ns(struct timespec *t, long long ns)
+{
+	long long v = (long long)t->tv_sec * 1000000000LL + t->tv_nsec + ns;
+	t->tv_sec = v / 1000000000LL;
+	t->tv_nsec = v % 1000000000LL;
+}
+
+static long long ts_ns(const struct timespec *t) { return (long long)t->tv_sec * 1000000000LL + t->tv_nsec; }
+
+static int cmd_blast(int argc, char **argv)
+{
+	long pps = 0, flows = 0, secs = 0, plen = 64, interval_ms = 1;
+	const char *srcaddr = NULL;
+	int opt;
+	while ((opt = getopt(argc, argv, "S:r:f:d:l:i:")) != -1) {
+		switch (opt) {
+		case 'S': srcaddr = optarg; break;
+		case 'r': pps = strtol(optarg, NULL, 10); break;
+		case 'f': flows = strtol(optarg, NULL, 10); break;
+		case 'd': secs = strtol(optarg, NULL, 10); break;
+		case 'l': plen = strtol(optarg, NULL, 10); break;
+		case 'i': interval_ms = strtol(optarg, NULL, 10); break;
+		default: usage();
+		}
+	}
+	if (argc - optind != 1 || pps < 1 || pps > 10000000 || flows < 1 || flows > BLAST_MAX_FLOWS || secs < 1 ||
+	    plen < 1 || plen > 65507 || interval_ms < 1 || interval_ms > 1000)
+		usage();
+	struct sockaddr_storage ss, src;
+	socklen_t len;
+	if (parse_addr("lbnet blast", argv[optind], false, &ss, &len) < 0)
+		return 2;
+	if (srcaddr && parse_src("lbnet blast", srcaddr, ss.ss_family, &src) < 0)
+		return 2;
+	static int fds[BLAST_MAX_FLOWS];
+	for (long i = 0; i < flows; i++) {
+		fds[i] = socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || (srcaddr && bind_src(fds[i], &src, ss.ss_family, len, 0) < 0) ||
+		    connect(fds[i], (struct sockaddr *)&ss, len) < 0) {
+			fprintf(stderr, "lbnet blast: socket %ld: %s\n", i + 1, strerror(errno));
+			return 1;
+		}
+	}
+	char *buf = calloc(1, plen);
+	if (!buf) {
+		perror("lbnet blast");
+		return 1;
+	}
+	memset(buf, 'x', plen);
+	catch_term();
+	long long total = (long long)pps * secs, sent = 0, failed = 0, late = 0, i = 0;
+	int last_err = 0;
+	struct timespec t0, now, wake;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	long long start = ts_ns(&t0), planned = 0; /* the wake-up asked for, from start */
+	while (i < total && !stop) {
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		long long elapsed = ts_ns(&now) - start;
+		/* Every datagram due by now: i < elapsed * pps / 1e9 (+1: datagram 0 is due at 0). */
+		long long due = (long long)((__int128)elapsed * pps / 1000000000LL) + 1;
+		if (due > total)
+			due = total;
+		for (; i < due; i++) {
+			long long at = (long long)((__int128)i * 1000000000LL / pps);
+			if (elapsed - (at > planned ? at : planned) > 10000000LL)
+				late++;
+			memcpy(buf, &i, plen < (long)sizeof(i) ? (size_t)plen : sizeof(i)); /* a sequence number */
+			if (send(fds[i % flows], buf, plen, 0) == plen) {
+				sent++;
+			} else {
+				failed++;
+				last_err = errno;
+			}
+		}
+		if (i >= total)
+			break;
+		/* Sleep until the next one is due, but at least INTERVAL_MS after this wake-up (bursts). */
+		long long next = (long long)((__int128)i * 1000000000LL / pps);
+		if (next < elapsed + interval_ms * 1000000LL)
+			next = elapsed + interval_ms * 1000000LL;
+		planned = next;
+		wake = t0;
+		ts_add_ns(&wake, next);
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &wake, NULL) == EINTR && !stop)
+			;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double s = (ts_ns(&now) - start) / 1e9;
+	for (long k = 0; k < flows; k++)
+		close(fds[k]);
+	free(buf);
+	printf("blast sent %lld secs %.3f rate %.1f late %lld\n", sent, s, s > 0 ? sent / s : 0.0, late);
+	if (failed) {
+		fprintf(stderr, "lbnet blast: %lld sends failed (%s)\n", failed, strerror(last_err));
+		return 1;
+	}
+	return 0;
+}
+
+static int cmd_sink(int argc, char **argv)
+{
+	int opt;
+	while ((opt = getopt(argc, argv, "u")) != -1) {
+		if (opt != 'u')
+			usage();
+	}
+	if (argc - optind != 1)
+		usage();
+	struct sockaddr_storage ss;
+	socklen_t len;
+	if (parse_addr("lbnet sink", argv[optind], true, &ss, &len) < 0)
+		return 2;
+	int fd = server_socket("lbnet sink", argv[optind], &ss, len, true, 0);
+	if (fd < 0)
+		return 1;
+	int rcvbuf = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+	catch_term(); /* no SA_RESTART: SIGTERM interrupts recvmmsg */
+	enum { BATCH = 64, DGRAM = 2048 };
+	static char bufs[BATCH][DGRAM];
+	static struct iovec iov[BATCH];
+	static struct mmsghdr msgs[BATCH];
+	for (int k = 0; k < BATCH; k++) {
+		iov[k] = (struct iovec){.iov_base = bufs[k], .iov_len = DGRAM};
+		msgs[k].msg_hdr = (struct msghdr){.msg_iov = &iov[k], .msg_iovlen = 1};
+	}
+	long long n = 0, bytes = 0;
+	while (!stop) {
+		int r = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);
+		if (r < 0) {
+			if (errno != EINTR)
+				perror("lbnet sink: recvmmsg");
+			continue;
+		}
+		n += r;
+		for (int k = 0; k < r; k++)
+			bytes += msgs[k].msg_len;
+	}
+	close(fd);
+	printf("sink received %lld bytes %lld\n", n, bytes);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -763,5 +932,9 @@ int main(int argc, char **argv)
 		return cmd_hold(argc - 1, argv + 1);
 	if (strcmp(argv[1], "holdmany") == 0)
 		return cmd_holdmany(argc - 1, argv + 1);
+	if (strcmp(argv[1], "blast") == 0)
+		return cmd_blast(argc - 1, argv + 1);
+	if (strcmp(argv[1], "sink") == 0)
+		return cmd_sink(argc - 1, argv + 1);
 	usage();
 }
