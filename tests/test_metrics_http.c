@@ -689,7 +689,10 @@ static void test_big_table_streams(void **state) {
 	size_t header_lines = lines - want_lines;
 	assert_true(header_lines >= 3 && header_lines < 12);
 	assert_true(total > 50 * 1000 * 1000);
-	assert_true(k.max_gap < 200 * USEC_PER_MSEC);
+	/* the loop never stalls for long: 200 ms, or a fifth of the whole scrape in a slow (ASan)
+	 * build, as in test_ctl's test_status_big */
+	usec_t bound = took / 5 > 200 * USEC_PER_MSEC ? took / 5 : 200 * USEC_PER_MSEC;
+	assert_true(k.max_gap < bound);
 }
 
 static void test_port_in_use(void **state) {
