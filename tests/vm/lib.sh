@@ -231,3 +231,23 @@ assert_plan_empty() {
 	ez once --dry-run "$@"
 	assert_eq "$name: a dry run then plans nothing" "plan: no changes" "$OUT"
 }
+
+# apply_edits NAME EDITS FILE [PLAN_LINE...]: a dry run of FILE plans exactly EDITS in-place
+# edits and no add or delete, each PLAN_LINE among them; then `ezlb once` applies them and its
+# summary says so. PLAN is the dry run's output.
+apply_edits() {
+	local name=$1 edits=$2 file=$3 line
+	shift 3
+	ez once --dry-run --no-health-check -c "$file"
+	assert_rc "$name: dry-run" 0
+	PLAN=$OUT
+	assert_eq "$name: dry-run plans $edits edits" "$edits" "$(printf '%s\n' "$OUT" | grep -c '^~ ')"
+	assert_no_match "$name: dry-run plans no add or delete" '^[-+] ' "$OUT"
+	for line in "$@"; do
+		assert_eq "$name: plan line \"$line\"" "$line" "$(printf '%s\n' "$OUT" | grep -Fx -- "$line")"
+	done
+	ez once --no-health-check -c "$file"
+	assert_rc "$name: once" 0
+	assert_match "$name: summary counts $edits edits, no failure" \
+		"^once: $edits changes? \\(0 added, $edits edited, 0 deleted\\), 0 failed\$" "$(last_line "$OUT")"
+}

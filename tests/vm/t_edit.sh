@@ -32,24 +32,8 @@ expect() {
 		"-a -t 10.0.0.1:80 -r 10.1.2.2:80 $flag -w $5$t"
 }
 
-# apply NAME EDITS [PLAN_LINE...]: the dry-run plans EDITS "~" lines (including each PLAN_LINE
-# verbatim) and nothing else (kept in PLAN); once then applies them and reports EDITS edits.
-apply() {
-	local name=$1 edits=$2 line
-	shift 2
-	ez once --dry-run --no-health-check -c e.yaml
-	assert_rc "$name: dry-run" 0
-	PLAN=$OUT
-	assert_eq "$name: dry-run plans $edits edits" "$edits" "$(printf '%s\n' "$OUT" | grep -c '^~ ')"
-	assert_no_match "$name: dry-run plans no add or delete" '^[-+] ' "$OUT"
-	for line in "$@"; do
-		assert_eq "$name: plan line \"$line\"" "$line" "$(printf '%s\n' "$OUT" | grep -Fx -- "$line")"
-	done
-	ez once --no-health-check -c e.yaml
-	assert_rc "$name: once" 0
-	assert_match "$name: summary counts $edits edits" \
-		"^once: $edits changes? \\(0 added, $edits edited, 0 deleted\\), 0 failed\$" "$(last_line "$OUT")"
-}
+# apply NAME EDITS [PLAN_LINE...]: e.yaml's edits, planned and applied (apply_edits in lib.sh).
+apply() { apply_edits "$1" "$2" e.yaml "${@:3}"; }
 
 write wrr nat "" 5 3
 ez once --no-health-check -c e.yaml

@@ -84,25 +84,12 @@ svc_conns_of() { ipvsadm -Ln --stats --exact "$1" "$2" | awk '$1 == "TCP" || $1 
 conns_reach() { [ "$(svc_conns_of "$2" "$3")" == "$1" ]; }
 conns_of_after() { wait_for 5000 conns_reach "$@"; svc_conns_of "$2" "$3"; }
 
-# apply NAME EDITS [PLAN_LINE...]: the dry run plans EDITS "~" lines (each PLAN_LINE verbatim
-# among them) and nothing else; once applies them, reports EDITS edits and no failure; a dry run
-# then plans nothing.
+# apply NAME EDITS [PLAN_LINE...]: f.yaml written again, its edits planned and applied
+# (apply_edits in lib.sh), and nothing left to plan.
 apply() {
-	local name=$1 edits=$2 line
-	shift 2
 	write
-	ez once --dry-run --no-health-check -c f.yaml
-	assert_rc "$name: dry-run" 0
-	assert_eq "$name: dry-run plans $edits edits" "$edits" "$(printf '%s\n' "$OUT" | grep -c '^~ ')"
-	assert_no_match "$name: dry-run plans no add or delete" '^[-+] ' "$OUT"
-	for line in "$@"; do
-		assert_eq "$name: plan line \"$line\"" "$line" "$(printf '%s\n' "$OUT" | grep -Fx -- "$line")"
-	done
-	ez once --no-health-check -c f.yaml
-	assert_rc "$name: once" 0
-	assert_match "$name: summary counts $edits edits, no failure" \
-		"^once: $edits changes? \\(0 added, $edits edited, 0 deleted\\), 0 failed\$" "$(last_line "$OUT")"
-	assert_plan_empty "$name" --no-health-check -c f.yaml
+	apply_edits "$1" "$2" f.yaml "${@:3}"
+	assert_plan_empty "$1" --no-health-check -c f.yaml
 }
 
 # ---- created ----
