@@ -6,7 +6,6 @@
 #   tests/vm/run-suite.sh BINARY
 #   VM_TESTS=create,edit tests/vm/run-suite.sh ./ezlb     # only some tests (names without t_)
 #   VM_TIMEOUT=180 (per test, seconds)  VM_GLOBAL_TIMEOUT=1500 (the whole VM)
-#   VM_ORDER=reverse (run the tests in reverse order)
 # The last line is exactly "vm: N passed, N failed". Exit status non-zero if any check failed,
 # the VM did not boot or finish, a test crashed or timed out, or fewer tests reported than planned.
 set -uo pipefail
@@ -29,7 +28,6 @@ global=${VM_GLOBAL_TIMEOUT:-1500}
 
 append="console=ttyS0 quiet panic=-1 ezlb.run=suite ezlb.timeout=$per_test"
 [ -n "${VM_TESTS:-}" ] && append="$append ezlb.tests=$VM_TESTS"
-[ -n "${VM_ORDER:-}" ] && append="$append ezlb.order=$VM_ORDER"
 echo "run-suite: $BIN on $KVER ($(du -h "$INITRD" | cut -f1) initramfs), log in $LOG"
 start=$(date +%s)
 # stdin from /dev/null: qemu must never put a terminal in raw mode or wait for it.

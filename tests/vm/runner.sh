@@ -14,12 +14,10 @@ LB_STATE=/run/lbtest
 
 timeout_s=180
 only=""
-order=""
 for arg in $(cat /proc/cmdline); do
 	case $arg in
 	ezlb.timeout=*) timeout_s=${arg#ezlb.timeout=} ;;
 	ezlb.tests=*) only=${arg#ezlb.tests=} ;;
-	ezlb.order=*) order=${arg#ezlb.order=} ;;
 	esac
 done
 
@@ -98,13 +96,6 @@ for t in /tests/t_*.sh; do
 	fi
 	tests+=("$t")
 done
-# ezlb.order=reverse (run-both.sh, for the ASan VM): the two suites then run their heaviest tests
-# (t_crash near the start of the alphabet, t_valgrind near its end) at different times.
-if [ "$order" = reverse ]; then
-	for ((i = 0, j = ${#tests[@]} - 1; i < j; i++, j--)); do
-		t=${tests[i]} tests[i]=${tests[j]} tests[j]=$t
-	done
-fi
 echo "=== PLAN ${#tests[@]}: $(for t in "${tests[@]}"; do basename "$t" .sh; done | tr '\n' ' ')"
 
 for t in "${tests[@]}"; do
