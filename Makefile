@@ -26,7 +26,7 @@ FUZZ_SRCS := $(shell find tests/fuzz -name 'fuzz_*.c' | sort)
 # $(call objs,VARIANT,SOURCES)
 objs = $(patsubst %.c,build/$(1)/%.o,$(2))
 
-.PHONY: all deps test-deps unit unit-asan asan fuzz fuzz-smoke vm-test vm-test-asan vm-tests test demo bench install clean check-format
+.PHONY: all deps test-deps unit unit-asan asan fuzz fuzz-smoke vm-test vm-test-asan test demo bench install clean check-format
 
 all: deps
 	@$(MAKE) $(JOBS) --no-print-directory ezlb
@@ -83,11 +83,6 @@ vm-test-asan: test-deps
 	@$(MAKE) $(JOBS) --no-print-directory build/asan/ezlb
 	@tests/vm/run-suite.sh build/asan/ezlb
 
-# Both real-kernel suites at once, one VM each (tests/vm/run-both.sh says why).
-vm-tests: test-deps
-	@$(MAKE) $(JOBS) --no-print-directory ezlb build/asan/ezlb
-	@tests/vm/run-both.sh ./ezlb build/asan/ezlb
-
 # libFuzzer harnesses (tests/fuzz/fuzz_x.c -> build/fuzz/fuzz_x), built with clang, ASan and UBSan.
 FUZZ_CC := clang
 # clang-only relaxations (gcc builds keep them): -Wno-bitwise-instead-of-logical, decode_options.c
@@ -113,7 +108,7 @@ fuzz-smoke: test-deps
 	@tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZERS)
 
 # Everything; any failure fails the target.
-test: unit unit-asan fuzz-smoke vm-tests
+test: unit unit-asan fuzz-smoke vm-test vm-test-asan
 
 demo: test-deps
 	@$(MAKE) $(JOBS) --no-print-directory ezlb
