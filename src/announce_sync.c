@@ -155,26 +155,36 @@ static int apply_plan(struct lb_rtnl *rt, const struct lb_aplan *p, const struct
 	return r < 0 ? r : failed ? -EIO : 0;
 }
 
-int lb_announce_sync(struct lb_rtnl **rt, const struct lb_vipset *want,
-		     const struct lb_announce_opts *o, size_t *changes) {
-	struct lb_vipset owned = {0}, have = {0};
+/* One pass over a want or a record that is not empty. */
+static int sync_sets(struct lb_rtnl **rt, const struct lb_vipset *want,
+		     const struct lb_vipset *owned, const struct lb_announce_opts *o,
+		     size_t *changes) {
+	struct lb_vipset have = {0};
 	struct lb_aplan plan = {0};
-	int r = load_record(o->state, &owned);
-	*changes = 0;
-	if (r == 0 && (want->n || owned.n))
-		r = read_kernel(rt, want, &owned, &have);
-	if (r == 0 && (want->n || owned.n) && (r = lb_announce_plan(want, &have, &owned, &plan)) < 0)
+	int r = read_kernel(rt, want, owned, &have);
+	if (r == 0 && (r = lb_announce_plan(want, &have, owned, &plan)) < 0)
 		log_error("announce: %s", strerror(-r));
 	if (r == 0 && o->dry_run) {
 		char line[LB_AOP_STRLEN];
 		for (size_t i = 0; i < plan.n; i++)
 			fprintf(o->plan_out, "%s\n", lb_aop_fmt(&plan.ops[i], line, sizeof(line)));
-	} else if (r == 0 && (want->n || owned.n)) {
+	} else if (r == 0) {
 		warn_foreign(&plan, o->warned);
-		r = apply_plan(*rt, &plan, &owned, o->state, changes);
+		r = apply_plan(*rt, &plan, owned, o->state, changes);
 	}
 	lb_aplan_free(&plan);
 	lb_vipset_free(&have);
+	return r;
+}
+
+int lb_announce_sync(struct lb_rtnl **rt, const struct lb_vipset *want,
+		     const struct lb_announce_opts *o, size_t *changes) {
+	struct lb_vipset owned = {0};
+	int r = load_record(o->state, &owned);
+	*changes = 0;
+	/* nothing wanted and nothing recorded (a config without announce): no socket, no request */
+	if (r == 0 && (want->n || owned.n))
+		r = sync_sets(rt, want, &owned, o, changes);
 	lb_vipset_free(&owned);
 	return r;
 }
